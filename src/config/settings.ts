@@ -1,0 +1,137 @@
+/**
+ * Settings come from the environment under the same names for the Function App and the CLI.
+ * Parsing is strict: an invalid value is refused at start with a message naming the setting.
+ */
+import { SettingsError } from "../errors.js";
+import { isGuid, parseResourceId } from "../azure/ids.js";
+
+export type Profile = "machines" | "sql";
+export type SqlMode = "ama" | "extension-only";
+
+export interface Settings {
+  readonly armEndpoint: string;
+  /** Static bearer token; when absent DefaultAzureCredential is used. Never logged. */
+  readonly armToken?: string;
+  /** The configured scope; empty = every subscription the credential can list. */
+  readonly subscriptions: readonly string[];
+  readonly profiles: ReadonlySet<Profile>;
+  readonly customWorkspaceId?: string;
+  readonly dataCollectionRuleId?: string;
+  readonly optOutTag: string;
+  readonly removeLegacyMma: boolean;
+  readonly sqlMode: SqlMode;
+  readonly dryRun: boolean;
+  readonly sweepSchedule: string;
+  readonly fullReconcileHours: number;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const PROFILES: readonly Profile[] = ["machines", "sql"];
+const SQL_MODES: readonly SqlMode[] = ["ama", "extension-only"];
+
+export function loadSettings(env: Environment = process.env): Settings {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const armToken = read("ARM_TOKEN");
+  const customWorkspaceId = optionalResourceId(read("LOG_ANALYTICS_WORKSPACE_ID"), "LOG_ANALYTICS_WORKSPACE_ID", "Microsoft.OperationalInsights/workspaces");
+  const dataCollectionRuleId = optionalResourceId(read("DATA_COLLECTION_RULE_ID"), "DATA_COLLECTION_RULE_ID", "Microsoft.Insights/dataCollectionRules");
+  return {
+    armEndpoint: parseEndpoint(read("ARM_ENDPOINT") ?? "https://management.azure.com"),
+    ...(armToken ? { armToken } : {}),
+    subscriptions: parseSubscriptions(read("REMEDIATION_SUBSCRIPTIONS"), "REMEDIATION_SUBSCRIPTIONS"),
+    profiles: parseProfiles(read("REMEDIATION_PROFILES") ?? PROFILES.join(",")),
+    ...(customWorkspaceId ? { customWorkspaceId } : {}),
+    ...(dataCollectionRuleId ? { dataCollectionRuleId } : {}),
+    optOutTag: parseTagName(read("OPT_OUT_TAG") ?? "ama-remediation"),
+    removeLegacyMma: parseBoolean(read("REMOVE_LEGACY_MMA"), "REMOVE_LEGACY_MMA"),
+    sqlMode: parseChoice(read("SQL_MODE") ?? "ama", SQL_MODES, "SQL_MODE"),
+    dryRun: parseBoolean(read("DRY_RUN"), "DRY_RUN"),
+    sweepSchedule: parseSchedule(read("SWEEP_SCHEDULE") ?? "0 */15 * * * *"),
+    fullReconcileHours: parsePositiveNumber(read("FULL_RECONCILE_HOURS") ?? "24", "FULL_RECONCILE_HOURS"),
+  };
+}
+
+export function parseSubscriptions(value: string | undefined, name: string): string[] {
+  if (!value) return [];
+  const ids = value.split(",").map((id) => id.trim()).filter(Boolean);
+  for (const id of ids) {
+    if (!isGuid(id)) throw new SettingsError(`${name}: "${truncate(id)}" is not a subscription id (GUID)`, name);
+  }
+  return [...new Set(ids.map((id) => id.toLowerCase()))];
+}
+
+function parseEndpoint(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingsError(`ARM_ENDPOINT: "${truncate(value)}" is not a URL`, "ARM_ENDPOINT");
+  }
+  // Bearer tokens must never travel in clear text.
+  if (url.protocol !== "https:") throw new SettingsError("ARM_ENDPOINT: must be an https:// URL", "ARM_ENDPOINT");
+  return url.origin;
+}
+
+function parseProfiles(value: string): Set<Profile> {
+  const names = value.split(",").map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const profiles = new Set<Profile>();
+  for (const name of names) profiles.add(parseChoice(name, PROFILES, "REMEDIATION_PROFILES"));
+  return profiles;
+}
+
+function optionalResourceId(value: string | undefined, name: string, expectedType: string): string | undefined {
+  if (!value) return undefined;
+  let parsed;
+  try {
+    parsed = parseResourceId(value);
+  } catch (error) {
+    throw new SettingsError(`${name}: ${(error as Error).message}`, name);
+  }
+  if (parsed.resourceType.toLowerCase() !== expectedType.toLowerCase() || !parsed.resourceGroup) {
+    throw new SettingsError(`${name}: expected a ${expectedType} resource id, got ${parsed.resourceType}`, name);
+  }
+  return parsed.id;
+}
+
+function parseTagName(value: string): string {
+  // Azure tag names: up to 512 characters, none of < > % & \ ? /
+  if (value.length > 512 || /[<>%&\\?/]/.test(value)) throw new SettingsError("OPT_OUT_TAG: not a valid Azure tag name", "OPT_OUT_TAG");
+  return value;
+}
+
+function parseBoolean(value: string | undefined, name: string): boolean {
+  if (value === undefined) return false;
+  const lower = value.toLowerCase();
+  if (lower === "true" || lower === "1") return true;
+  if (lower === "false" || lower === "0") return false;
+  throw new SettingsError(`${name}: expected true or false, got "${truncate(value)}"`, name);
+}
+
+function parseChoice<T extends string>(value: string, choices: readonly T[], name: string): T {
+  const match = choices.find((choice) => choice === value.toLowerCase());
+  if (!match) throw new SettingsError(`${name}: "${truncate(value)}" is not one of ${choices.join(", ")}`, name);
+  return match;
+}
+
+function parsePositiveNumber(value: string, name: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new SettingsError(`${name}: expected a positive number, got "${truncate(value)}"`, name);
+  return number;
+}
+
+/** NCRONTAB as the Functions host reads it: six fields, second first. */
+function parseSchedule(value: string): string {
+  const fields = value.split(/\s+/);
+  const field = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$/;
+  if (fields.length !== 6 || !fields.every((part) => field.test(part))) {
+    throw new SettingsError(`SWEEP_SCHEDULE: "${truncate(value)}" is not a six-field NCRONTAB expression`, "SWEEP_SCHEDULE");
+  }
+  return value;
+}
+
+function truncate(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}

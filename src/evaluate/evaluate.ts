@@ -1,0 +1,315 @@
+/**
+ * Evaluate: is this machine compliant, and if not, what does it need? A pure function of the
+ * discovered snapshot and the settings. Needs name desired resources; the planner turns them into
+ * ordered writes and adds the shared resources (groups, workspaces, rules) they stand on.
+ */
+import type { Settings } from "../config/settings.js";
+import {
+  AMA,
+  AMA_SQL_VM_HANDLER_VERSION,
+  AMA_VM_HANDLER_VERSION,
+  DEFENDER_FOR_SQL,
+  DEFENDER_FOR_SQL_HANDLER_VERSION,
+  SQL_IAAS_LINUX,
+  isExtension,
+  isLegacyAgent,
+  type ExtensionIdentity,
+  type Os,
+} from "../defender/agents.js";
+import {
+  OWNED_ASSOCIATION_NAME,
+  SQL_ASSOCIATION_NAME,
+  builtInIdentityId,
+  defaultWorkspaceId,
+  ownedRuleId,
+  sqlCustomWorkspaceRuleId,
+  sqlRuleId,
+  sqlWorkspaceId,
+  normaliseRegion,
+} from "../defender/names.js";
+import { idKey } from "../azure/ids.js";
+import type { ExtensionState, MachineState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
+import { isSupportedImage } from "./images.js";
+
+/** A data collection rule a machine must be associated with, and how to create it when it is ours. */
+export interface RuleSpec {
+  readonly ruleId: string;
+  /** "owned": the service's per-region rule; "sql": Defender for SQL's rule; "configured": never created. */
+  readonly flavour: "owned" | "sql" | "configured";
+  readonly location: string;
+  readonly workspace?: WorkspaceSpec;
+}
+
+export interface WorkspaceSpec {
+  readonly workspaceId: string;
+  /** Where to create it when missing; undefined = never created (a configured custom workspace). */
+  readonly createIn?: { readonly location: string; readonly flavour: "defender" | "sql" };
+  /** Gallery solutions it must have (`SecurityCenterFree`, `Security`). */
+  readonly solutions: readonly string[];
+  /** The workspace's region once known (an existing workspace keeps its own). */
+  readonly location: string;
+  readonly customerId?: string;
+}
+
+export interface ExtensionSpec extends ExtensionIdentity {
+  /** The conventional name, or the name of the copy already on the machine (ARM rejects a second copy). */
+  readonly name: string;
+  readonly typeHandlerVersion?: string;
+  readonly settings?: Record<string, unknown>;
+  readonly tags?: Record<string, string>;
+}
+
+export type Need =
+  | { readonly kind: "systemIdentity" }
+  | { readonly kind: "userAssignedIdentity"; readonly identityId: string }
+  | { readonly kind: "extension"; readonly extension: ExtensionSpec; readonly why: "missing" | "failed" | "autoUpgradeOff" }
+  | { readonly kind: "association"; readonly name: string; readonly rule: RuleSpec }
+  | { readonly kind: "workspace"; readonly workspace: WorkspaceSpec }
+  | { readonly kind: "removeExtension"; readonly extension: ExtensionState };
+
+export type AssessmentStatus = "inScope" | "skipped";
+
+export interface MachineAssessment {
+  readonly machine: MachineState;
+  readonly status: AssessmentStatus;
+  readonly skipReason?: string;
+  readonly needs: readonly Need[];
+  /** Needs that cannot be met now (the guest is off, extensions disallowed), with the reason. */
+  readonly blocked: readonly { readonly need: Need; readonly reason: string }[];
+  /** Observations worth reporting that require no write (e.g. both MMA and AMA running). */
+  readonly notes: readonly string[];
+}
+
+const SKIP_VALUE = "skip";
+const SUCCEEDED = new Set(["succeeded", "provisioning succeeded"]);
+
+export function evaluateMachines(snapshot: Snapshot, settings: Settings): MachineAssessment[] {
+  return snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings));
+}
+
+export function evaluateMachine(machine: MachineState, snapshot: Snapshot, settings: Settings): MachineAssessment {
+  const subscription = snapshot.subscriptions.get(machine.subscriptionId.toLowerCase());
+  const skip = (skipReason: string): MachineAssessment => ({ machine, status: "skipped", skipReason, needs: [], blocked: [], notes: [] });
+  if (!subscription) return skip("subscription is outside the configured scope or could not be read");
+  const optOut = optOutReason(machine, subscription, settings.optOutTag);
+  if (optOut) return skip(optOut);
+  if (!machine.os) return skip("operating system type is not reported");
+  if (machine.kind === "virtualMachine" && !isSupportedImage(machine.os, machine.image)) {
+    return skip(`image ${[machine.image?.publisher, machine.image?.offer, machine.image?.sku].filter(Boolean).join("/")} is not supported by the Azure Monitor Agent policies`);
+  }
+
+  const needs: Need[] = [];
+  const notes: string[] = [];
+  const sql = sqlApplies(machine, subscription, settings);
+  if (machine.sqlServer && !sql.applies && settings.profiles.has("sql")) notes.push(`Defender for SQL not applied: ${sql.reason}`);
+
+  if (settings.profiles.has("machines")) needs.push(...machinesProfile(machine, snapshot, subscription, settings, sql.applies));
+  if (sql.applies) needs.push(...sqlProfile(machine, snapshot, settings));
+  notes.push(...legacyAgentNotes(machine));
+  if (settings.removeLegacyMma && hasSucceeded(machine.extensions, AMA[machine.os])) {
+    for (const legacy of machine.extensions.filter(isLegacyAgent)) needs.push({ kind: "removeExtension", extension: legacy });
+  }
+
+  const guestBlock = guestUnavailableReason(machine);
+  const unique = dedupeNeeds(needs);
+  const blocked = guestBlock ? unique.filter(needsGuest).map((need) => ({ need, reason: guestBlock })) : [];
+  return { machine, status: "inScope", needs: guestBlock ? unique.filter((need) => !needsGuest(need)) : unique, blocked, notes };
+}
+
+function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, sqlHandlesAma: boolean): Need[] {
+  const os = machine.os as Os;
+  const needs: Need[] = [];
+  if (machine.kind === "virtualMachine" && !machine.identity.systemAssigned) needs.push({ kind: "systemIdentity" });
+  if (!(sqlHandlesAma && settings.sqlMode === "ama" && os === "Windows")) {
+    const ama = extensionNeed(machine, {
+      ...AMA[os],
+      name: AMA[os].type,
+      ...(machine.kind === "virtualMachine" ? { typeHandlerVersion: AMA_VM_HANDLER_VERSION[os] } : {}),
+    });
+    if (ama) needs.push(ama);
+  }
+  const workspace = machinesWorkspace(machine, snapshot, subscription, settings);
+  if (workspace) needs.push({ kind: "workspace", workspace });
+  const rule: RuleSpec = settings.dataCollectionRuleId
+    ? { ruleId: settings.dataCollectionRuleId, flavour: "configured", location: machine.location }
+    : { ruleId: ownedRuleId(machine.subscriptionId, machine.location), flavour: "owned", location: normaliseRegion(machine.location), ...(workspace ? { workspace } : {}) };
+  if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
+  return needs;
+}
+
+function machinesWorkspace(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): WorkspaceSpec | undefined {
+  const solutions = ["SecurityCenterFree", ...(isServersPlan2(subscription) ? ["Security"] : [])];
+  if (settings.customWorkspaceId) return customWorkspace(snapshot, settings.customWorkspaceId, solutions);
+  const workspaceId = defaultWorkspaceId(machine.subscriptionId, machine.location);
+  const existing = subscription.workspaces.get(idKey(workspaceId));
+  return {
+    workspaceId: existing?.id ?? workspaceId,
+    location: existing?.location ?? normaliseRegion(machine.location),
+    ...(existing?.customerId ? { customerId: existing.customerId } : {}),
+    ...(existing ? {} : { createIn: { location: normaliseRegion(machine.location), flavour: "defender" as const } }),
+    solutions,
+  };
+}
+
+function customWorkspace(snapshot: Snapshot, workspaceId: string, solutions: readonly string[]): WorkspaceSpec {
+  const found: WorkspaceState | undefined = snapshot.customWorkspace;
+  return {
+    workspaceId: found?.id ?? workspaceId,
+    location: found?.location ?? "",
+    ...(found?.customerId ? { customerId: found.customerId } : {}),
+    solutions,
+  };
+}
+
+function sqlProfile(machine: MachineState, snapshot: Snapshot, settings: Settings): Need[] {
+  const needs: Need[] = [];
+  const isVm = machine.kind === "virtualMachine";
+  const defenderForSql = extensionNeed(machine, {
+    ...DEFENDER_FOR_SQL,
+    name: "MicrosoftDefenderForSQL",
+    typeHandlerVersion: DEFENDER_FOR_SQL_HANDLER_VERSION,
+    tags: { createdBy: "MicrosoftDefenderForSQL" },
+  });
+  if (settings.sqlMode === "extension-only") {
+    if (isVm && !machine.identity.systemAssigned) needs.push({ kind: "systemIdentity" });
+    if (defenderForSql) needs.push(defenderForSql);
+    return needs;
+  }
+  // AMA mode: what initiative d7c3ea3a (or de01d381 with a custom workspace) deploys, by the same names.
+  const identityId = builtInIdentityId(machine.subscriptionId, machine.location);
+  if (isVm && !machine.identity.userAssignedIds.some((id) => idKey(id) === idKey(identityId))) needs.push({ kind: "userAssignedIdentity", identityId });
+  const ama = extensionNeed(machine, {
+    ...AMA.Windows,
+    name: AMA.Windows.type,
+    tags: { createdBy: "MicrosoftDefenderForSQL" },
+    ...(isVm
+      ? {
+          typeHandlerVersion: AMA_SQL_VM_HANDLER_VERSION,
+          settings: { authentication: { managedIdentity: { "identifier-name": "mi_res_id", "identifier-value": identityId } } },
+        }
+      : {}),
+  });
+  if (ama) needs.push(ama);
+  if (defenderForSql) needs.push(defenderForSql);
+  const rule = sqlRule(machine, snapshot, settings);
+  if (rule.workspace) needs.push({ kind: "workspace", workspace: rule.workspace });
+  if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: SQL_ASSOCIATION_NAME, rule });
+  return needs;
+}
+
+function sqlRule(machine: MachineState, snapshot: Snapshot, settings: Settings): RuleSpec {
+  if (settings.customWorkspaceId) {
+    const workspace = customWorkspace(snapshot, settings.customWorkspaceId, []);
+    const location = workspace.location || normaliseRegion(machine.location);
+    const ruleId = workspace.customerId
+      ? sqlCustomWorkspaceRuleId(machine.subscriptionId, location, workspace.customerId)
+      : sqlRuleId(machine.subscriptionId, machine.location);
+    return { ruleId, flavour: "sql", location, workspace };
+  }
+  const subscription = snapshot.subscriptions.get(machine.subscriptionId.toLowerCase());
+  const workspaceId = sqlWorkspaceId(machine.subscriptionId, machine.location);
+  const existing = subscription?.workspaces.get(idKey(workspaceId));
+  const location = normaliseRegion(machine.location);
+  const workspace: WorkspaceSpec = {
+    workspaceId: existing?.id ?? workspaceId,
+    location: existing?.location ?? location,
+    ...(existing?.customerId ? { customerId: existing.customerId } : {}),
+    ...(existing ? {} : { createIn: { location, flavour: "sql" as const } }),
+    solutions: [],
+  };
+  return { ruleId: sqlRuleId(machine.subscriptionId, machine.location), flavour: "sql", location, workspace };
+}
+
+/** The SQL profile applies to Windows SQL Server machines whose subscription has the plan on. */
+function sqlApplies(machine: MachineState, subscription: SubscriptionState, settings: Settings): { applies: boolean; reason?: string } {
+  if (!machine.sqlServer || !settings.profiles.has("sql")) return { applies: false };
+  if (subscription.sqlServersOnMachinesPlan.tier !== "Standard") return { applies: false, reason: "the SqlServerVirtualMachines plan is not Standard" };
+  if (machine.os !== "Windows" || machine.extensions.some((extension) => isExtension(extension, SQL_IAAS_LINUX))) {
+    return { applies: false, reason: "Linux SQL Server machines are outside Defender for SQL's policies" };
+  }
+  return { applies: true };
+}
+
+function extensionNeed(machine: MachineState, wanted: ExtensionSpec): Need | undefined {
+  const existing = machine.extensions.find((extension) => isExtension(extension, wanted));
+  if (!existing) return { kind: "extension", extension: wanted, why: "missing" };
+  // Reuse the existing copy's name and version: a second copy under another name is rejected by ARM.
+  const repaired: ExtensionSpec = {
+    ...wanted,
+    name: existing.name,
+    ...(existing.typeHandlerVersion ? { typeHandlerVersion: existing.typeHandlerVersion } : {}),
+  };
+  if (existing.provisioningState.toLowerCase() === "failed") return { kind: "extension", extension: repaired, why: "failed" };
+  if (!existing.enableAutomaticUpgrade && wanted.publisher === AMA.Windows.publisher) return { kind: "extension", extension: repaired, why: "autoUpgradeOff" };
+  return undefined;
+}
+
+function isAssociated(machine: MachineState, ruleId: string): boolean {
+  return machine.associations.some((association) => association.ruleId !== undefined && idKey(association.ruleId) === idKey(ruleId));
+}
+
+function hasSucceeded(extensions: readonly ExtensionState[], wanted: ExtensionIdentity): boolean {
+  return extensions.some((extension) => isExtension(extension, wanted) && SUCCEEDED.has(extension.provisioningState.toLowerCase()));
+}
+
+function legacyAgentNotes(machine: MachineState): string[] {
+  const legacy = machine.extensions.filter((extension) => isLegacyAgent(extension) && SUCCEEDED.has(extension.provisioningState.toLowerCase()));
+  if (legacy.length === 0 || !machine.os || !hasSucceeded(machine.extensions, AMA[machine.os])) return [];
+  return [`both the retiring Log Analytics agent (${legacy.map((extension) => extension.name).join(", ")}) and the Azure Monitor Agent run: duplicate alerts and double ingestion cost`];
+}
+
+function optOutReason(machine: MachineState, subscription: SubscriptionState, tag: string): string | undefined {
+  if (isOptedOut(subscription.tags, tag)) return `subscription tagged ${tag}: ${SKIP_VALUE}`;
+  if (subscription.optedOutResourceGroups.has(machine.resourceGroup.toLowerCase())) return `resource group tagged ${tag}: ${SKIP_VALUE}`;
+  if (isOptedOut(machine.tags, tag)) return `machine tagged ${tag}: ${SKIP_VALUE}`;
+  return undefined;
+}
+
+export function isOptedOut(tags: Readonly<Record<string, string>> | undefined, tag: string): boolean {
+  if (!tags) return false;
+  const wanted = tag.toLowerCase();
+  return Object.entries(tags).some(([name, value]) => name.toLowerCase() === wanted && value.trim().toLowerCase() === SKIP_VALUE);
+}
+
+function isServersPlan2(subscription: SubscriptionState): boolean {
+  return subscription.serversPlan.tier === "Standard" && subscription.serversPlan.subPlan?.toUpperCase() === "P2";
+}
+
+function guestUnavailableReason(machine: MachineState): string | undefined {
+  if (!machine.allowExtensionOperations) return "extension operations are disabled on this machine (osProfile.allowExtensionOperations is false)";
+  if (machine.kind === "arcMachine" && machine.agentStatus?.toLowerCase() !== "connected") return `Arc machine is ${machine.agentStatus ?? "not connected"}: extensions can only change while it is connected`;
+  if (machine.kind === "virtualMachine" && machine.power !== "running") return `VM is ${machine.power}: extensions can only change while it runs`;
+  return undefined;
+}
+
+function needsGuest(need: Need): boolean {
+  return need.kind === "extension" || need.kind === "removeExtension";
+}
+
+/** The machines and SQL profiles can ask for the same thing (system identity, one workspace); keep the first. */
+function dedupeNeeds(needs: readonly Need[]): Need[] {
+  const seen = new Set<string>();
+  return needs.filter((need) => {
+    const key = needKey(need);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function needKey(need: Need): string {
+  switch (need.kind) {
+    case "systemIdentity":
+      return need.kind;
+    case "userAssignedIdentity":
+      return `${need.kind} ${idKey(need.identityId)}`;
+    case "extension":
+      return `${need.kind} ${need.extension.publisher.toLowerCase()}/${need.extension.type.toLowerCase()}`;
+    case "association":
+      return `${need.kind} ${idKey(need.rule.ruleId)}`;
+    case "workspace":
+      return `${need.kind} ${idKey(need.workspace.workspaceId)}`;
+    case "removeExtension":
+      return `${need.kind} ${idKey(need.extension.id)}`;
+  }
+}

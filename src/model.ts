@@ -1,0 +1,105 @@
+/**
+ * The plain data that flows through the pipeline: discover produces it, evaluate and plan read it.
+ * Nothing here talks to Azure; every field is what ARM reported (ids keep ARM's casing).
+ */
+import type { Os } from "./defender/agents.js";
+
+export type MachineKind = "virtualMachine" | "arcMachine";
+
+export interface ExtensionState {
+  readonly id: string;
+  readonly name: string;
+  readonly publisher: string;
+  readonly type: string;
+  readonly provisioningState: string;
+  readonly typeHandlerVersion?: string;
+  readonly enableAutomaticUpgrade: boolean;
+}
+
+export interface AssociationState {
+  readonly id: string;
+  readonly name: string;
+  readonly ruleId?: string;
+}
+
+export interface MachineIdentity {
+  readonly systemAssigned: boolean;
+  readonly userAssignedIds: readonly string[];
+}
+
+export type PowerState = "running" | "stopped" | "deallocated" | "unknown";
+
+export interface ImageReference {
+  readonly publisher?: string;
+  readonly offer?: string;
+  readonly sku?: string;
+  /** Gallery or managed images: an id instead of publisher/offer/sku. */
+  readonly id?: string;
+}
+
+export interface SqlServerState {
+  /** The Microsoft.SqlVirtualMachine resource (Azure VMs only). */
+  readonly sqlVirtualMachineId?: string;
+}
+
+export interface MachineState {
+  readonly id: string;
+  readonly kind: MachineKind;
+  readonly name: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly os?: Os;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly identity: MachineIdentity;
+  /** Azure VMs: power state. Arc machines: "running" when Connected. */
+  readonly power: PowerState;
+  /** Arc machines: `properties.status` (Connected, Disconnected, Expired, Error). */
+  readonly agentStatus?: string;
+  readonly allowExtensionOperations: boolean;
+  readonly image?: ImageReference;
+  readonly extensions: readonly ExtensionState[];
+  readonly associations: readonly AssociationState[];
+  /** Present when the machine runs SQL Server (a SQL VM resource, or an Arc machine with SQL discovered). */
+  readonly sqlServer?: SqlServerState;
+  readonly timeCreated?: string;
+}
+
+export interface PricingState {
+  readonly tier: "Free" | "Standard";
+  readonly subPlan?: string;
+}
+
+export interface WorkspaceState {
+  readonly id: string;
+  readonly location: string;
+  readonly customerId?: string;
+}
+
+/**
+ * What one subscription looks like around its machines: plans, the legacy switch, opt-outs and
+ * the shared resources (resource groups, workspaces, solutions, rules, identities, assignments)
+ * that exist. `existing` holds the idKey of every such resource found.
+ */
+export interface SubscriptionState {
+  readonly subscriptionId: string;
+  readonly displayName?: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly optedOutResourceGroups: ReadonlySet<string>;
+  readonly serversPlan: PricingState;
+  readonly sqlServersOnMachinesPlan: PricingState;
+  /** Legacy MMA autoprovisioning (`autoProvisioningSettings/default`): read and reported, never turned on. */
+  readonly legacyAutoProvisioning: "On" | "Off" | "unknown";
+  readonly existing: ReadonlySet<string>;
+  readonly workspaces: ReadonlyMap<string, WorkspaceState>;
+}
+
+export interface Snapshot {
+  readonly observedAt: string;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionState>;
+  readonly machines: readonly MachineState[];
+  /** The custom workspace when one is configured and readable (it may live outside the scope). */
+  readonly customWorkspace?: WorkspaceState;
+  /** Subscriptions or ids that could not be read, with the reason. */
+  readonly unreadable: readonly { readonly id: string; readonly reason: string }[];
+}
