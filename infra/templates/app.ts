@@ -1,0 +1,310 @@
+import { API_VERSIONS, BUILT_IN_ROLES, SCHEMAS, template, type JsonObject } from "./arm.js";
+
+/**
+ * Resource-group scope: everything that hosts the service. A Function App on Flex Consumption (Linux,
+ * Node 22) running as a user-assigned identity, its storage account without shared keys, Application
+ * Insights on a Log Analytics workspace with Entra-only ingestion, and a second identity for Event Grid
+ * dead-lettering. Deployed as infra/app.json and nested in infra/main.json.
+ */
+
+/** Name of the Event Grid triggered function (src/functions registers it under this name). */
+export const EVENT_GRID_FUNCTION_NAME = "onResourceWrite";
+
+export const APP_PARAMETER_NAMES = [
+  "appName",
+  "location",
+  "remediationSubscriptions",
+  "remediationProfiles",
+  "workspaceId",
+  "dataCollectionRuleId",
+  "optOutTag",
+  "removeLegacyMma",
+  "sqlMode",
+  "dryRun",
+  "sweepSchedule",
+  "fullReconcileHours",
+  "maximumInstanceCount",
+] as const;
+
+/** Parameter declarations shared by app.json and main.json (main.json forwards them unchanged). */
+export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], JsonObject> {
+  return {
+    appName: {
+      type: "string",
+      minLength: 2,
+      maxLength: 32,
+      metadata: { description: "Function App name (globally unique host name); other resource names derive from it." },
+    },
+    location: { type: "string", metadata: { description: "Region of the hosting resources." } },
+    remediationSubscriptions: {
+      type: "string",
+      defaultValue: "",
+      metadata: { description: "REMEDIATION_SUBSCRIPTIONS: comma-separated subscription ids; empty = every subscription the identity can list." },
+    },
+    remediationProfiles: {
+      type: "string",
+      defaultValue: "machines,sql",
+      allowedValues: ["machines,sql", "machines", "sql"],
+      metadata: { description: "REMEDIATION_PROFILES: which remediation profiles run." },
+    },
+    workspaceId: {
+      type: "string",
+      defaultValue: "",
+      metadata: { description: "LOG_ANALYTICS_WORKSPACE_ID: custom Log Analytics workspace resource id (optional; never created)." },
+    },
+    dataCollectionRuleId: {
+      type: "string",
+      defaultValue: "",
+      metadata: { description: "DATA_COLLECTION_RULE_ID: custom data collection rule resource id (optional)." },
+    },
+    optOutTag: {
+      type: "string",
+      defaultValue: "ama-remediation",
+      metadata: { description: "OPT_OUT_TAG: tag name whose value 'skip' on a machine, resource group or subscription means never write." },
+    },
+    removeLegacyMma: {
+      type: "bool",
+      defaultValue: false,
+      metadata: { description: "REMOVE_LEGACY_MMA: remove MMA/OMS once AMA shows Succeeded." },
+    },
+    sqlMode: {
+      type: "string",
+      defaultValue: "ama",
+      allowedValues: ["ama", "extension-only"],
+      metadata: { description: "SQL_MODE: 'ama' (Defender for SQL AMA initiative) or 'extension-only' (post-2025 architecture)." },
+    },
+    dryRun: {
+      type: "bool",
+      defaultValue: false,
+      metadata: { description: "DRY_RUN: plan and report only, never write. Consider true for a first deployment." },
+    },
+    sweepSchedule: {
+      type: "string",
+      defaultValue: "0 */15 * * * *",
+      metadata: { description: "SWEEP_SCHEDULE: NCRONTAB (6 fields) of the timer sweep." },
+    },
+    fullReconcileHours: {
+      type: "int",
+      defaultValue: 24,
+      minValue: 1,
+      metadata: { description: "FULL_RECONCILE_HOURS: a full reconcile at most this often." },
+    },
+    maximumInstanceCount: {
+      type: "int",
+      defaultValue: 40,
+      metadata: { description: "Flex Consumption maximum instance count." },
+    },
+  };
+}
+
+const ids = {
+  appIdentity: "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('appIdentityName'))]",
+  eventGridIdentity: "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('eventGridIdentityName'))]",
+  storage: "[resourceId('Microsoft.Storage/storageAccounts', variables('storageAccountName'))]",
+  blobService: "[resourceId('Microsoft.Storage/storageAccounts/blobServices', variables('storageAccountName'), 'default')]",
+  deadLetterContainer:
+    "[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', variables('storageAccountName'), 'default', variables('deadLetterContainerName'))]",
+  deploymentContainer:
+    "[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', variables('storageAccountName'), 'default', variables('deploymentContainerName'))]",
+  workspace: "[resourceId('Microsoft.OperationalInsights/workspaces', variables('workspaceName'))]",
+  insights: "[resourceId('Microsoft.Insights/components', variables('insightsName'))]",
+  plan: "[resourceId('Microsoft.Web/serverfarms', variables('planName'))]",
+  site: "[resourceId('Microsoft.Web/sites', parameters('appName'))]",
+} as const;
+
+const appClientId = `reference(${ids.appIdentity.slice(1, -1)}, '${API_VERSIONS.userAssignedIdentities}').clientId`;
+const appPrincipalId = `reference(${ids.appIdentity.slice(1, -1)}, '${API_VERSIONS.userAssignedIdentities}').principalId`;
+const eventGridPrincipalId = `reference(${ids.eventGridIdentity.slice(1, -1)}, '${API_VERSIONS.userAssignedIdentities}').principalId`;
+
+/** A role assignment of `role` to an identity, scoped to one resource of this template. */
+function roleAssignment(options: { scope: string; scopeId: string; role: string; principalId: string; identityId: string }): JsonObject {
+  return {
+    type: "Microsoft.Authorization/roleAssignments",
+    apiVersion: API_VERSIONS.roleAssignments,
+    scope: options.scope,
+    name: `[guid(${options.scopeId.slice(1, -1)}, ${options.identityId.slice(1, -1)}, '${options.role}')]`,
+    dependsOn: [options.scopeId, options.identityId],
+    properties: {
+      roleDefinitionId: `[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '${options.role}')]`,
+      principalId: `[${options.principalId}]`,
+      principalType: "ServicePrincipal",
+    },
+  };
+}
+
+function setting(name: string, value: string): JsonObject {
+  return { name, value };
+}
+
+export function appTemplate(): JsonObject {
+  const storageScope = "[format('Microsoft.Storage/storageAccounts/{0}', variables('storageAccountName'))]";
+  const forApp = { principalId: appPrincipalId, identityId: ids.appIdentity };
+  return template(SCHEMAS.resourceGroup, {
+    parameters: appParameters(),
+    variables: {
+      appIdentityName: "[format('id-{0}', parameters('appName'))]",
+      eventGridIdentityName: "[format('id-{0}-eventgrid', parameters('appName'))]",
+      storageAccountName: "[format('st{0}', uniqueString(resourceGroup().id, parameters('appName')))]",
+      workspaceName: "[format('log-{0}', parameters('appName'))]",
+      insightsName: "[format('appi-{0}', parameters('appName'))]",
+      planName: "[format('plan-{0}', parameters('appName'))]",
+      deploymentContainerName: "app-package",
+      deadLetterContainerName: "eventgrid-deadletter",
+    },
+    resources: [
+      {
+        type: "Microsoft.ManagedIdentity/userAssignedIdentities",
+        apiVersion: API_VERSIONS.userAssignedIdentities,
+        name: "[variables('appIdentityName')]",
+        location: "[parameters('location')]",
+      },
+      {
+        type: "Microsoft.ManagedIdentity/userAssignedIdentities",
+        apiVersion: API_VERSIONS.userAssignedIdentities,
+        name: "[variables('eventGridIdentityName')]",
+        location: "[parameters('location')]",
+      },
+      {
+        type: "Microsoft.Storage/storageAccounts",
+        apiVersion: API_VERSIONS.storage,
+        name: "[variables('storageAccountName')]",
+        location: "[parameters('location')]",
+        sku: { name: "Standard_LRS" },
+        kind: "StorageV2",
+        properties: {
+          accessTier: "Hot",
+          allowSharedKeyAccess: false,
+          allowBlobPublicAccess: false,
+          defaultToOAuthAuthentication: true,
+          minimumTlsVersion: "TLS1_2",
+          supportsHttpsTrafficOnly: true,
+        },
+      },
+      {
+        type: "Microsoft.Storage/storageAccounts/blobServices",
+        apiVersion: API_VERSIONS.storage,
+        name: "[format('{0}/default', variables('storageAccountName'))]",
+        dependsOn: [ids.storage],
+      },
+      {
+        type: "Microsoft.Storage/storageAccounts/blobServices/containers",
+        apiVersion: API_VERSIONS.storage,
+        name: "[format('{0}/default/{1}', variables('storageAccountName'), variables('deploymentContainerName'))]",
+        dependsOn: [ids.blobService],
+        properties: { publicAccess: "None" },
+      },
+      {
+        type: "Microsoft.Storage/storageAccounts/blobServices/containers",
+        apiVersion: API_VERSIONS.storage,
+        name: "[format('{0}/default/{1}', variables('storageAccountName'), variables('deadLetterContainerName'))]",
+        dependsOn: [ids.blobService],
+        properties: { publicAccess: "None" },
+      },
+      roleAssignment({ scope: storageScope, scopeId: ids.storage, role: BUILT_IN_ROLES.storageBlobDataOwner, ...forApp }),
+      roleAssignment({ scope: storageScope, scopeId: ids.storage, role: BUILT_IN_ROLES.storageQueueDataContributor, ...forApp }),
+      roleAssignment({ scope: storageScope, scopeId: ids.storage, role: BUILT_IN_ROLES.storageTableDataContributor, ...forApp }),
+      roleAssignment({
+        scope: "[format('Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}', variables('storageAccountName'), variables('deadLetterContainerName'))]",
+        scopeId: ids.deadLetterContainer,
+        role: BUILT_IN_ROLES.storageBlobDataContributor,
+        principalId: eventGridPrincipalId,
+        identityId: ids.eventGridIdentity,
+      }),
+      {
+        type: "Microsoft.OperationalInsights/workspaces",
+        apiVersion: API_VERSIONS.workspaces,
+        name: "[variables('workspaceName')]",
+        location: "[parameters('location')]",
+        properties: { sku: { name: "PerGB2018" }, retentionInDays: 30 },
+      },
+      {
+        type: "Microsoft.Insights/components",
+        apiVersion: API_VERSIONS.components,
+        name: "[variables('insightsName')]",
+        location: "[parameters('location')]",
+        kind: "web",
+        dependsOn: [ids.workspace],
+        properties: {
+          Application_Type: "web",
+          WorkspaceResourceId: ids.workspace,
+          DisableLocalAuth: true,
+        },
+      },
+      roleAssignment({
+        scope: "[format('Microsoft.Insights/components/{0}', variables('insightsName'))]",
+        scopeId: ids.insights,
+        role: BUILT_IN_ROLES.monitoringMetricsPublisher,
+        ...forApp,
+      }),
+      {
+        type: "Microsoft.Web/serverfarms",
+        apiVersion: API_VERSIONS.web,
+        name: "[variables('planName')]",
+        location: "[parameters('location')]",
+        kind: "functionapp",
+        sku: { tier: "FlexConsumption", name: "FC1" },
+        properties: { reserved: true },
+      },
+      {
+        type: "Microsoft.Web/sites",
+        apiVersion: API_VERSIONS.web,
+        name: "[parameters('appName')]",
+        location: "[parameters('location')]",
+        kind: "functionapp,linux",
+        identity: { type: "UserAssigned", userAssignedIdentities: { [ids.appIdentity]: {} } },
+        dependsOn: [ids.plan, ids.insights, ids.appIdentity, ids.deploymentContainer],
+        properties: {
+          serverFarmId: ids.plan,
+          httpsOnly: true,
+          siteConfig: {
+            minTlsVersion: "1.2",
+            ftpsState: "Disabled",
+            appSettings: [
+              setting("AzureWebJobsStorage__accountName", "[variables('storageAccountName')]"),
+              setting("AzureWebJobsStorage__credential", "managedidentity"),
+              setting("AzureWebJobsStorage__clientId", `[${appClientId}]`),
+              setting("AZURE_CLIENT_ID", `[${appClientId}]`),
+              setting("APPLICATIONINSIGHTS_CONNECTION_STRING", `[reference(${ids.insights.slice(1, -1)}, '${API_VERSIONS.components}').ConnectionString]`),
+              setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", `[format('ClientId={0};Authorization=AAD', ${appClientId})]`),
+              setting("REMEDIATION_SUBSCRIPTIONS", "[parameters('remediationSubscriptions')]"),
+              setting("REMEDIATION_PROFILES", "[parameters('remediationProfiles')]"),
+              setting("LOG_ANALYTICS_WORKSPACE_ID", "[parameters('workspaceId')]"),
+              setting("DATA_COLLECTION_RULE_ID", "[parameters('dataCollectionRuleId')]"),
+              setting("OPT_OUT_TAG", "[parameters('optOutTag')]"),
+              setting("REMOVE_LEGACY_MMA", "[if(parameters('removeLegacyMma'), 'true', 'false')]"),
+              setting("SQL_MODE", "[parameters('sqlMode')]"),
+              setting("DRY_RUN", "[if(parameters('dryRun'), 'true', 'false')]"),
+              setting("SWEEP_SCHEDULE", "[parameters('sweepSchedule')]"),
+              setting("FULL_RECONCILE_HOURS", "[string(parameters('fullReconcileHours'))]"),
+            ],
+          },
+          functionAppConfig: {
+            deployment: {
+              storage: {
+                type: "blobContainer",
+                value: `[format('{0}{1}', reference(${ids.storage.slice(1, -1)}, '${API_VERSIONS.storage}').primaryEndpoints.blob, variables('deploymentContainerName'))]`,
+                authentication: { type: "UserAssignedIdentity", userAssignedIdentityResourceId: ids.appIdentity },
+              },
+            },
+            runtime: { name: "node", version: "22" },
+            scaleAndConcurrency: { instanceMemoryMB: 2048, maximumInstanceCount: "[parameters('maximumInstanceCount')]" },
+          },
+        },
+      },
+    ],
+    outputs: {
+      functionAppName: { type: "string", value: "[parameters('appName')]" },
+      functionAppId: { type: "string", value: ids.site },
+      eventGridFunctionResourceId: {
+        type: "string",
+        value: `[format('{0}/functions/${EVENT_GRID_FUNCTION_NAME}', ${ids.site.slice(1, -1)})]`,
+      },
+      principalId: { type: "string", value: `[${appPrincipalId}]` },
+      clientId: { type: "string", value: `[${appClientId}]` },
+      eventGridIdentityId: { type: "string", value: ids.eventGridIdentity },
+      eventGridIdentityName: { type: "string", value: "[variables('eventGridIdentityName')]" },
+      deadLetterStorageAccountId: { type: "string", value: ids.storage },
+      deadLetterContainerName: { type: "string", value: "[variables('deadLetterContainerName')]" },
+    },
+  });
+}

@@ -1,0 +1,147 @@
+import { HANDLED_EVENT_TYPES, HANDLED_OPERATIONS } from "../../src/events/filter.js";
+import { API_VERSIONS, SCHEMAS, forwardParameters, nestedDeployment, template, type JsonObject } from "./arm.js";
+
+/**
+ * Subscription-scope template: the Event Grid wiring of one managed subscription. A resource group with
+ * the subscription's system topic (Microsoft.Resources.Subscriptions) and one event subscription that
+ * delivers only the events src/events/filter.ts handles to the Function App's Event Grid trigger.
+ * Deployed as infra/eventgrid-subscription.json and, unchanged, by the deployIfNotExists policy of main.json.
+ */
+
+/** Fixed names, shared by the template defaults and the policy's existence check. */
+export const EVENT_GRID_NAMES = {
+  resourceGroup: "rg-ama-remediator-events",
+  systemTopic: "ama-remediator-arm-events",
+  eventSubscription: "ama-remediator",
+} as const;
+
+/** Event Grid retries; the timer sweep catches anything that is finally dropped or dead-lettered. */
+export const DELIVERY = { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 } as const;
+
+/** The event subscription's filter, rendered from the handler's own lists. */
+export function eventGridFilter(): JsonObject {
+  return {
+    includedEventTypes: [...HANDLED_EVENT_TYPES],
+    advancedFilters: [{ operatorType: "StringIn", key: "data.operationName", values: [...HANDLED_OPERATIONS] }],
+  };
+}
+
+const topicParameters = [
+  "systemTopicName",
+  "eventSubscriptionName",
+  "functionResourceId",
+  "eventGridIdentityId",
+  "deadLetterStorageAccountId",
+  "deadLetterContainerName",
+] as const;
+
+function stringParameter(description: string, defaultValue?: string): JsonObject {
+  return { type: "string", ...(defaultValue === undefined ? {} : { defaultValue }), metadata: { description } };
+}
+
+/** Resource-group scope: the system topic and its event subscription. */
+function topicTemplate(): JsonObject {
+  const topicId = "[resourceId('Microsoft.EventGrid/systemTopics', parameters('systemTopicName'))]";
+  return template(SCHEMAS.resourceGroup, {
+    parameters: {
+      systemTopicName: { type: "string" },
+      eventSubscriptionName: { type: "string" },
+      functionResourceId: { type: "string" },
+      eventGridIdentityId: { type: "string" },
+      deadLetterStorageAccountId: { type: "string" },
+      deadLetterContainerName: { type: "string" },
+    },
+    resources: [
+      {
+        type: "Microsoft.EventGrid/systemTopics",
+        apiVersion: API_VERSIONS.eventGrid,
+        name: "[parameters('systemTopicName')]",
+        location: "global",
+        identity: {
+          type: "UserAssigned",
+          userAssignedIdentities: { "[parameters('eventGridIdentityId')]": {} },
+        },
+        properties: {
+          source: "[subscription().id]",
+          topicType: "Microsoft.Resources.Subscriptions",
+        },
+      },
+      {
+        type: "Microsoft.EventGrid/systemTopics/eventSubscriptions",
+        apiVersion: API_VERSIONS.eventGrid,
+        name: "[format('{0}/{1}', parameters('systemTopicName'), parameters('eventSubscriptionName'))]",
+        dependsOn: [topicId],
+        properties: {
+          eventDeliverySchema: "EventGridSchema",
+          destination: {
+            endpointType: "AzureFunction",
+            properties: {
+              resourceId: "[parameters('functionResourceId')]",
+              maxEventsPerBatch: 1,
+              preferredBatchSizeInKilobytes: 64,
+            },
+          },
+          filter: eventGridFilter(),
+          retryPolicy: { ...DELIVERY },
+          deadLetterWithResourceIdentity: {
+            identity: { type: "UserAssigned", userAssignedIdentity: "[parameters('eventGridIdentityId')]" },
+            deadLetterDestination: {
+              endpointType: "StorageBlob",
+              properties: {
+                resourceId: "[parameters('deadLetterStorageAccountId')]",
+                blobContainerName: "[parameters('deadLetterContainerName')]",
+              },
+            },
+          },
+        },
+      },
+    ],
+    outputs: {
+      systemTopicId: { type: "string", value: topicId },
+    },
+  });
+}
+
+/** Subscription scope: the resource group, then the topic inside it. */
+export function eventGridSubscriptionTemplate(): JsonObject {
+  const deploymentName = "ama-remediator-eventgrid";
+  return template(SCHEMAS.subscription, {
+    parameters: {
+      location: stringParameter("Region of the resource group that holds the system topic (the topic itself is global)."),
+      resourceGroupName: stringParameter("Resource group for the system topic.", EVENT_GRID_NAMES.resourceGroup),
+      systemTopicName: stringParameter(
+        "Name of the subscription's Microsoft.Resources.Subscriptions system topic (Azure allows one per subscription).",
+        EVENT_GRID_NAMES.systemTopic,
+      ),
+      eventSubscriptionName: stringParameter("Name of the event subscription.", EVENT_GRID_NAMES.eventSubscription),
+      functionResourceId: stringParameter("Resource id of the Event Grid triggered function: {functionAppId}/functions/onResourceWrite."),
+      eventGridIdentityId: stringParameter(
+        "Resource id of the user-assigned identity Event Grid uses to dead-letter (needs Storage Blob Data Contributor on the container).",
+      ),
+      deadLetterStorageAccountId: stringParameter("Resource id of the storage account that receives dead-lettered events."),
+      deadLetterContainerName: stringParameter("Blob container for dead-lettered events."),
+    },
+    resources: [
+      {
+        type: "Microsoft.Resources/resourceGroups",
+        apiVersion: API_VERSIONS.resourceGroups,
+        name: "[parameters('resourceGroupName')]",
+        location: "[parameters('location')]",
+        tags: { "managed-by": "ama-remediator" },
+      },
+      nestedDeployment({
+        name: deploymentName,
+        target: { resourceGroup: "[parameters('resourceGroupName')]" },
+        dependsOn: ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('resourceGroupName'))]"],
+        parameters: forwardParameters(topicParameters),
+        template: topicTemplate(),
+      }),
+    ],
+    outputs: {
+      systemTopicId: {
+        type: "string",
+        value: `[reference(resourceId(parameters('resourceGroupName'), 'Microsoft.Resources/deployments', '${deploymentName}'), '${API_VERSIONS.deployments}').outputs.systemTopicId.value]`,
+      },
+    },
+  });
+}
