@@ -6,7 +6,7 @@
  */
 
 export class InputError extends Error {
-  override readonly name = "InputError";
+  override readonly name: string = "InputError";
   constructor(
     message: string,
     /** The field, setting or argument at fault, when there is one. */

@@ -1,0 +1,245 @@
+/**
+ * The one Azure seam. Built once from the official @azure/arm-* clients; everything else in the
+ * service talks to Azure through it. Retries (429, 5xx, and 409 "another operation in progress")
+ * live in the SDK pipeline, long-running operations in the SDK pollers, and every write is checked
+ * against the configured scope here, whatever the plan says.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { ComputeManagementClient } from "@azure/arm-compute";
+import { HybridComputeManagementClient } from "@azure/arm-hybridcompute";
+import { MonitorClient } from "@azure/arm-monitor";
+import { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import { ResourceManagementClient } from "@azure/arm-resources";
+import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
+import { SecurityCenter } from "@azure/arm-security";
+import { apiVersionFor } from "./apiVersions.js";
+import { parseResourceId } from "./ids.js";
+import { conflictRetryPolicy, rateLimitHeadroomPolicy } from "./policies.js";
+import { ArmError, ScopeError, toArmError } from "../errors.js";
+
+/** A raw ARM resource as JSON (properties nested, or flattened by a typed client: readers accept both). */
+export type ArmObject = Record<string, unknown>;
+
+export interface WriteResult {
+  readonly status: number | undefined;
+  readonly correlationId?: string;
+  readonly resource?: ArmObject;
+}
+
+export interface GatewayOptions {
+  readonly endpoint: string;
+  readonly credential: TokenCredential;
+  /** Throws ScopeError for ids the service must not write (outside the scope, opted out). */
+  readonly assertWritable: (id: string) => void;
+  /** Poll interval for long-running operations when ARM sends no Retry-After (ARM's own header wins). */
+  readonly pollIntervalInMs?: number;
+  /** SDK retries for 429/5xx/connection errors. */
+  readonly maxRetries?: number;
+  /** Waits for 409 Conflict (another operation on the machine) before giving up. */
+  readonly conflictRetries?: number;
+  readonly conflictDelayInMs?: number;
+}
+
+const RESOURCE_GRAPH_PAGE_SIZE = 1000;
+/** Resource Graph takes at most 1,000 subscriptions per query. */
+const RESOURCE_GRAPH_SUBSCRIPTION_BATCH = 1000;
+
+export class ArmGateway {
+  private readonly clientOptions;
+  private readonly resources: ResourceManagementClient;
+  private readonly graph: ResourceGraphClient;
+  private readonly monitor: MonitorClient;
+  private readonly subscriptionClient: SubscriptionClient;
+  private readonly perSubscription = new Map<string, { compute: ComputeManagementClient; hybrid: HybridComputeManagementClient; security: SecurityCenter }>();
+  private readonly pollIntervalInMs: number;
+
+  constructor(private readonly options: GatewayOptions) {
+    const additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] = [
+      { policy: conflictRetryPolicy({ maxRetries: options.conflictRetries ?? 6, delayInMs: options.conflictDelayInMs ?? 10_000 }), position: "perCall" },
+      { policy: rateLimitHeadroomPolicy(), position: "perRetry" },
+    ];
+    this.clientOptions = { endpoint: options.endpoint, retryOptions: { maxRetries: options.maxRetries ?? 5 }, additionalPolicies };
+    this.pollIntervalInMs = options.pollIntervalInMs ?? 5_000;
+    this.resources = new ResourceManagementClient(options.credential, this.clientOptions);
+    this.graph = new ResourceGraphClient(options.credential, this.clientOptions);
+    this.monitor = new MonitorClient(options.credential, this.clientOptions);
+    this.subscriptionClient = new SubscriptionClient(options.credential, this.clientOptions);
+  }
+
+  // ---- reads ----
+
+  /** Every subscription the credential can see. */
+  async *listSubscriptions(): AsyncGenerator<{ subscriptionId: string; displayName?: string; state?: string; tags: Record<string, string> }> {
+    for await (const subscription of this.subscriptionClient.subscriptions.list()) {
+      if (!subscription.subscriptionId) continue;
+      yield {
+        subscriptionId: subscription.subscriptionId.toLowerCase(),
+        ...(subscription.displayName ? { displayName: subscription.displayName } : {}),
+        ...(subscription.state ? { state: subscription.state } : {}),
+        tags: subscription.tags ?? {},
+      };
+    }
+  }
+
+  /** A Resource Graph query over the given subscriptions, one page (up to 1,000 rows) at a time. */
+  async *queryResourceGraph(query: string, subscriptions: readonly string[]): AsyncGenerator<ArmObject[]> {
+    for (let start = 0; start < subscriptions.length; start += RESOURCE_GRAPH_SUBSCRIPTION_BATCH) {
+      const batch = subscriptions.slice(start, start + RESOURCE_GRAPH_SUBSCRIPTION_BATCH);
+      let skipToken: string | undefined;
+      do {
+        const response = await this.call(() =>
+          this.graph.resources({
+            subscriptions: [...batch],
+            query,
+            options: { top: RESOURCE_GRAPH_PAGE_SIZE, resultFormat: "objectArray", ...(skipToken ? { skipToken } : {}) },
+          }),
+        );
+        yield (response.data ?? []) as ArmObject[];
+        skipToken = response.skipToken;
+      } while (skipToken);
+    }
+  }
+
+  /** GET any resource by id in its wire shape; undefined when ARM says it does not exist. */
+  async getResource(id: string): Promise<ArmObject | undefined> {
+    const apiVersion = apiVersionFor(parseResourceId(id).resourceType);
+    return this.readOrUndefined(async () => (await this.resources.resources.getById(trimSlash(id), apiVersion)) as ArmObject);
+  }
+
+  async getResourceGroupTags(subscriptionId: string, resourceGroup: string): Promise<Record<string, string> | undefined> {
+    const client = new ResourceManagementClient(this.options.credential, subscriptionId, this.clientOptions);
+    const group = await this.readOrUndefined(() => client.resourceGroups.get(resourceGroup));
+    return group ? (group.tags ?? {}) : undefined;
+  }
+
+  async getSubscription(subscriptionId: string): Promise<{ displayName?: string; tags: Record<string, string> } | undefined> {
+    const subscription = await this.readOrUndefined(() => this.subscriptionClient.subscriptions.get(subscriptionId));
+    return subscription ? { ...(subscription.displayName ? { displayName: subscription.displayName } : {}), tags: subscription.tags ?? {} } : undefined;
+  }
+
+  /** A VM with its instance view (power state), in the typed client's flattened shape. */
+  async getVirtualMachine(id: string): Promise<ArmObject | undefined> {
+    const parsed = parseResourceId(id);
+    const { compute } = this.clients(parsed.subscriptionId);
+    return this.readOrUndefined(async () => (await compute.virtualMachines.get(parsed.resourceGroup as string, parsed.name, { expand: "instanceView" })) as unknown as ArmObject);
+  }
+
+  async listExtensions(machineId: string): Promise<ArmObject[]> {
+    const parsed = parseResourceId(machineId);
+    const { compute, hybrid } = this.clients(parsed.subscriptionId);
+    const group = parsed.resourceGroup as string;
+    if (parsed.resourceType.toLowerCase() === "microsoft.compute/virtualmachines") {
+      const result = await this.call(() => compute.virtualMachineExtensions.list(group, parsed.name));
+      return (result.value ?? []) as unknown as ArmObject[];
+    }
+    const extensions: ArmObject[] = [];
+    for await (const extension of hybrid.machineExtensions.list(group, parsed.name)) extensions.push(extension as unknown as ArmObject);
+    return extensions;
+  }
+
+  async listAssociations(machineId: string): Promise<ArmObject[]> {
+    const associations: ArmObject[] = [];
+    for await (const association of this.monitor.dataCollectionRuleAssociations.listByResource(trimSlash(machineId))) {
+      associations.push(association as unknown as ArmObject);
+    }
+    return associations;
+  }
+
+  async listPricings(subscriptionId: string): Promise<ArmObject[]> {
+    const { security } = this.clients(subscriptionId);
+    const result = await this.call(() => security.pricings.list());
+    return (result.value ?? []) as unknown as ArmObject[];
+  }
+
+  async getLegacyAutoProvisioning(subscriptionId: string): Promise<"On" | "Off" | undefined> {
+    const { security } = this.clients(subscriptionId);
+    const setting = await this.readOrUndefined(() => security.autoProvisioningSettings.get("default"));
+    const value = setting?.autoProvision;
+    return value === "On" || value === "Off" ? value : undefined;
+  }
+
+  // ---- writes ----
+
+  async put(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult> {
+    this.options.assertWritable(id);
+    return this.write((onResponse) =>
+      this.resources.resources.createOrUpdateById(trimSlash(id), apiVersion, body, { updateIntervalInMs: this.pollIntervalInMs, onResponse }).pollUntilDone(),
+    );
+  }
+
+  async patch(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult> {
+    this.options.assertWritable(id);
+    return this.write((onResponse) =>
+      this.resources.resources.updateById(trimSlash(id), apiVersion, body, { updateIntervalInMs: this.pollIntervalInMs, onResponse }).pollUntilDone(),
+    );
+  }
+
+  async delete(id: string, apiVersion: string): Promise<WriteResult> {
+    this.options.assertWritable(id);
+    return this.write(async (onResponse) => {
+      await this.resources.resources.deleteById(trimSlash(id), apiVersion, { updateIntervalInMs: this.pollIntervalInMs, onResponse }).pollUntilDone();
+      return undefined;
+    });
+  }
+
+  // ---- plumbing ----
+
+  private clients(subscriptionId: string) {
+    let clients = this.perSubscription.get(subscriptionId);
+    if (!clients) {
+      const { endpoint, retryOptions, additionalPolicies } = this.clientOptions;
+      clients = {
+        compute: new ComputeManagementClient(this.options.credential, subscriptionId, this.clientOptions),
+        // The core-client generation of these two takes the endpoint as `endpoint` too.
+        hybrid: new HybridComputeManagementClient(this.options.credential, subscriptionId, { endpoint, retryOptions, additionalPolicies }),
+        security: new SecurityCenter(this.options.credential, subscriptionId, { endpoint, retryOptions, additionalPolicies }),
+      };
+      this.perSubscription.set(subscriptionId, clients);
+    }
+    return clients;
+  }
+
+  private async write(send: (onResponse: (response: { status: number; headers: { get(name: string): string | undefined } }) => void) => Promise<unknown>): Promise<WriteResult> {
+    let status: number | undefined;
+    let correlationId: string | undefined;
+    const onResponse = (response: { status: number; headers: { get(name: string): string | undefined } }) => {
+      // The first response is the write itself; later ones are polls.
+      if (status === undefined) {
+        status = response.status;
+        correlationId = response.headers.get("x-ms-correlation-request-id");
+      }
+    };
+    try {
+      const resource = (await send(onResponse)) as ArmObject | undefined;
+      return { status, ...(correlationId ? { correlationId } : {}), ...(resource ? { resource } : {}) };
+    } catch (error) {
+      if (error instanceof ScopeError) throw error;
+      const armError = toArmError(error);
+      throw new ArmError(armError.code, armError.message, armError.statusCode ?? status, armError.correlationId ?? correlationId);
+    }
+  }
+
+  private async call<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      throw toArmError(error);
+    }
+  }
+
+  private async readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (error) {
+      const armError = toArmError(error);
+      if (armError.statusCode === 404) return undefined;
+      throw armError;
+    }
+  }
+}
+
+/** Several clients splice ids into URLs after a slash of their own. */
+function trimSlash(id: string): string {
+  return id.replace(/^\/+/, "");
+}

@@ -1,0 +1,69 @@
+/**
+ * Pipeline policies the service adds to every SDK client. The retry *decisions* are small pure
+ * strategies; core-rest-pipeline's retryPolicy runs the loop (one loop, as the SDK intends).
+ */
+import { retryPolicy, type PipelinePolicy, type RetryStrategy } from "@azure/core-rest-pipeline";
+
+/**
+ * Compute and Hybrid Compute answer 409 Conflict while another operation runs on the machine
+ * ("Another operation on this or dependent resource is in progress"). That clears by itself: wait and
+ * send again. Other 409s (a real conflict of state) are final.
+ */
+export function conflictRetryStrategy(delayInMs: number): RetryStrategy {
+  return {
+    name: "conflictRetryStrategy",
+    retry({ response, retryCount }) {
+      if (response?.status !== 409 || !isOperationInProgress(response.bodyAsText)) return { skipStrategy: true };
+      const retryAfterSeconds = Number(response.headers.get("retry-after"));
+      const serverWait = Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : 0;
+      return { retryAfterInMs: Math.max(serverWait, delayInMs * Math.min(2 ** retryCount, 8)) };
+    },
+  };
+}
+
+export function conflictRetryPolicy(options: { maxRetries: number; delayInMs: number }): PipelinePolicy {
+  return { ...retryPolicy([conflictRetryStrategy(options.delayInMs)], { maxRetries: options.maxRetries }), name: "conflictRetryPolicy" };
+}
+
+function isOperationInProgress(body: string | null | undefined): boolean {
+  if (!body) return false;
+  return /another operation .* in progress|OperationPreempted|RetryableError/i.test(body);
+}
+
+/** Fraction of a subscription's ARM bucket the service leaves for the customer's own automation. */
+const HEADROOM = { reads: 25, writes: 20 } as const;
+/** ARM refill rates per second (domain doc 8.1). */
+const REFILL_PER_SECOND = { reads: 25, writes: 10 } as const;
+
+/**
+ * Reads `x-ms-ratelimit-remaining-subscription-reads|writes` and, when a subscription's bucket runs
+ * low, waits for it to refill before sending more, instead of running it dry and earning 429s that
+ * would also throttle the customer's other tools.
+ */
+export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelinePolicy {
+  const remaining = new Map<string, { value: number; at: number }>();
+  return {
+    name: "rateLimitHeadroomPolicy",
+    async sendRequest(request, next) {
+      const kind = request.method === "GET" || request.url.includes("/Microsoft.ResourceGraph/") ? "reads" : "writes";
+      const key = `${subscriptionOf(request.url)}|${kind}`;
+      const seen = remaining.get(key);
+      if (seen) {
+        const refilled = seen.value + ((now() - seen.at) / 1000) * REFILL_PER_SECOND[kind];
+        if (refilled < HEADROOM[kind]) await sleep(((HEADROOM[kind] - refilled) / REFILL_PER_SECOND[kind]) * 1000);
+      }
+      const response = await next(request);
+      const header = Number(response.headers.get(`x-ms-ratelimit-remaining-subscription-${kind}`));
+      if (Number.isFinite(header)) remaining.set(key, { value: header, at: now() });
+      return response;
+    },
+  };
+}
+
+function subscriptionOf(url: string): string {
+  return /\/subscriptions\/([0-9a-f-]{36})/i.exec(url)?.[1]?.toLowerCase() ?? "tenant";
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

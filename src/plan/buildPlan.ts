@@ -1,0 +1,319 @@
+/**
+ * Plan: assessments -> an ordered list of writes. Shared resources (resource groups, identities,
+ * workspaces, solutions, rules, policy assignments) appear once however many machines need them,
+ * and only when discovery did not find them. Pure: same snapshot and settings, same plan.
+ */
+import { createHash } from "node:crypto";
+import type { Settings } from "../config/settings.js";
+import { idKey, parseResourceId } from "../azure/ids.js";
+import { apiVersionFor } from "../azure/apiVersions.js";
+import {
+  BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION,
+  SQL_ASSIGNMENT_NAMES,
+  SQL_ASSIGNMENT_ROLES,
+  SQL_CREATED_BY_TAG,
+  SQL_INITIATIVES,
+  policyAssignmentId,
+  resourceGroupIdOf,
+  solutionId,
+} from "../defender/names.js";
+import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
+import { isOptedOut } from "../evaluate/evaluate.js";
+import type { MachineState, Snapshot, SubscriptionState } from "../model.js";
+import {
+  associationBody,
+  extensionBody,
+  ownedRuleBody,
+  resourceGroupBody,
+  solutionBody,
+  sqlRuleBody,
+  userAssignedIdentityBody,
+  workspaceBody,
+} from "./bodies.js";
+import { PLAN_VERSION, type HttpMethod, type Plan, type PlanAction, type PlanItem, type SubscriptionFinding } from "./plan.js";
+
+/** Why a machine's need could not be planned (outside scope, opted-out group, missing custom workspace). */
+class Unplannable extends Error {}
+
+export function buildPlan(snapshot: Snapshot, assessments: readonly MachineAssessment[], settings: Settings, now = new Date()): Plan {
+  const builder = new PlanBuilder(snapshot, settings);
+  const planned = assessments.map((assessment) => builder.planMachine(assessment));
+  for (const subscription of snapshot.subscriptions.values()) builder.planSubscription(subscription);
+  return {
+    version: PLAN_VERSION,
+    createdAt: now.toISOString(),
+    dryRun: settings.dryRun,
+    items: builder.orderedItems(),
+    assessments: planned,
+    findings: builder.findings,
+  };
+}
+
+class PlanBuilder {
+  private readonly items = new Map<string, PlanItem>();
+  readonly findings: SubscriptionFinding[] = [];
+
+  constructor(
+    private readonly snapshot: Snapshot,
+    private readonly settings: Settings,
+  ) {}
+
+  planMachine(assessment: MachineAssessment): MachineAssessment {
+    if (assessment.status !== "inScope") return assessment;
+    const machine = assessment.machine;
+    const blocked = [...assessment.blocked];
+    const chain: string[] = [];
+    const needs = [...assessment.needs];
+    // One identity write carries both identity needs.
+    const identityNeeds: Need[] = needs.filter((need) => need.kind === "systemIdentity" || need.kind === "userAssignedIdentity");
+    const ordered: Need[] = [...needs.filter((need) => need.kind === "workspace"), ...needs.filter((need) => need.kind !== "workspace" && !identityNeeds.includes(need))];
+    try {
+      if (identityNeeds.length > 0) chain.push(this.identityItem(machine, identityNeeds));
+    } catch (error) {
+      for (const need of identityNeeds) blocked.push({ need, reason: (error as Error).message });
+    }
+    for (const need of ordered) {
+      try {
+        const key = this.needItem(machine, need, chain);
+        if (key) chain.push(key);
+      } catch (error) {
+        if (!(error instanceof Unplannable)) throw error;
+        blocked.push({ need, reason: error.message });
+      }
+    }
+    return { ...assessment, blocked };
+  }
+
+  planSubscription(subscription: SubscriptionState): void {
+    const id = subscription.subscriptionId;
+    if (subscription.legacyAutoProvisioning === "On") {
+      this.findings.push({ subscriptionId: id, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
+    }
+    if (!this.settings.profiles.has("sql") || subscription.sqlServersOnMachinesPlan.tier !== "Standard") return;
+    if (isOptedOut(subscription.tags, this.settings.optOutTag)) return;
+    this.planSqlAutoprovisioning(subscription);
+  }
+
+  orderedItems(): PlanItem[] {
+    // Items were added dependencies-first; keep that order (stable and readable in --dry-run).
+    return [...this.items.values()];
+  }
+
+  // ---- machine needs ----
+
+  private needItem(machine: MachineState, need: Need, chain: readonly string[]): string | undefined {
+    const previous = chain.length > 0 ? [chain[chain.length - 1] as string] : [];
+    switch (need.kind) {
+      case "workspace":
+        this.ensureWorkspace(need.workspace);
+        return undefined;
+      case "extension": {
+        const targetId = `${machine.id}/extensions/${need.extension.name}`;
+        const observed = need.why === "missing" ? "absent" : { name: need.extension.name, problem: need.why };
+        const reason = {
+          missing: `${need.extension.type} is not installed`,
+          failed: `${need.extension.type} is in state Failed: reinstall under its existing name`,
+          autoUpgradeOff: `${need.extension.type} has automatic upgrade off`,
+        }[need.why];
+        return this.add(machine, "installExtension", "PUT", targetId, extensionBody(machine.location, need.extension), observed, reason, previous);
+      }
+      case "association": {
+        const ruleKey = this.ensureRule(need.rule);
+        const targetId = `${machine.id}/providers/Microsoft.Insights/dataCollectionRuleAssociations/${need.name}`;
+        const description = need.rule.flavour === "sql" ? "Configure association between SQL Virtual Machine and the Microsoft Defender for SQL user-defined DCR." : "Associates the machine with the Defender for Cloud data collection rule. Managed by ama-remediator.";
+        return this.add(machine, "associateDataCollectionRule", "PUT", targetId, associationBody(need.rule.ruleId, description), "no association to this rule", `not associated with ${need.rule.ruleId}`, [...previous, ...(ruleKey ? [ruleKey] : [])]);
+      }
+      case "removeExtension":
+        return this.add(machine, "removeExtension", "DELETE", need.extension.id, undefined, { name: need.extension.name, type: need.extension.type }, `${need.extension.type} is retired and the Azure Monitor Agent runs (REMOVE_LEGACY_MMA=true)`, previous);
+      case "systemIdentity":
+      case "userAssignedIdentity":
+        return undefined; // handled together by identityItem
+    }
+  }
+
+  private identityItem(machine: MachineState, needs: readonly Need[]): string {
+    const wantsSystem = machine.identity.systemAssigned || needs.some((need) => need.kind === "systemIdentity");
+    const newUserIds = needs.flatMap((need) => (need.kind === "userAssignedIdentity" ? [need.identityId] : []));
+    const hasUser = machine.identity.userAssignedIds.length > 0 || newUserIds.length > 0;
+    const type = [wantsSystem ? "SystemAssigned" : undefined, hasUser ? "UserAssigned" : undefined].filter(Boolean).join(", ");
+    // Omitting userAssignedIdentities keeps the existing ones; listing only the new ones merges them in.
+    const identity: Record<string, unknown> = { type };
+    if (newUserIds.length > 0) identity["userAssignedIdentities"] = Object.fromEntries(newUserIds.map((id) => [id, {}]));
+    const dependencies = newUserIds.map((id) => this.ensureUserAssignedIdentity(machine, id));
+    const reasons = [
+      ...(needs.some((need) => need.kind === "systemIdentity") ? ["no system-assigned identity"] : []),
+      ...newUserIds.map((id) => `Defender for SQL identity ${id.split("/").pop()} not attached`),
+    ];
+    return this.add(
+      machine,
+      "updateMachineIdentity",
+      "PATCH",
+      machine.id,
+      { identity },
+      { systemAssigned: machine.identity.systemAssigned, userAssignedIds: machine.identity.userAssignedIds },
+      reasons.join("; "),
+      dependencies.filter((key): key is string => key !== undefined),
+    );
+  }
+
+  // ---- shared resources ----
+
+  private ensureResourceGroup(subscriptionId: string, name: string, location: string, tags?: Record<string, string>): string | undefined {
+    const id = resourceGroupIdOf(subscriptionId, name);
+    const subscription = this.writableSubscription(id);
+    if (subscription.optedOutResourceGroups.has(name.toLowerCase())) throw new Unplannable(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
+    if (subscription.existing.has(idKey(id))) return undefined;
+    return this.add(undefined, "createResourceGroup", "PUT", id, resourceGroupBody(location, tags), "absent", "resource group for Defender's resources does not exist", []);
+  }
+
+  private ensureUserAssignedIdentity(machine: MachineState, identityId: string): string | undefined {
+    const parsed = parseResourceId(identityId);
+    const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION, { ...SQL_CREATED_BY_TAG });
+    if (this.writableSubscription(identityId).existing.has(idKey(identityId))) return undefined;
+    return this.add(undefined, "createUserAssignedIdentity", "PUT", identityId, userAssignedIdentityBody(machine.location), "absent", "Defender for SQL's built-in identity does not exist", groupKey ? [groupKey] : []);
+  }
+
+  private ensureWorkspace(spec: WorkspaceSpec): string | undefined {
+    const parsed = parseResourceId(spec.workspaceId);
+    const inScope = this.snapshot.subscriptions.get(parsed.subscriptionId);
+    let workspaceKey: string | undefined;
+    if (spec.createIn) {
+      const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, spec.createIn.location, spec.createIn.flavour === "sql" ? { ...SQL_CREATED_BY_TAG } : undefined);
+      workspaceKey = this.add(undefined, "createWorkspace", "PUT", spec.workspaceId, workspaceBody(spec), "absent", "workspace does not exist", groupKey ? [groupKey] : []);
+    } else if (!spec.location) {
+      throw new Unplannable(`custom workspace ${spec.workspaceId} was not found (it is never created by this service)`);
+    }
+    if (spec.solutions.length === 0) return workspaceKey;
+    if (!inScope) {
+      this.findings.push({ subscriptionId: parsed.subscriptionId, message: `workspace ${spec.workspaceId} is outside the configured scope: add solutions ${spec.solutions.join(", ")} yourself if missing` });
+      return workspaceKey;
+    }
+    for (const gallery of spec.solutions) {
+      const id = solutionId(spec.workspaceId, gallery);
+      if (inScope.existing.has(idKey(id))) continue;
+      this.add(undefined, "installSolution", "PUT", id, solutionBody(spec.workspaceId, spec.location, gallery), "absent", `workspace lacks the ${gallery} solution`, workspaceKey ? [workspaceKey] : []);
+    }
+    return workspaceKey;
+  }
+
+  private ensureRule(rule: RuleSpec): string | undefined {
+    if (rule.flavour === "configured") return undefined;
+    const subscription = this.writableSubscription(rule.ruleId);
+    const workspace = rule.workspace;
+    if (!workspace) throw new Unplannable("no workspace to send the rule's data to");
+    const workspaceKey = this.ensureWorkspace(workspace);
+    if (subscription.existing.has(idKey(rule.ruleId))) return undefined;
+    const parsed = parseResourceId(rule.ruleId);
+    const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, rule.location);
+    const body = rule.flavour === "sql" ? sqlRuleBody(rule.location, workspace.workspaceId) : ownedRuleBody(rule.location, workspace.workspaceId);
+    return this.add(undefined, "createDataCollectionRule", "PUT", rule.ruleId, body, "absent", "data collection rule does not exist", [groupKey, workspaceKey].filter((key): key is string => key !== undefined));
+  }
+
+  private planSqlAutoprovisioning(subscription: SubscriptionState): void {
+    const subscriptionId = subscription.subscriptionId;
+    const initiative = this.settings.sqlMode === "extension-only" ? "extensionOnly" : this.settings.customWorkspaceId ? "amaCustomWorkspace" : "amaDefaultWorkspace";
+    const wanted = SQL_INITIATIVES[initiative];
+    if (subscription.existing.has(`initiative:${wanted.toLowerCase()}`)) return;
+    const assignmentId = policyAssignmentId(subscriptionId, SQL_ASSIGNMENT_NAMES[initiative]);
+    const parameters = this.sqlAssignmentParameters(initiative);
+    if (parameters === undefined) {
+      this.findings.push({ subscriptionId, message: `custom workspace ${this.settings.customWorkspaceId} was not found: Defender for SQL autoprovisioning was not assigned` });
+      return;
+    }
+    const assignmentKey = this.add(
+      undefined,
+      "assignPolicy",
+      "PUT",
+      assignmentId,
+      {
+        location: BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION,
+        identity: { type: "SystemAssigned" },
+        properties: {
+          displayName: SQL_ASSIGNMENT_NAMES[initiative],
+          description: "Defender for SQL servers on machines autoprovisioning, assigned by ama-remediator.",
+          policyDefinitionId: wanted,
+          scope: `/subscriptions/${subscriptionId}`,
+          ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
+        },
+      },
+      "absent",
+      "the SqlServerVirtualMachines plan is Standard but Defender for SQL's autoprovisioning initiative is not assigned",
+      [],
+    );
+    for (const [roleName, roleId] of Object.entries(SQL_ASSIGNMENT_ROLES)) {
+      const scope = `/subscriptions/${subscriptionId}`;
+      const id = `${scope}/providers/Microsoft.Authorization/roleAssignments/${stableGuid(`${assignmentId}|${roleId}`)}`;
+      this.add(
+        undefined,
+        "assignRole",
+        "PUT",
+        id,
+        { properties: { roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`, principalId: "(known after apply)", principalType: "ServicePrincipal" } },
+        "absent",
+        `the initiative's identity needs ${roleName} to remediate`,
+        [assignmentKey],
+        assignmentId,
+      );
+    }
+  }
+
+  private sqlAssignmentParameters(initiative: keyof typeof SQL_INITIATIVES): Record<string, { value: unknown }> | undefined {
+    if (initiative !== "amaCustomWorkspace") return {};
+    const workspace = this.snapshot.customWorkspace;
+    if (!workspace?.customerId) return undefined;
+    return {
+      userWorkspaceResourceId: { value: workspace.id },
+      workspaceRegion: { value: workspace.location },
+      userWorkspaceId: { value: workspace.customerId },
+    };
+  }
+
+  // ---- helpers ----
+
+  /** Every write target must be in a configured subscription that is not opted out. */
+  private writableSubscription(id: string): SubscriptionState {
+    const parsed = parseResourceId(id);
+    const subscription = this.snapshot.subscriptions.get(parsed.subscriptionId);
+    if (!subscription) throw new Unplannable(`${id} is outside the configured scope`);
+    if (isOptedOut(subscription.tags, this.settings.optOutTag)) throw new Unplannable(`subscription ${parsed.subscriptionId} is tagged ${this.settings.optOutTag}: skip`);
+    return subscription;
+  }
+
+  private add(
+    machine: MachineState | undefined,
+    action: PlanAction,
+    method: HttpMethod,
+    targetId: string,
+    body: Record<string, unknown> | undefined,
+    observed: unknown,
+    reason: string,
+    dependsOn: readonly string[],
+    principalFrom?: string,
+  ): string {
+    const key = `${action} ${idKey(targetId)}`;
+    if (this.items.has(key)) return key;
+    const parsed = parseResourceId(targetId);
+    if (machine) this.writableSubscription(targetId);
+    this.items.set(key, {
+      key,
+      action,
+      method,
+      targetId,
+      apiVersion: apiVersionFor(parsed.resourceType),
+      subscriptionId: parsed.subscriptionId,
+      ...(machine ? { machineId: machine.id } : {}),
+      ...(body ? { body } : {}),
+      ...(principalFrom ? { principalFrom } : {}),
+      observed,
+      reason,
+      dependsOn: [...new Set(dependsOn)],
+    });
+    return key;
+  }
+}
+
+/** Role assignment names are GUIDs; deriving them from what they grant makes a re-run hit the same one. */
+function stableGuid(seed: string): string {
+  const hex = createHash("sha256").update(seed.toLowerCase()).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
