@@ -666,6 +666,14 @@ function buildSubscription(options: ResolvedOptions, spec: SubscriptionSpec, rng
   for (const [code, variant] of Object.entries(workspaces)) {
     if (variant !== "absent") groups.set(`DefaultResourceGroup-${code}`, { location: workspaceLocation(code) });
   }
+  // A custom `ruleIdFor` may put the owned rules in a group of its own; create it like the service would.
+  for (const region of ownedRuleRegions) {
+    const group = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(options.ruleIdFor(subscriptionId, region));
+    const name = group?.[2];
+    if (name && group[1]?.toLowerCase() === subscriptionId && ![...groups.keys()].some((key) => key.toLowerCase() === name.toLowerCase())) {
+      groups.set(name, { location: region });
+    }
+  }
   if (needsIdentity) groups.set("rg-identity", { location: firstRegion });
   if (needsMonitoring) groups.set("rg-monitoring", { location: firstRegion });
 
