@@ -251,6 +251,7 @@ describe("generateEstate", () => {
     expect(() => generateEstate({ subscriptions: 1, coverAllStates: true })).toThrow(RangeError);
     expect(() => generateEstate({ drift: 0.1 })).toThrow(/converged/);
     expect(() => generateEstate({ mix: { "no-identity": 0 } })).toThrow(/positive/);
+    expect(() => generateEstate({ mix: { "opt-out-subscription": 1 } as never })).toThrow(/unknown machine state/);
   });
 });
 

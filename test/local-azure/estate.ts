@@ -416,6 +416,9 @@ interface ResolvedOptions {
   associationName: string;
 }
 
+/** Machine states drawn per machine; `opt-out-subscription` comes from the subscription instead. */
+const COVERED_STATES: readonly MachineState[] = MACHINE_STATES.filter((state) => state !== "opt-out-subscription");
+
 function resolve(options: EstateOptions): ResolvedOptions {
   const seed = options.seed ?? 1;
   const subscriptions = options.subscriptions ?? 3;
@@ -432,6 +435,9 @@ function resolve(options: EstateOptions): ResolvedOptions {
   if (!(drift >= 0 && drift <= 1)) throw new RangeError("drift must be within [0, 1]");
   if (drift > 0 && !options.converged) throw new RangeError("drift applies to converged estates only");
   if (!(subscriptionOptOutRate >= 0 && subscriptionOptOutRate <= 1)) throw new RangeError("subscriptionOptOutRate must be within [0, 1]");
+  for (const state of Object.keys(options.mix ?? {})) {
+    if (!COVERED_STATES.includes(state as MachineState)) throw new RangeError(`mix: unknown machine state ${state}`);
+  }
   const coverAllStates = options.coverAllStates ?? false;
   if (coverAllStates) {
     const needed = MACHINE_STATES.length - 1;
@@ -457,8 +463,6 @@ function resolve(options: EstateOptions): ResolvedOptions {
     associationName: options.associationName ?? DEFAULT_ASSOCIATION_NAME,
   };
 }
-
-const COVERED_STATES = MACHINE_STATES.filter((state) => state !== "opt-out-subscription");
 
 function machineSpec(rng: Rng, state: MachineState, region: string, index: number, osHint?: MachineOs, kindHint?: MachineKind): MachineSpec {
   const traits = TRAITS[state];
@@ -1103,8 +1107,6 @@ export function testEstate(seed = 1, options: Pick<EstateOptions, "optOutTag" | 
   return generateEstate({ ...options, seed, subscriptions: 3, machinesPerSubscription: 16, coverAllStates: true });
 }
 
-export const DEMO_REGIONS: readonly string[] = ["eastus", "westeurope", "uksouth", "japaneast", "japanwest", "westus3"];
-
 function demoMachine(name: string, state: MachineState, region: string, os?: MachineOs): MachineSpec {
   const traits = TRAITS[state];
   return { name, state, kind: traits.kind ?? "vm", os: traits.os ?? os ?? (name.includes("-lin-") ? "linux" : "windows"), region };
@@ -1174,7 +1176,7 @@ const DEMO_SUBSCRIPTIONS: readonly SubscriptionSpec[] = [
 
 /** Three subscriptions, one readable machine per state (two for a few), e.g. `vm-win-noidentity`. */
 export function demoEstate(options: Pick<EstateOptions, "seed" | "tenantId" | "optOutTag" | "ruleIdFor" | "ruleProperties" | "associationName"> = {}): Estate {
-  const resolved = resolve({ ...options, seed: options.seed ?? 20_240_101, regions: DEMO_REGIONS, subscriptions: DEMO_SUBSCRIPTIONS.length });
+  const resolved = resolve({ ...options, seed: options.seed ?? 20_240_101, regions: DEFAULT_REGIONS, subscriptions: DEMO_SUBSCRIPTIONS.length });
   return collect(DEMO_SUBSCRIPTIONS.map((spec, index) => buildSubscription(resolved, spec, streamRng(resolved.seed, index))));
 }
 
