@@ -1,0 +1,45 @@
+import { parseArgs } from "node:util";
+import { startLocalAzure } from "./emulator.js";
+
+/**
+ * Runs the emulator out of process (demo, benchmark):
+ *   node dist/test/local-azure/server.js --port 0 --seed 1 [--page-size 100] [--polls 1]
+ *        [--retry-after 0] [--no-throttle] [--time-scale 1] [--token T] [--request-log-limit N]
+ * Prints one JSON line `{ endpoint, token, caCertPath }`, then serves until SIGINT/SIGTERM.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "0" },
+      seed: { type: "string" },
+      "page-size": { type: "string" },
+      polls: { type: "string" },
+      "retry-after": { type: "string" },
+      "no-throttle": { type: "boolean", default: false },
+      "time-scale": { type: "string" },
+      token: { type: "string" },
+      "request-log-limit": { type: "string" },
+    },
+  });
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const azure = await startLocalAzure({
+    port: num(values.port),
+    token: values.token,
+    pageSize: num(values["page-size"]),
+    requestLogLimit: num(values["request-log-limit"]),
+    lro: { polls: num(values.polls), retryAfterSeconds: num(values["retry-after"]) },
+    faults: values.seed === undefined ? undefined : { seed: Number(values.seed) },
+    throttle: values["no-throttle"]
+      ? { reads: false, writes: false, computeVmWrites: false, resourceGraph: false }
+      : { timeScale: num(values["time-scale"]) ?? 1 },
+  });
+  console.log(JSON.stringify({ endpoint: azure.endpoint, token: azure.token, caCertPath: azure.caCertPath }));
+  const stop = (): void => void azure.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
