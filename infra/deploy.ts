@@ -1,0 +1,276 @@
+/**
+ * Deploys ama-remediator to a tenant with the Azure CLI:
+ *
+ *   npm run deploy -- --management-group <id> --location <region> --subscription <hosting subscription id>
+ *                     [--resource-group <name>] [--name <function app name>] [--param <name>=<value>]...
+ *                     [--what-if] [--dry-run]
+ *
+ * Steps: build and package the Function App, `az deployment mg create` of infra/main.json, zip deploy of
+ * the package, then a policy remediation task so existing subscriptions get their Event Grid wiring.
+ * `--what-if` only previews the template deployment. `--dry-run` prints the steps instead of running them.
+ * `--param` sets any other parameter of infra/main.json (see infra/README.md).
+ *
+ * Uses only Node built-ins so Node 22 runs this file directly (`node infra/deploy.ts`); run it from the
+ * repository root. Exit codes: 0 done, 1 a step failed, 2 invalid arguments.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export const TEMPLATE_FILE = "infra/main.json";
+const PACKAGE_DIR = "dist/deploy-package";
+const PACKAGE_ZIP = "dist/ama-remediator.zip";
+/** What the Functions host needs at run time; package.json "main" points into dist/src/functions. */
+const PACKAGE_CONTENTS = ["dist/src", "host.json", "package.json", "package-lock.json"];
+
+export interface DeployOptions {
+  managementGroup: string;
+  location: string;
+  subscription: string;
+  resourceGroup: string;
+  appName: string;
+  /** Further infra/main.json parameters, as given (`name=value`). */
+  parameters: Record<string, string>;
+  whatIf: boolean;
+  dryRun: boolean;
+}
+
+/** One deployment step: a command line, or a file operation this script performs itself. */
+export type Step =
+  | { kind: "run"; argv: string[]; cwd?: string }
+  | { kind: "remove"; paths: string[] }
+  | { kind: "copy"; paths: string[]; into: string };
+
+/** Invalid arguments: reported as one line, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** What the script needs to know about infra/main.json. */
+export interface TemplateFacts {
+  parameters: Record<string, { type: string; allowedValues?: unknown[] }>;
+  policyAssignmentName: string;
+}
+
+export function readTemplateFacts(path: string = TEMPLATE_FILE): TemplateFacts {
+  const template = JSON.parse(readFileSync(path, "utf8")) as {
+    parameters: TemplateFacts["parameters"];
+    variables: Record<string, unknown>;
+  };
+  const policyAssignmentName = template.variables.policyAssignmentName;
+  if (typeof policyAssignmentName !== "string") throw new Error(`${path}: variables.policyAssignmentName is missing`);
+  return { parameters: template.parameters, policyAssignmentName };
+}
+
+const USAGE =
+  "usage: npm run deploy -- --management-group <id> --location <region> --subscription <id> " +
+  "[--resource-group <name>] [--name <app>] [--param <name>=<value>]... [--what-if] [--dry-run]";
+
+/** Parameters the flags set; `--param` must not set them a second way. */
+const FLAG_PARAMETERS: Record<string, string> = {
+  location: "--location",
+  hostingSubscriptionId: "--subscription",
+  resourceGroupName: "--resource-group",
+  appName: "--name",
+};
+
+const PATTERNS = {
+  managementGroup: /^[A-Za-z0-9._()-]{1,90}$/,
+  location: /^[a-z][a-z0-9]{1,39}$/,
+  subscription: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  resourceGroup: /^[-\w.()]{0,89}[-\w()]$/,
+  appName: /^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/,
+};
+
+/** Default app name: stable per management group and hosting subscription, and globally unlikely to clash. */
+export function defaultAppName(managementGroup: string, subscription: string): string {
+  const hash = createHash("sha256").update(`${managementGroup.toLowerCase()}/${subscription.toLowerCase()}`).digest("hex");
+  return `amarem-${hash.slice(0, 10)}`;
+}
+
+function checkParameterValue(name: string, value: string, declaration: TemplateFacts["parameters"][string]): void {
+  const type = declaration.type.toLowerCase();
+  if (type === "bool" && value !== "true" && value !== "false") throw new UsageError(`--param ${name} must be true or false`);
+  if (type === "int" && !/^-?\d+$/.test(value)) throw new UsageError(`--param ${name} must be an integer`);
+  if (declaration.allowedValues && !declaration.allowedValues.map(String).includes(value)) {
+    throw new UsageError(`--param ${name} must be one of: ${declaration.allowedValues.join(", ")}`);
+  }
+}
+
+export function parseArgs(argv: readonly string[], facts: TemplateFacts): DeployOptions {
+  const values: Partial<Record<"managementGroup" | "location" | "subscription" | "resourceGroup" | "appName", string>> = {};
+  const parameters: Record<string, string> = {};
+  let whatIf = false;
+  let dryRun = false;
+  const valueFlags = {
+    "--management-group": "managementGroup",
+    "--location": "location",
+    "--subscription": "subscription",
+    "--resource-group": "resourceGroup",
+    "--name": "appName",
+  } as const;
+
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const takeValue = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[index + 1];
+      if (next === undefined || next.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+      index++;
+      return next;
+    };
+    if (flag === "--what-if") whatIf = true;
+    else if (flag === "--dry-run") dryRun = true;
+    else if (flag === "--param") {
+      const pair = takeValue();
+      const equals = pair.indexOf("=");
+      if (equals <= 0) throw new UsageError(`--param expects <name>=<value>, got '${pair}'`);
+      const name = pair.slice(0, equals);
+      const declaration = facts.parameters[name];
+      if (FLAG_PARAMETERS[name]) throw new UsageError(`set ${name} with ${FLAG_PARAMETERS[name]}, not --param`);
+      if (!declaration) throw new UsageError(`unknown parameter '${name}' (known: ${Object.keys(facts.parameters).filter((known) => !FLAG_PARAMETERS[known]).join(", ")})`);
+      checkParameterValue(name, pair.slice(equals + 1), declaration);
+      parameters[name] = pair.slice(equals + 1);
+    } else if (flag in valueFlags) {
+      values[valueFlags[flag as keyof typeof valueFlags]] = takeValue();
+    } else throw new UsageError(`unknown argument '${arg}'`);
+  }
+
+  const { managementGroup, location, subscription } = values;
+  if (!managementGroup) throw new UsageError("--management-group is required");
+  if (!location) throw new UsageError("--location is required");
+  if (!subscription) throw new UsageError("--subscription is required");
+  if (!PATTERNS.managementGroup.test(managementGroup)) throw new UsageError(`--management-group '${managementGroup}' is not a management group id`);
+  if (!PATTERNS.location.test(location)) throw new UsageError(`--location '${location}' is not a region name such as westeurope`);
+  if (!PATTERNS.subscription.test(subscription)) throw new UsageError(`--subscription '${subscription}' is not a subscription id (GUID)`);
+  const resourceGroup = values.resourceGroup ?? "rg-ama-remediator";
+  if (!PATTERNS.resourceGroup.test(resourceGroup)) throw new UsageError(`--resource-group '${resourceGroup}' is not a valid resource group name`);
+  const appName = values.appName ?? defaultAppName(managementGroup, subscription);
+  if (!PATTERNS.appName.test(appName)) throw new UsageError(`--name '${appName}' must be 2-32 lowercase letters, digits or hyphens`);
+  return { managementGroup, location, subscription, resourceGroup, appName, parameters, whatIf, dryRun };
+}
+
+/** The steps of a deployment, in order; pure, so tests and `--dry-run` see exactly what would run. */
+export function planDeploy(options: DeployOptions, facts: TemplateFacts, now: Date): Step[] {
+  const deployment = [
+    "--management-group-id",
+    options.managementGroup,
+    "--location",
+    options.location,
+    "--name",
+    `ama-remediator-${options.location}`,
+    "--template-file",
+    TEMPLATE_FILE,
+    "--parameters",
+    `location=${options.location}`,
+    `hostingSubscriptionId=${options.subscription}`,
+    `resourceGroupName=${options.resourceGroup}`,
+    `appName=${options.appName}`,
+    ...Object.entries(options.parameters).map(([name, value]) => `${name}=${value}`),
+  ];
+  if (options.whatIf) return [{ kind: "run", argv: ["az", "deployment", "mg", "what-if", ...deployment] }];
+
+  const assignmentId = `/providers/Microsoft.Management/managementGroups/${options.managementGroup}/providers/Microsoft.Authorization/policyAssignments/${facts.policyAssignmentName}`;
+  const stamp = now.toISOString().replace(/[-:TZ]/g, "").slice(0, 14);
+  return [
+    { kind: "run", argv: ["npm", "run", "build"] },
+    { kind: "remove", paths: [PACKAGE_DIR, PACKAGE_ZIP] },
+    { kind: "copy", paths: PACKAGE_CONTENTS, into: PACKAGE_DIR },
+    { kind: "run", argv: ["npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], cwd: PACKAGE_DIR },
+    { kind: "run", argv: ["zip", "-qr", "../ama-remediator.zip", "."], cwd: PACKAGE_DIR },
+    { kind: "run", argv: ["az", "deployment", "mg", "create", ...deployment] },
+    {
+      kind: "run",
+      argv: [
+        "az", "functionapp", "deployment", "source", "config-zip",
+        "--subscription", options.subscription,
+        "--resource-group", options.resourceGroup,
+        "--name", options.appName,
+        "--src", PACKAGE_ZIP,
+      ],
+    },
+    {
+      kind: "run",
+      argv: [
+        "az", "policy", "remediation", "create",
+        "--management-group", options.managementGroup,
+        "--name", `ama-remediator-eventgrid-${stamp}`,
+        "--policy-assignment", assignmentId,
+        "--resource-discovery-mode", "ReEvaluateCompliance",
+      ],
+    },
+  ];
+}
+
+/** POSIX shell quoting, so a printed step can be pasted into a shell. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export function formatStep(step: Step): string {
+  switch (step.kind) {
+    case "run": {
+      const command = step.argv.map(shellQuote).join(" ");
+      return step.cwd ? `(cd ${shellQuote(step.cwd)} && ${command})` : command;
+    }
+    case "remove":
+      return `rm -rf ${step.paths.map(shellQuote).join(" ")}`;
+    case "copy":
+      return `mkdir -p ${shellQuote(step.into)} && tar -cf - ${step.paths.map(shellQuote).join(" ")} | tar -xf - -C ${shellQuote(step.into)}`;
+  }
+}
+
+/** Runs one step; returns false when it failed. */
+function runStep(step: Step): boolean {
+  switch (step.kind) {
+    case "run": {
+      const [command, ...args] = step.argv as [string, ...string[]];
+      const result = spawnSync(command, args, { cwd: step.cwd, stdio: "inherit" });
+      if (result.error) console.error(`deploy: ${command}: ${result.error.message}`);
+      return result.status === 0;
+    }
+    case "remove":
+      for (const path of step.paths) rmSync(path, { recursive: true, force: true });
+      return true;
+    case "copy":
+      for (const path of step.paths) {
+        const target = join(step.into, path);
+        mkdirSync(dirname(target), { recursive: true });
+        cpSync(path, target, { recursive: true });
+      }
+      return true;
+  }
+}
+
+export function main(argv: readonly string[], now: Date = new Date()): number {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
+  let options: DeployOptions;
+  let facts: TemplateFacts;
+  try {
+    facts = readTemplateFacts();
+    options = parseArgs(argv, facts);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`deploy: ${error.message}`);
+    return 2;
+  }
+  const steps = planDeploy(options, facts, now);
+  for (const step of steps) {
+    console.log(options.dryRun ? formatStep(step) : `\n> ${formatStep(step)}`);
+    if (!options.dryRun && !runStep(step)) {
+      console.error(`deploy: step failed: ${formatStep(step)}`);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -1,0 +1,111 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultAppName, formatStep, parseArgs, planDeploy, readTemplateFacts, shellQuote, UsageError } from "../../infra/deploy.js";
+
+const root = join(import.meta.dirname, "../..");
+const subscription = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
+const required = ["--management-group", "contoso-root", "--location", "westeurope", "--subscription", subscription];
+
+/** Runs the script the way `npm run deploy` does: Node 22 executing the TypeScript file from the repository root. */
+function deploy(...args: string[]) {
+  const result = spawnSync(process.execPath, ["infra/deploy.ts", ...args], { cwd: root, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("infra/deploy.ts --dry-run", () => {
+  it("prints build, package, template deployment, zip deploy and policy remediation", () => {
+    const { status, stdout, stderr } = deploy(...required, "--param", "sweepSchedule=0 */5 * * * *", "--param", "dryRun=true", "--dry-run");
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    const app = defaultAppName("contoso-root", subscription);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines.slice(0, 7)).toEqual([
+      "npm run build",
+      "rm -rf dist/deploy-package dist/ama-remediator.zip",
+      "mkdir -p dist/deploy-package && tar -cf - dist/src host.json package.json package-lock.json | tar -xf - -C dist/deploy-package",
+      "(cd dist/deploy-package && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)",
+      "(cd dist/deploy-package && zip -qr ../ama-remediator.zip .)",
+      "az deployment mg create --management-group-id contoso-root --location westeurope --name ama-remediator-westeurope " +
+        "--template-file infra/main.json --parameters location=westeurope " +
+        `hostingSubscriptionId=${subscription} resourceGroupName=rg-ama-remediator appName=${app} ` +
+        "'sweepSchedule=0 */5 * * * *' dryRun=true",
+      `az functionapp deployment source config-zip --subscription ${subscription} --resource-group rg-ama-remediator --name ${app} --src dist/ama-remediator.zip`,
+    ]);
+    expect(lines[7]).toMatch(
+      new RegExp(
+        "^az policy remediation create --management-group contoso-root --name ama-remediator-eventgrid-\\d{14} " +
+          "--policy-assignment /providers/Microsoft.Management/managementGroups/contoso-root/providers/Microsoft.Authorization/policyAssignments/ama-remediator-eg " +
+          "--resource-discovery-mode ReEvaluateCompliance$",
+      ),
+    );
+    expect(lines).toHaveLength(8);
+  });
+
+  it("prints only the what-if preview with --what-if", () => {
+    const { status, stdout } = deploy(...required, "--resource-group", "rg-ops", "--name", "ama-prod", "--what-if", "--dry-run");
+    expect(status).toBe(0);
+    expect(stdout).toBe(
+      "az deployment mg what-if --management-group-id contoso-root --location westeurope --name ama-remediator-westeurope " +
+        `--template-file infra/main.json --parameters location=westeurope hostingSubscriptionId=${subscription} ` +
+        "resourceGroupName=rg-ops appName=ama-prod\n",
+    );
+  });
+
+  it.each([
+    [[], "deploy: --management-group is required"],
+    [["--location", "westeurope", "--subscription", subscription], "deploy: --management-group is required"],
+    [["--management-group", "mg", "--subscription", subscription], "deploy: --location is required"],
+    [["--management-group", "mg", "--location", "westeurope"], "deploy: --subscription is required"],
+    [["--management-group", "mg", "--location", "West Europe", "--subscription", subscription], "deploy: --location 'West Europe' is not a region name such as westeurope"],
+    [["--management-group", "mg", "--location", "westeurope", "--subscription", "not-a-guid"], "deploy: --subscription 'not-a-guid' is not a subscription id (GUID)"],
+    [[...required, "--name", "Bad_Name"], "deploy: --name 'Bad_Name' must be 2-32 lowercase letters, digits or hyphens"],
+    [[...required, "--param", "location=eastus"], "deploy: set location with --location, not --param"],
+    [[...required, "--param", "sqlMode=legacy"], "deploy: --param sqlMode must be one of: ama, extension-only"],
+    [[...required, "--param", "dryRun=yes"], "deploy: --param dryRun must be true or false"],
+    [[...required, "--param", "fullReconcileHours=soon"], "deploy: --param fullReconcileHours must be an integer"],
+    [[...required, "--param", "noEquals"], "deploy: --param expects <name>=<value>, got 'noEquals'"],
+    [[...required, "--location"], "deploy: --location needs a value"],
+    [[...required, "--force"], "deploy: unknown argument '--force'"],
+  ])("rejects %j with one line and exit code 2", (args, message) => {
+    const { status, stdout, stderr } = deploy(...args, "--dry-run");
+    expect(status).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`${message}\n`);
+  });
+
+  it("rejects an unknown template parameter, naming the known ones", () => {
+    const { status, stderr } = deploy(...required, "--param", "colour=blue", "--dry-run");
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/^deploy: unknown parameter 'colour' \(known: .*workspaceId.*\)\n$/);
+  });
+});
+
+describe("deploy planning", () => {
+  const facts = readTemplateFacts(join(root, "infra/main.json"));
+
+  it("names the remediation task after the time of the run", () => {
+    const steps = planDeploy(parseArgs(required, facts), facts, new Date("2026-11-25T09:15:02Z"));
+    expect(formatStep(steps.at(-1)!)).toContain("--name ama-remediator-eventgrid-20261125091502 ");
+  });
+
+  it("accepts --flag=value and keeps parameters in the order given", () => {
+    const options = parseArgs(["--management-group=mg", "--location=uksouth", `--subscription=${subscription}`, "--param", "workspaceId=/x", "--param", "optOutTag=skipme"], facts);
+    expect(options).toMatchObject({ managementGroup: "mg", location: "uksouth", parameters: { workspaceId: "/x", optOutTag: "skipme" }, dryRun: false });
+  });
+
+  it("throws UsageError for bad input", () => {
+    expect(() => parseArgs(["--management-group"], facts)).toThrow(UsageError);
+  });
+
+  it("derives a stable, valid default app name", () => {
+    expect(defaultAppName("Contoso-Root", subscription.toUpperCase())).toBe(defaultAppName("contoso-root", subscription));
+    expect(defaultAppName("contoso-root", subscription)).toMatch(/^amarem-[0-9a-f]{10}$/);
+  });
+
+  it("quotes only what a shell would split or expand", () => {
+    expect(shellQuote("a=b/c.d-e")).toBe("a=b/c.d-e");
+    expect(shellQuote("0 */15 * * * *")).toBe("'0 */15 * * * *'");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+  });
+});
