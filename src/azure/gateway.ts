@@ -14,6 +14,8 @@ import { ResourceManagementClient } from "@azure/arm-resources";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
 import { SecurityCenter } from "@azure/arm-security";
 import { apiVersionFor } from "./apiVersions.js";
+import { createCredential } from "./credential.js";
+import type { Settings } from "../config/settings.js";
 import { parseResourceId } from "./ids.js";
 import { conflictRetryPolicy, rateLimitHeadroomPolicy } from "./policies.js";
 import { ArmError, ScopeError, toArmError } from "../errors.js";
@@ -27,11 +29,16 @@ export interface WriteResult {
   readonly resource?: ArmObject;
 }
 
+export interface ArmWriter {
+  getResource(id: string): Promise<ArmObject | undefined>;
+  put(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult>;
+  patch(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult>;
+  delete(id: string, apiVersion: string): Promise<WriteResult>;
+}
+
 export interface GatewayOptions {
   readonly endpoint: string;
   readonly credential: TokenCredential;
-  /** Throws ScopeError for ids the service must not write (outside the scope, opted out). */
-  readonly assertWritable: (id: string) => void;
   /** Poll interval for long-running operations when ARM sends no Retry-After (ARM's own header wins). */
   readonly pollIntervalInMs?: number;
   /** SDK retries for 429/5xx/connection errors. */
@@ -39,6 +46,10 @@ export interface GatewayOptions {
   /** Waits for 409 Conflict (another operation on the machine) before giving up. */
   readonly conflictRetries?: number;
   readonly conflictDelayInMs?: number;
+}
+
+export function createGateway(settings: Settings, credential: TokenCredential = createCredential(settings)): ArmGateway {
+  return new ArmGateway({ endpoint: settings.armEndpoint, credential, pollIntervalInMs: settings.pollIntervalMs, conflictDelayInMs: settings.conflictRetryDelayMs });
 }
 
 const RESOURCE_GRAPH_PAGE_SIZE = 1000;
@@ -161,26 +172,31 @@ export class ArmGateway {
 
   // ---- writes ----
 
-  async put(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult> {
-    this.options.assertWritable(id);
-    return this.write((onResponse) =>
-      this.resources.resources.createOrUpdateById(trimSlash(id), apiVersion, body, { updateIntervalInMs: this.pollIntervalInMs, onResponse }).pollUntilDone(),
-    );
-  }
-
-  async patch(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult> {
-    this.options.assertWritable(id);
-    return this.write((onResponse) =>
-      this.resources.resources.updateById(trimSlash(id), apiVersion, body, { updateIntervalInMs: this.pollIntervalInMs, onResponse }).pollUntilDone(),
-    );
-  }
-
-  async delete(id: string, apiVersion: string): Promise<WriteResult> {
-    this.options.assertWritable(id);
-    return this.write(async (onResponse) => {
-      await this.resources.resources.deleteById(trimSlash(id), apiVersion, { updateIntervalInMs: this.pollIntervalInMs, onResponse }).pollUntilDone();
-      return undefined;
-    });
+  /**
+   * The write side, bound to one run's guard: `assertWritable` throws ScopeError for any id the run
+   * must not touch (outside the scope, opted out), whatever the plan says.
+   */
+  writer(assertWritable: (id: string) => void): ArmWriter {
+    const poll = { updateIntervalInMs: this.pollIntervalInMs };
+    const resources = this.resources.resources;
+    return {
+      getResource: (id) => this.getResource(id),
+      put: (id, apiVersion, body) => {
+        assertWritable(id);
+        return this.write((onResponse) => resources.createOrUpdateById(trimSlash(id), apiVersion, body, { ...poll, onResponse }).pollUntilDone());
+      },
+      patch: (id, apiVersion, body) => {
+        assertWritable(id);
+        return this.write((onResponse) => resources.updateById(trimSlash(id), apiVersion, body, { ...poll, onResponse }).pollUntilDone());
+      },
+      delete: (id, apiVersion) => {
+        assertWritable(id);
+        return this.write(async (onResponse) => {
+          await resources.deleteById(trimSlash(id), apiVersion, { ...poll, onResponse }).pollUntilDone();
+          return undefined;
+        });
+      },
+    };
   }
 
   // ---- plumbing ----

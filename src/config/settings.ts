@@ -23,6 +23,10 @@ export interface Settings {
   readonly dryRun: boolean;
   readonly sweepSchedule: string;
   readonly fullReconcileHours: number;
+  /** Long-running operation poll interval when ARM sends no Retry-After (ARM's header always wins). */
+  readonly pollIntervalMs: number;
+  /** First wait after a 409 "another operation is in progress" on a machine (doubles, up to 8x). */
+  readonly conflictRetryDelayMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -51,6 +55,8 @@ export function loadSettings(env: Environment = process.env): Settings {
     dryRun: parseBoolean(read("DRY_RUN"), "DRY_RUN"),
     sweepSchedule: parseSchedule(read("SWEEP_SCHEDULE") ?? "0 */15 * * * *"),
     fullReconcileHours: parsePositiveNumber(read("FULL_RECONCILE_HOURS") ?? "24", "FULL_RECONCILE_HOURS"),
+    pollIntervalMs: parsePositiveNumber(read("ARM_POLL_INTERVAL_MS") ?? "5000", "ARM_POLL_INTERVAL_MS"),
+    conflictRetryDelayMs: parsePositiveNumber(read("ARM_CONFLICT_RETRY_DELAY_MS") ?? "10000", "ARM_CONFLICT_RETRY_DELAY_MS"),
   };
 }
 

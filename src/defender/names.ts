@@ -47,7 +47,7 @@ export function ownedRuleId(subscriptionId: string, region: string): string {
 }
 
 /** The service's own association name (one per machine; an association to the same rule under any name counts). */
-export const OWNED_ASSOCIATION_NAME = "ama-remediator-dcra";
+export const OWNED_ASSOCIATION_NAME = "ama-remediator";
 
 /** Workspace solutions are named `<Gallery>(<workspaceName>)` and live in the workspace's resource group. */
 export function solutionId(workspaceId: string, gallery: string): string {

@@ -1,0 +1,152 @@
+/**
+ * Apply executes exactly the plan: each item once, after its dependencies succeeded, with a bounded
+ * number of writes in flight per subscription, one write at a time per machine (its items are
+ * chained), every result recorded with ARM's error code. One failing item never stops the others;
+ * items that depended on it are skipped with that reason.
+ */
+import type { ArmWriter, WriteResult } from "../azure/gateway.js";
+import { ArmError, ScopeError, toArmError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Plan, PlanItem } from "../plan/plan.js";
+
+export type ItemOutcome = "succeeded" | "failed" | "skipped";
+
+export interface ItemResult {
+  readonly key: string;
+  readonly outcome: ItemOutcome;
+  readonly httpStatus?: number;
+  readonly correlationId?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly startedAt: string;
+  readonly durationMs: number;
+}
+
+export interface ApplyOptions {
+  readonly runId: string;
+  readonly logger: Logger;
+  /** Writes in flight per subscription (ARM's write bucket refills at 10/s per subscription). */
+  readonly concurrencyPerSubscription?: number;
+  /** Called as each item finishes (audit rows, progress). */
+  readonly onResult?: (item: PlanItem, result: ItemResult) => void | Promise<void>;
+}
+
+export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOptions): Promise<Map<string, ItemResult>> {
+  const items = new Map(plan.items.map((item) => [item.key, item]));
+  const results = new Map<string, ItemResult>();
+  const running = new Map<string, Promise<ItemResult>>();
+  const limiters = new Map<string, Semaphore>();
+  const limiterFor = (subscriptionId: string) => {
+    let limiter = limiters.get(subscriptionId);
+    if (!limiter) limiters.set(subscriptionId, (limiter = new Semaphore(options.concurrencyPerSubscription ?? 8)));
+    return limiter;
+  };
+
+  const run = (item: PlanItem): Promise<ItemResult> => {
+    let promise = running.get(item.key);
+    if (!promise) {
+      promise = (async () => {
+        const dependencies = await Promise.all(item.dependsOn.flatMap((key) => (items.has(key) ? [run(items.get(key) as PlanItem)] : [])));
+        const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
+        const result = failed
+          ? skipped(`depends on ${failed.key}, which ${failed.outcome === "failed" ? "failed" : "was skipped"}`)
+          : await limiterFor(item.subscriptionId).use(() => execute(item, gateway));
+        results.set(item.key, { ...result, key: item.key });
+        log(options, item, results.get(item.key) as ItemResult);
+        await options.onResult?.(item, results.get(item.key) as ItemResult);
+        return results.get(item.key) as ItemResult;
+      })();
+      running.set(item.key, promise);
+    }
+    return promise;
+  };
+
+  await Promise.all(plan.items.map(run));
+  return results;
+}
+
+async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> {
+  const startedAt = new Date();
+  const finish = (result: Omit<ItemResult, "key" | "startedAt" | "durationMs">): ItemResult => ({
+    key: item.key,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    ...result,
+  });
+  try {
+    const response = await send(item, gateway);
+    return finish({
+      outcome: "succeeded",
+      ...(response.status !== undefined ? { httpStatus: response.status } : {}),
+      ...(response.correlationId ? { correlationId: response.correlationId } : {}),
+    });
+  } catch (thrown) {
+    const error = thrown instanceof ScopeError ? new ArmError("OutOfScope", thrown.message) : toArmError(thrown);
+    return finish({
+      outcome: "failed",
+      error: { code: error.code, message: error.message },
+      ...(error.statusCode !== undefined ? { httpStatus: error.statusCode } : {}),
+      ...(error.correlationId ? { correlationId: error.correlationId } : {}),
+    });
+  }
+}
+
+async function send(item: PlanItem, gateway: ArmWriter): Promise<WriteResult> {
+  switch (item.method) {
+    case "PUT":
+      return gateway.put(item.targetId, item.apiVersion, await resolveBody(item, gateway));
+    case "PATCH":
+      return gateway.patch(item.targetId, item.apiVersion, item.body ?? {});
+    case "DELETE":
+      return gateway.delete(item.targetId, item.apiVersion);
+  }
+}
+
+/** Role assignments name a principal that only exists once the assignment it belongs to was created. */
+async function resolveBody(item: PlanItem, gateway: ArmWriter): Promise<Record<string, unknown>> {
+  const body = item.body ?? {};
+  if (!item.principalFrom) return body;
+  const source = await gateway.getResource(item.principalFrom);
+  const principalId = (source?.["identity"] as Record<string, unknown> | undefined)?.["principalId"];
+  if (typeof principalId !== "string") throw new ArmError("PrincipalNotFound", `${item.principalFrom} has no system-assigned identity to grant roles to`);
+  const properties = (body["properties"] as Record<string, unknown> | undefined) ?? {};
+  return { ...body, properties: { ...properties, principalId } };
+}
+
+function skipped(reason: string): ItemResult {
+  return { key: "", outcome: "skipped", error: { code: "DependencyFailed", message: reason }, startedAt: new Date().toISOString(), durationMs: 0 };
+}
+
+function log(options: ApplyOptions, item: PlanItem, result: ItemResult): void {
+  const fields = {
+    runId: options.runId,
+    resourceId: item.machineId ?? item.targetId,
+    action: item.action,
+    targetId: item.targetId,
+    outcome: result.outcome,
+    httpStatus: result.httpStatus,
+    correlationId: result.correlationId,
+    durationMs: result.durationMs,
+    ...(result.error ? { errorCode: result.error.code, errorMessage: result.error.message } : {}),
+  };
+  if (result.outcome === "succeeded") options.logger.info(fields, "write applied");
+  else options.logger.warn(fields, result.outcome === "failed" ? "write failed" : "write skipped");
+}
+
+/** A counting semaphore: at most `limit` callers inside `use` at once. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async use<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The configured custom workspace is read by id wherever it lives (it may sit outside the scope;
+ * reading it is fine, writing to it is not). It is never created: when missing it is reported.
+ */
+import type { Settings } from "../config/settings.js";
+import type { ArmGateway } from "../azure/gateway.js";
+import type { WorkspaceState } from "../model.js";
+import { toWorkspaceState } from "./normalise.js";
+
+export async function readCustomWorkspace(gateway: ArmGateway, settings: Settings): Promise<{ customWorkspace?: WorkspaceState }> {
+  if (!settings.customWorkspaceId) return {};
+  const raw = await gateway.getResource(settings.customWorkspaceId);
+  const workspace = raw ? toWorkspaceState(raw) : undefined;
+  return workspace ? { customWorkspace: workspace } : {};
+}

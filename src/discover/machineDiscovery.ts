@@ -1,0 +1,135 @@
+/**
+ * Targeted discovery for named machines (Event Grid events, HTTP runs with resourceIds). Resource
+ * Graph lags behind ARM by seconds to minutes, so a machine that was just created is read directly:
+ * the machine, its extensions and associations, then the handful of shared resources its desired
+ * state names, once per subscription.
+ */
+import type { Settings } from "../config/settings.js";
+import type { ArmGateway, ArmObject } from "../azure/gateway.js";
+import { idKey, parseResourceId, resourceGroupId } from "../azure/ids.js";
+import {
+  SQL_ASSIGNMENT_NAMES,
+  builtInIdentityId,
+  defaultWorkspaceId,
+  ownedRuleId,
+  policyAssignmentId,
+  solutionId,
+  sqlRuleId,
+  sqlWorkspaceId,
+} from "../defender/names.js";
+import type { MachineState, Snapshot } from "../model.js";
+import { readCustomWorkspace } from "./customWorkspace.js";
+import { toAssociationState, toExtensionState, toMachineState, toWorkspaceState } from "./normalise.js";
+import { freeze, type MutableSubscription } from "./sweepDiscovery.js";
+
+export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
+  const unreadable: { id: string; reason: string }[] = [];
+  const machines: MachineState[] = [];
+  for (const id of [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()]) {
+    const machine = await readMachine(gateway, id);
+    if (machine) machines.push(machine);
+    else unreadable.push({ id, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
+  }
+  const subscriptions = new Map<string, MutableSubscription>();
+  for (const subscriptionId of new Set(machines.map((machine) => machine.subscriptionId))) {
+    subscriptions.set(subscriptionId, await readSubscription(gateway, settings, subscriptionId, machines.filter((machine) => machine.subscriptionId === subscriptionId)));
+  }
+  return {
+    observedAt: now.toISOString(),
+    subscriptions: new Map([...subscriptions].map(([id, subscription]) => [id, freeze(subscription)])),
+    machines,
+    ...(await readCustomWorkspace(gateway, settings)),
+    unreadable,
+  };
+}
+
+async function readMachine(gateway: ArmGateway, id: string): Promise<MachineState | undefined> {
+  const parsed = parseResourceId(id);
+  const type = parsed.resourceType.toLowerCase();
+  let raw: ArmObject | undefined;
+  let sqlVirtualMachineId: string | undefined;
+  if (type === "microsoft.sqlvirtualmachine/sqlvirtualmachines") {
+    const sqlVm = await gateway.getResource(id);
+    const vmId = (sqlVm?.["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
+    if (typeof vmId !== "string") return undefined;
+    sqlVirtualMachineId = String(sqlVm?.["id"] ?? id);
+    raw = await gateway.getVirtualMachine(vmId);
+  } else if (type === "microsoft.compute/virtualmachines") {
+    raw = await gateway.getVirtualMachine(id);
+    // A SQL VM resource shares its VM's name and resource group.
+    const sqlId = `${resourceGroupId(parsed.subscriptionId, parsed.resourceGroup as string)}/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/${parsed.name}`;
+    if (raw && (await gateway.getResource(sqlId))) sqlVirtualMachineId = sqlId;
+  } else if (type === "microsoft.hybridcompute/machines") {
+    raw = await gateway.getResource(id);
+  }
+  if (!raw) return undefined;
+  const machineId = String(raw["id"]);
+  const extensions = (await gateway.listExtensions(machineId)).map(toExtensionState).filter((extension) => extension !== undefined);
+  const associations = (await gateway.listAssociations(machineId)).map(toAssociationState).filter((association) => association !== undefined);
+  return toMachineState(raw, extensions, associations, sqlVirtualMachineId);
+}
+
+async function readSubscription(gateway: ArmGateway, settings: Settings, subscriptionId: string, machines: readonly MachineState[]): Promise<MutableSubscription> {
+  const details = await gateway.getSubscription(subscriptionId);
+  const pricings = new Map((await gateway.listPricings(subscriptionId)).map((pricing) => [String(pricing["name"]).toLowerCase(), pricing]));
+  const subscription: MutableSubscription = {
+    subscriptionId,
+    ...(details?.displayName ? { displayName: details.displayName } : {}),
+    tags: details?.tags ?? {},
+    optedOutResourceGroups: new Set(),
+    pricings,
+    legacyAutoProvisioning: (await gateway.getLegacyAutoProvisioning(subscriptionId)) ?? "unknown",
+    existing: new Set(),
+    workspaces: new Map(),
+  };
+  const candidates = candidateSharedIds(settings, subscriptionId, machines);
+  const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
+  for (const group of groups) {
+    const tags = await gateway.getResourceGroupTags(subscriptionId, group);
+    if (tags === undefined) continue;
+    subscription.existing.add(idKey(resourceGroupId(subscriptionId, group)));
+    if (Object.entries(tags).some(([name, value]) => name.toLowerCase() === settings.optOutTag.toLowerCase() && value.trim().toLowerCase() === "skip")) {
+      subscription.optedOutResourceGroups.add(group);
+    }
+  }
+  for (const id of candidates) {
+    if (!subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? "")))) continue;
+    const raw = await gateway.getResource(id);
+    if (!raw) continue;
+    subscription.existing.add(idKey(id));
+    if (parseResourceId(id).resourceType.toLowerCase() === "microsoft.operationalinsights/workspaces") {
+      const workspace = toWorkspaceState(raw);
+      if (workspace) subscription.workspaces.set(idKey(workspace.id), workspace);
+    }
+  }
+  for (const name of Object.values(SQL_ASSIGNMENT_NAMES)) {
+    const assignment = await gateway.getResource(policyAssignmentId(subscriptionId, name));
+    const definition = (assignment?.["properties"] as Record<string, unknown> | undefined)?.["policyDefinitionId"];
+    if (typeof definition === "string") subscription.existing.add(`initiative:${definition.toLowerCase()}`);
+  }
+  return subscription;
+}
+
+/** Shared resources the machines' desired state names; their existence decides what to create. */
+function candidateSharedIds(settings: Settings, subscriptionId: string, machines: readonly MachineState[]): Set<string> {
+  const ids = new Map<string, string>();
+  const add = (id: string) => ids.set(idKey(id), id);
+  for (const machine of machines) {
+    if (!settings.customWorkspaceId) {
+      const workspace = defaultWorkspaceId(subscriptionId, machine.location);
+      add(workspace);
+      for (const gallery of ["SecurityCenterFree", "Security"]) add(solutionId(workspace, gallery));
+    }
+    if (!settings.dataCollectionRuleId) add(ownedRuleId(subscriptionId, machine.location));
+    if (machine.sqlServer) {
+      add(builtInIdentityId(subscriptionId, machine.location));
+      add(sqlWorkspaceId(subscriptionId, machine.location));
+      add(sqlRuleId(subscriptionId, machine.location));
+    }
+  }
+  if (settings.customWorkspaceId) {
+    const parsed = parseResourceId(settings.customWorkspaceId);
+    if (parsed.subscriptionId === subscriptionId) for (const gallery of ["SecurityCenterFree", "Security"]) add(solutionId(settings.customWorkspaceId, gallery));
+  }
+  return new Set(ids.values());
+}

@@ -1,0 +1,148 @@
+/**
+ * Raw ARM JSON -> the pipeline's plain data. Resource Graph rows and GET responses are wire JSON
+ * (`properties` nested); typed SDK clients flatten `properties` into the object. Readers here accept
+ * both, so one normaliser serves the sweep and the event path.
+ */
+import type { Os } from "../defender/agents.js";
+import { idKey, parseResourceId } from "../azure/ids.js";
+import type { ArmObject } from "../azure/gateway.js";
+import type { AssociationState, ExtensionState, MachineState, PowerState, PricingState, WorkspaceState } from "../model.js";
+
+export function toMachineState(raw: ArmObject, extensions: readonly ExtensionState[], associations: readonly AssociationState[], sqlVirtualMachineId?: string): MachineState | undefined {
+  const id = str(raw["id"]);
+  if (!id) return undefined;
+  const parsed = parseResourceId(id);
+  const type = parsed.resourceType.toLowerCase();
+  const isVm = type === "microsoft.compute/virtualmachines";
+  if (!isVm && type !== "microsoft.hybridcompute/machines") return undefined;
+  const os = isVm ? osOf(str(prop(raw, "storageProfile", "osDisk", "osType"))) : osOf(str(prop(raw, "osName")) ?? str(prop(raw, "osType")));
+  const image = isVm ? (prop(raw, "storageProfile", "imageReference") as Record<string, unknown> | undefined) : undefined;
+  const agentStatus = isVm ? undefined : str(prop(raw, "status"));
+  const sqlDiscovered = !isVm && isTrue(prop(raw, "mssqlDiscovered") ?? prop(raw, "detectedProperties", "mssqldiscovered"));
+  const timeCreated = str(prop(raw, "timeCreated")) ?? dateString(prop(raw, "timeCreated")) ?? str((raw["systemData"] as Record<string, unknown> | undefined)?.["createdAt"]);
+  return {
+    id,
+    kind: isVm ? "virtualMachine" : "arcMachine",
+    name: str(raw["name"]) ?? parsed.name,
+    subscriptionId: parsed.subscriptionId,
+    resourceGroup: parsed.resourceGroup ?? "",
+    location: str(raw["location"]) ?? "",
+    ...(os ? { os } : {}),
+    tags: (raw["tags"] as Record<string, string> | undefined) ?? {},
+    identity: identityOf(raw["identity"] as Record<string, unknown> | undefined),
+    power: isVm ? powerStateOf(raw) : agentStatus?.toLowerCase() === "connected" ? "running" : "unknown",
+    ...(agentStatus ? { agentStatus } : {}),
+    allowExtensionOperations: prop(raw, "osProfile", "allowExtensionOperations") !== false,
+    ...(image
+      ? { image: { ...pick(image, "publisher"), ...pick(image, "offer"), ...pick(image, "sku"), ...pick(image, "id") } }
+      : {}),
+    extensions,
+    associations,
+    ...(sqlVirtualMachineId ? { sqlServer: { sqlVirtualMachineId } } : sqlDiscovered ? { sqlServer: {} } : {}),
+    ...(timeCreated ? { timeCreated } : {}),
+  };
+}
+
+export function toExtensionState(raw: ArmObject): ExtensionState | undefined {
+  const id = str(raw["id"]);
+  const publisher = str(prop(raw, "publisher"));
+  // Typed compute clients rename properties.type to typePropertiesType.
+  const type = str((raw["properties"] as Record<string, unknown> | undefined)?.["type"]) ?? str(raw["typePropertiesType"]);
+  if (!id || !publisher || !type) return undefined;
+  const version = str(prop(raw, "typeHandlerVersion"));
+  return {
+    id,
+    name: str(raw["name"]) ?? id.split("/").pop() ?? "",
+    publisher,
+    type,
+    provisioningState: str(prop(raw, "provisioningState")) ?? "Unknown",
+    ...(version ? { typeHandlerVersion: version } : {}),
+    enableAutomaticUpgrade: prop(raw, "enableAutomaticUpgrade") === true,
+  };
+}
+
+export function toAssociationState(raw: ArmObject): AssociationState | undefined {
+  const id = str(raw["id"]);
+  if (!id) return undefined;
+  const ruleId = str(prop(raw, "dataCollectionRuleId"));
+  return { id, name: str(raw["name"]) ?? id.split("/").pop() ?? "", ...(ruleId ? { ruleId } : {}) };
+}
+
+export function toWorkspaceState(raw: ArmObject): WorkspaceState | undefined {
+  const id = str(raw["id"]);
+  if (!id) return undefined;
+  const customerId = str(prop(raw, "customerId"));
+  return { id, location: str(raw["location"]) ?? "", ...(customerId ? { customerId } : {}) };
+}
+
+export function toPricingState(raw: ArmObject | undefined): PricingState {
+  const tier = str(prop(raw ?? {}, "pricingTier"));
+  const subPlan = str(prop(raw ?? {}, "subPlan"));
+  return { tier: tier?.toLowerCase() === "standard" ? "Standard" : "Free", ...(subPlan ? { subPlan } : {}) };
+}
+
+/** The machine an extension or association row belongs to (the id before `/extensions/` or `/providers/`). */
+export function machineKeyOf(childId: string): string {
+  const key = idKey(childId);
+  const extension = key.indexOf("/extensions/");
+  if (extension > 0) return key.slice(0, extension);
+  const provider = key.indexOf("/providers/microsoft.insights/");
+  return provider > 0 ? key.slice(0, provider) : key;
+}
+
+function identityOf(identity: Record<string, unknown> | undefined): MachineState["identity"] {
+  const type = (str(identity?.["type"]) ?? "").toLowerCase();
+  const users = identity?.["userAssignedIdentities"] as Record<string, unknown> | undefined;
+  return { systemAssigned: type.includes("systemassigned"), userAssignedIds: users ? Object.keys(users) : [] };
+}
+
+function powerStateOf(raw: ArmObject): PowerState {
+  // Resource Graph: properties.extended.instanceView.powerState.code; GET with $expand: instanceView.statuses.
+  const graphCode = str(prop(raw, "extended", "instanceView", "powerState", "code"));
+  const statuses = (prop(raw, "instanceView", "statuses") as { code?: string }[] | undefined) ?? [];
+  const code = graphCode ?? statuses.find((status) => status.code?.toLowerCase().startsWith("powerstate/"))?.code;
+  const state = code?.split("/")[1]?.toLowerCase();
+  if (state === "running" || state === "starting") return "running";
+  if (state === "deallocated" || state === "deallocating") return "deallocated";
+  if (state === "stopped" || state === "stopping") return "stopped";
+  return "unknown";
+}
+
+function osOf(value: string | undefined): Os | undefined {
+  const lower = value?.toLowerCase();
+  if (lower?.startsWith("windows")) return "Windows";
+  if (lower?.startsWith("linux")) return "Linux";
+  return undefined;
+}
+
+/** A property from `properties` (wire JSON) or from the object itself (flattened typed models). */
+function prop(raw: Record<string, unknown>, ...path: string[]): unknown {
+  const fromProperties = walk(raw["properties"], path);
+  return fromProperties !== undefined ? fromProperties : walk(raw, path);
+}
+
+function walk(value: unknown, path: readonly string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function dateString(value: unknown): string | undefined {
+  return value instanceof Date ? value.toISOString() : undefined;
+}
+
+function isTrue(value: unknown): boolean {
+  return value === true || (typeof value === "string" && value.toLowerCase() === "true");
+}
+
+function pick(source: Record<string, unknown>, key: string): Record<string, string> {
+  const value = str(source[key]);
+  return value ? { [key]: value } : {};
+}

@@ -1,0 +1,176 @@
+/**
+ * Sweep discovery: the whole scope through Azure Resource Graph, a page (1,000 rows) at a time.
+ * Requests grow with pages, not machines: a handful of queries cover machines, their extensions,
+ * associations, SQL registrations, Defender plans, policy assignments and shared resources of up to
+ * 1,000 subscriptions at once. The legacy MMA switch is the one per-subscription read.
+ */
+import type { Settings } from "../config/settings.js";
+import type { ArmGateway, ArmObject } from "../azure/gateway.js";
+import { idKey } from "../azure/ids.js";
+import { SQL_INITIATIVES } from "../defender/names.js";
+import type { AssociationState, ExtensionState, MachineState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
+import { machineKeyOf, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
+import { readCustomWorkspace } from "./customWorkspace.js";
+
+const quote = (value: string): string => `'${value.replace(/'/g, "\\'")}'`;
+
+export const SWEEP_QUERIES = {
+  containers: (tag: string) =>
+    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or isnotempty(tags[${quote(tag)}]))) | project id, type, name, subscriptionId, tags, properties`,
+  security: () =>
+    "securityresources | where type =~ 'microsoft.security/pricings' or type =~ 'microsoft.security/autoprovisioningsettings' | project id, type, name, subscriptionId, properties",
+  policy: () =>
+    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, subscriptionId, properties`,
+  shared: () =>
+    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, properties",
+  associations: () => "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, properties",
+  sqlVirtualMachines: () => "resources | where type =~ 'microsoft.sqlvirtualmachine/sqlvirtualmachines' | project id, properties",
+  machines: () =>
+    "resources | where type in~ ('microsoft.compute/virtualmachines', 'microsoft.hybridcompute/machines', 'microsoft.compute/virtualmachines/extensions', 'microsoft.hybridcompute/machines/extensions') | project id, type, name, location, subscriptionId, resourceGroup, tags, identity, properties | order by id asc",
+} as const;
+
+interface MutableSubscription {
+  subscriptionId: string;
+  displayName?: string;
+  tags: Record<string, string>;
+  optedOutResourceGroups: Set<string>;
+  pricings: Map<string, ArmObject>;
+  legacyAutoProvisioning: "On" | "Off" | "unknown";
+  existing: Set<string>;
+  workspaces: Map<string, WorkspaceState>;
+}
+
+export async function discoverSweep(gateway: ArmGateway, settings: Settings, subscriptionIds: readonly string[], now = new Date()): Promise<Snapshot> {
+  const subscriptions = new Map<string, MutableSubscription>(subscriptionIds.map((id) => [id, emptySubscription(id)]));
+  const ids = [...subscriptions.keys()];
+  const query = (text: string) => gateway.queryResourceGraph(text, ids);
+  const tag = settings.optOutTag.toLowerCase();
+
+  for await (const page of query(SWEEP_QUERIES.containers(settings.optOutTag))) {
+    for (const row of page) {
+      const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
+      if (!subscription) continue;
+      const tags = lowerKeys(row["tags"]);
+      if (String(row["type"]).toLowerCase() === "microsoft.resources/subscriptions") {
+        subscription.tags = (row["tags"] as Record<string, string> | undefined) ?? {};
+        const displayName = (row["properties"] as Record<string, unknown> | undefined)?.["displayName"];
+        if (typeof displayName === "string") subscription.displayName = displayName;
+        continue;
+      }
+      subscription.existing.add(idKey(String(row["id"])));
+      if (tags[tag]?.trim().toLowerCase() === "skip") subscription.optedOutResourceGroups.add(String(row["name"]).toLowerCase());
+    }
+  }
+  for await (const page of query(SWEEP_QUERIES.security())) {
+    for (const row of page) {
+      const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
+      if (!subscription) continue;
+      const name = String(row["name"]).toLowerCase();
+      if (String(row["type"]).toLowerCase() === "microsoft.security/pricings") subscription.pricings.set(name, row);
+      else if (name === "default") subscription.legacyAutoProvisioning = autoProvisionOf(row);
+    }
+  }
+  for await (const page of query(SWEEP_QUERIES.policy())) {
+    for (const row of page) {
+      const definition = (row["properties"] as Record<string, unknown> | undefined)?.["policyDefinitionId"];
+      const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
+      if (subscription && typeof definition === "string") subscription.existing.add(`initiative:${definition.toLowerCase()}`);
+    }
+  }
+  for await (const page of query(SWEEP_QUERIES.shared())) {
+    for (const row of page) {
+      const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
+      if (!subscription) continue;
+      subscription.existing.add(idKey(String(row["id"])));
+      if (String(row["type"]).toLowerCase() === "microsoft.operationalinsights/workspaces") {
+        const workspace = toWorkspaceState(row);
+        if (workspace) subscription.workspaces.set(idKey(workspace.id), workspace);
+      }
+    }
+  }
+  const associations = new Map<string, AssociationState[]>();
+  for await (const page of query(SWEEP_QUERIES.associations())) {
+    for (const row of page) {
+      const association = toAssociationState(row);
+      if (association) push(associations, machineKeyOf(association.id), association);
+    }
+  }
+  const sqlVirtualMachines = new Map<string, string>();
+  for await (const page of query(SWEEP_QUERIES.sqlVirtualMachines())) {
+    for (const row of page) {
+      const vmId = (row["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
+      if (typeof vmId === "string") sqlVirtualMachines.set(idKey(vmId), String(row["id"]));
+    }
+  }
+  const machines = await collectMachines(query(SWEEP_QUERIES.machines()), associations, sqlVirtualMachines);
+
+  return {
+    observedAt: now.toISOString(),
+    subscriptions: new Map([...subscriptions].map(([id, subscription]) => [id, freeze(subscription)])),
+    machines,
+    ...(await readCustomWorkspace(gateway, settings)),
+    unreadable: [],
+  };
+}
+
+/**
+ * Machine rows come ordered by id, so each machine's extension rows follow it. Rows whose machine is
+ * not the current one (ids cased differently) are kept aside and joined at the end.
+ */
+async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: ReadonlyMap<string, AssociationState[]>, sqlVirtualMachines: ReadonlyMap<string, string>): Promise<MachineState[]> {
+  const machineRows = new Map<string, ArmObject>();
+  const extensions = new Map<string, ExtensionState[]>();
+  for await (const page of pages) {
+    for (const row of page) {
+      const type = String(row["type"]).toLowerCase();
+      if (type.endsWith("/extensions")) {
+        const extension = toExtensionState(row);
+        if (extension) push(extensions, machineKeyOf(extension.id), extension);
+      } else {
+        machineRows.set(idKey(String(row["id"])), row);
+      }
+    }
+  }
+  const machines: MachineState[] = [];
+  for (const [key, row] of machineRows) {
+    const machine = toMachineState(row, extensions.get(key) ?? [], associations.get(key) ?? [], sqlVirtualMachines.get(key));
+    if (machine) machines.push(machine);
+  }
+  return machines;
+}
+
+function emptySubscription(subscriptionId: string): MutableSubscription {
+  return { subscriptionId, tags: {}, optedOutResourceGroups: new Set(), pricings: new Map(), legacyAutoProvisioning: "unknown", existing: new Set(), workspaces: new Map() };
+}
+
+export function freeze(subscription: MutableSubscription): SubscriptionState {
+  return {
+    subscriptionId: subscription.subscriptionId,
+    ...(subscription.displayName ? { displayName: subscription.displayName } : {}),
+    tags: subscription.tags,
+    optedOutResourceGroups: subscription.optedOutResourceGroups,
+    serversPlan: toPricingState(subscription.pricings.get("virtualmachines")),
+    sqlServersOnMachinesPlan: toPricingState(subscription.pricings.get("sqlservervirtualmachines")),
+    legacyAutoProvisioning: subscription.legacyAutoProvisioning,
+    existing: subscription.existing,
+    workspaces: subscription.workspaces,
+  };
+}
+
+export type { MutableSubscription };
+
+function autoProvisionOf(row: ArmObject): "On" | "Off" | "unknown" {
+  const value = (row["properties"] as Record<string, unknown> | undefined)?.["autoProvision"];
+  return value === "On" || value === "Off" ? value : "unknown";
+}
+
+function lowerKeys(value: unknown): Record<string, string> {
+  if (!value || typeof value !== "object") return {};
+  return Object.fromEntries(Object.entries(value as Record<string, string>).map(([key, tagValue]) => [key.toLowerCase(), String(tagValue)]));
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,132 @@
+/**
+ * reconcile(scope) = discover -> evaluate -> plan -> (apply) -> report. Every trigger (CLI, timer,
+ * Event Grid, queue, HTTP) reduces to a scope and calls this; state is always re-read from Azure.
+ */
+import { randomUUID } from "node:crypto";
+import type { Settings } from "./config/settings.js";
+import type { ArmGateway } from "./azure/gateway.js";
+import { idKey, machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js";
+import { ScopeError } from "./errors.js";
+import { discoverMachines } from "./discover/machineDiscovery.js";
+import { discoverSweep } from "./discover/sweepDiscovery.js";
+import { evaluateMachines, isOptedOut } from "./evaluate/evaluate.js";
+import { buildPlan } from "./plan/buildPlan.js";
+import type { Plan, PlanItem } from "./plan/plan.js";
+import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
+import { buildReport, type Report } from "./report/buildReport.js";
+import type { Snapshot } from "./model.js";
+import type { Logger } from "./log.js";
+
+export interface ReconcileRequest {
+  /** Subscriptions to sweep; empty/absent = the configured scope (or every listable subscription). */
+  readonly subscriptions?: readonly string[];
+  /** Machines to reconcile instead of a sweep (events, targeted HTTP runs). */
+  readonly resourceIds?: readonly string[];
+  readonly dryRun?: boolean;
+  readonly runId?: string;
+  /** Sweep only machines created at or after this time (the timer's incremental sweeps). */
+  readonly createdSince?: Date;
+}
+
+export interface ReconcileOutcome {
+  readonly runId: string;
+  readonly plan: Plan;
+  readonly report: Report;
+}
+
+export interface EngineDependencies {
+  readonly settings: Settings;
+  readonly gateway: ArmGateway;
+  readonly logger: Logger;
+  readonly onResult?: (item: PlanItem, result: ItemResult, runId: string) => void | Promise<void>;
+}
+
+export async function reconcile(request: ReconcileRequest, dependencies: EngineDependencies): Promise<ReconcileOutcome> {
+  const { settings, gateway } = dependencies;
+  const runId = request.runId ?? randomUUID();
+  const logger = dependencies.logger.child({ runId });
+  const startedAt = new Date();
+  const dryRun = request.dryRun ?? settings.dryRun;
+
+  let snapshot: Snapshot;
+  if (request.resourceIds && request.resourceIds.length > 0) {
+    const machineIds = machinesInScope(request.resourceIds, settings);
+    snapshot = await discoverMachines(gateway, settings, machineIds);
+  } else {
+    const subscriptions = await resolveSubscriptions(request.subscriptions, settings, gateway);
+    snapshot = await discoverSweep(gateway, settings, subscriptions);
+  }
+  if (request.createdSince) {
+    const since = request.createdSince.getTime();
+    snapshot = { ...snapshot, machines: snapshot.machines.filter((machine) => !machine.timeCreated || Date.parse(machine.timeCreated) >= since) };
+  }
+  logger.info({ resourceId: "(scope)", subscriptions: snapshot.subscriptions.size, machines: snapshot.machines.length }, "discovered");
+  for (const entry of snapshot.unreadable) logger.warn({ resourceId: entry.id, reason: entry.reason }, "not discovered");
+
+  const assessments = evaluateMachines(snapshot, settings);
+  const plan = buildPlan(snapshot, assessments, { ...settings, dryRun });
+  logger.info({ resourceId: "(scope)", items: plan.items.length, dryRun }, "planned");
+
+  let results: Map<string, ItemResult> | undefined;
+  if (!dryRun && plan.items.length > 0) {
+    const writer = gateway.writer(writeGuard(snapshot, settings));
+    results = await applyPlan(plan, writer, {
+      runId,
+      logger,
+      ...(dependencies.onResult ? { onResult: (item: PlanItem, result: ItemResult) => dependencies.onResult?.(item, result, runId) } : {}),
+    });
+  }
+  const report = buildReport(runId, plan, results, startedAt);
+  for (const resource of report.resources) {
+    if (resource.kind !== "shared") logger.info({ resourceId: resource.id, status: resource.status, actions: resource.actions.length }, "machine reconciled");
+  }
+  logger.info({ resourceId: "(scope)", summary: report.summary }, "run finished");
+  return { runId, plan, report };
+}
+
+/** Explicit subscriptions must lie inside the configured scope; none given = the configured scope or all. */
+export async function resolveSubscriptions(requested: readonly string[] | undefined, settings: Settings, gateway: ArmGateway): Promise<string[]> {
+  const configured = new Set(settings.subscriptions);
+  if (requested && requested.length > 0) {
+    const ids = [...new Set(requested.map((id) => id.toLowerCase()))];
+    const outside = ids.filter((id) => configured.size > 0 && !configured.has(id));
+    if (outside.length > 0) throw new ScopeError(`subscription ${outside[0]} is outside the configured scope (REMEDIATION_SUBSCRIPTIONS)`, "subscriptions");
+    return ids;
+  }
+  if (configured.size > 0) return [...configured];
+  const all: string[] = [];
+  for await (const subscription of gateway.listSubscriptions()) if (subscription.state === undefined || subscription.state === "Enabled") all.push(subscription.subscriptionId);
+  return all;
+}
+
+/** Machine ids named by a request, checked against the scope; children resolve to their machine. */
+export function machinesInScope(resourceIds: readonly string[], settings: Settings): string[] {
+  const configured = new Set(settings.subscriptions);
+  return resourceIds.map((id) => {
+    const parsed = parseResourceId(id);
+    if (configured.size > 0 && !configured.has(parsed.subscriptionId)) throw new ScopeError(`${parsed.id} is outside the configured scope`, "resourceIds");
+    const machineId = machineKindOf(parsed) ? parsed.id : owningMachineId(parsed);
+    if (!machineId) throw new ScopeError(`${parsed.id} is not a VM, Arc machine or SQL VM (type ${parsed.resourceType})`, "resourceIds");
+    return machineId;
+  });
+}
+
+/**
+ * The last line of defence, applied to every write whatever the plan says: the target must be in a
+ * discovered (in-scope) subscription, and neither it, its resource group, its subscription nor the
+ * machine it belongs to may carry the opt-out tag.
+ */
+function writeGuard(snapshot: Snapshot, settings: Settings): (id: string) => void {
+  const machineTags = new Map(snapshot.machines.map((machine) => [idKey(machine.id), machine.tags]));
+  return (id: string) => {
+    const parsed = parseResourceId(id);
+    const subscription = snapshot.subscriptions.get(parsed.subscriptionId);
+    if (!subscription) throw new ScopeError(`refusing to write ${parsed.id}: subscription is outside the run's scope`);
+    if (isOptedOut(subscription.tags, settings.optOutTag)) throw new ScopeError(`refusing to write ${parsed.id}: subscription is tagged ${settings.optOutTag}: skip`);
+    if (parsed.resourceGroup && subscription.optedOutResourceGroups.has(parsed.resourceGroup.toLowerCase())) {
+      throw new ScopeError(`refusing to write ${parsed.id}: resource group is tagged ${settings.optOutTag}: skip`);
+    }
+    const machineId = owningMachineId(parsed);
+    if (machineId && isOptedOut(machineTags.get(idKey(machineId)), settings.optOutTag)) throw new ScopeError(`refusing to write ${parsed.id}: machine is tagged ${settings.optOutTag}: skip`);
+  };
+}

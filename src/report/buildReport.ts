@@ -1,0 +1,96 @@
+/**
+ * Report: plan + results -> what happened to every machine and shared resource, in the five-word
+ * vocabulary operators read: compliant | remediated | planned | failed | skipped. Pure.
+ */
+import type { ItemResult } from "../apply/applyPlan.js";
+import type { Plan, PlanItem } from "../plan/plan.js";
+
+export type ResourceStatus = "compliant" | "remediated" | "planned" | "failed" | "skipped";
+
+export interface ReportAction {
+  readonly action: PlanItem["action"];
+  readonly method: PlanItem["method"];
+  readonly targetId: string;
+  readonly reason: string;
+  readonly outcome: "planned" | ItemResult["outcome"];
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly correlationId?: string;
+}
+
+export interface ReportResource {
+  readonly id: string;
+  readonly kind: "virtualMachine" | "arcMachine" | "shared";
+  readonly subscriptionId: string;
+  readonly status: ResourceStatus;
+  readonly actions: readonly ReportAction[];
+  /** Why it was skipped, what could not be done, and observations (e.g. MMA and AMA both running). */
+  readonly notes: readonly string[];
+}
+
+export interface Report {
+  readonly runId: string;
+  readonly dryRun: boolean;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly summary: Readonly<Record<ResourceStatus, number>>;
+  readonly resources: readonly ReportResource[];
+  readonly subscriptions: readonly { readonly subscriptionId: string; readonly notes: readonly string[] }[];
+}
+
+export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<string, ItemResult> | undefined, startedAt: Date, finishedAt = new Date()): Report {
+  const byMachine = new Map<string, PlanItem[]>();
+  const shared: PlanItem[] = [];
+  for (const item of plan.items) {
+    if (item.machineId) {
+      const key = item.machineId.toLowerCase();
+      byMachine.set(key, [...(byMachine.get(key) ?? []), item]);
+    } else {
+      shared.push(item);
+    }
+  }
+  const actionOf = (item: PlanItem): ReportAction => {
+    const result = results?.get(item.key);
+    return {
+      action: item.action,
+      method: item.method,
+      targetId: item.targetId,
+      reason: item.reason,
+      outcome: result?.outcome ?? "planned",
+      ...(result?.error ? { error: result.error } : {}),
+      ...(result?.correlationId ? { correlationId: result.correlationId } : {}),
+    };
+  };
+
+  const resources: ReportResource[] = plan.assessments.map((assessment) => {
+    const machine = assessment.machine;
+    const actions = (byMachine.get(machine.id.toLowerCase()) ?? []).map(actionOf);
+    const blocked = assessment.blocked.map((entry) => entry.reason);
+    const notes = [...(assessment.skipReason ? [assessment.skipReason] : []), ...new Set(blocked), ...assessment.notes];
+    const status: ResourceStatus = assessment.status === "skipped" ? "skipped" : actions.length === 0 ? (blocked.length > 0 ? "skipped" : "compliant") : statusOf(actions);
+    return { id: machine.id, kind: machine.kind, subscriptionId: machine.subscriptionId, status, actions, notes };
+  });
+  for (const item of shared) {
+    const action = actionOf(item);
+    resources.push({ id: item.targetId, kind: "shared", subscriptionId: item.subscriptionId, status: statusOf([action]), actions: [action], notes: [] });
+  }
+
+  const summary: Record<ResourceStatus, number> = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
+  for (const resource of resources) summary[resource.status]++;
+  const notesBySubscription = new Map<string, string[]>();
+  for (const finding of plan.findings) notesBySubscription.set(finding.subscriptionId, [...(notesBySubscription.get(finding.subscriptionId) ?? []), finding.message]);
+  return {
+    runId,
+    dryRun: plan.dryRun,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    summary,
+    resources,
+    subscriptions: [...notesBySubscription].map(([subscriptionId, notes]) => ({ subscriptionId, notes })),
+  };
+}
+
+function statusOf(actions: readonly ReportAction[]): ResourceStatus {
+  if (actions.some((action) => action.outcome === "failed" || action.outcome === "skipped")) return "failed";
+  if (actions.some((action) => action.outcome === "planned")) return "planned";
+  return "remediated";
+}
