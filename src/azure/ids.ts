@@ -6,7 +6,7 @@ import { InputError } from "../errors.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Characters ARM allows in a name segment (spaces appear in policy assignment names). */
-const SEGMENT = /^[A-Za-z0-9 ._()\-]+$/;
+const SEGMENT = /^[A-Za-z0-9 ._()-]+$/;
 
 export type MachineKind = "virtualMachine" | "arcMachine" | "sqlVirtualMachine";
 

@@ -59,7 +59,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 /** Events name machines; those outside the scope or of types the service does not handle do nothing. */
 async function eventRequest(settings: Settings, subscriptions: readonly string[], file: string | undefined): Promise<ReconcileRequest | undefined> {
   const body = file ? await readFile(file, "utf8").catch(() => Promise.reject(new InputError(`cannot read ${file}`))) : await readStdin();
-  const parsed = parseEvents(body);
+  const parsed = await parseEvents(body);
   if (parsed.rejected.length > 0) throw new InputError(`event ${parsed.rejected[0]?.index ?? 0}: ${parsed.rejected[0]?.reason ?? "invalid"}`);
   const scope = new Set(subscriptions.length > 0 ? subscriptions : settings.subscriptions);
   const resourceIds = parsed.accepted.filter((event) => scope.size === 0 || scope.has(event.subscriptionId.toLowerCase())).map((event) => event.resourceId);
