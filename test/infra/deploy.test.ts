@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultAppName, formatStep, parseArgs, planDeploy, readTemplateFacts, shellQuote, UsageError } from "../../infra/deploy.js";
@@ -8,14 +8,21 @@ const subscription = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
 const required = ["--management-group", "contoso-root", "--location", "westeurope", "--subscription", subscription];
 
 /** Runs the script the way `npm run deploy` does: Node 22 executing the TypeScript file from the repository root. */
-function deploy(...args: string[]) {
-  const result = spawnSync(process.execPath, ["infra/deploy.ts", ...args], { cwd: root, encoding: "utf8" });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+function deploy(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["infra/deploy.ts", ...args], { cwd: root });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 describe("infra/deploy.ts --dry-run", () => {
-  it("prints build, package, template deployment, zip deploy and policy remediation", () => {
-    const { status, stdout, stderr } = deploy(...required, "--param", "sweepSchedule=0 */5 * * * *", "--param", "dryRun=true", "--dry-run");
+  it("prints build, package, template deployment, zip deploy and policy remediation", async () => {
+    const { status, stdout, stderr } = await deploy(...required, "--param", "sweepSchedule=0 */5 * * * *", "--param", "dryRun=true", "--dry-run");
     expect(stderr).toBe("");
     expect(status).toBe(0);
     const app = defaultAppName("contoso-root", subscription);
@@ -42,8 +49,8 @@ describe("infra/deploy.ts --dry-run", () => {
     expect(lines).toHaveLength(8);
   });
 
-  it("prints only the what-if preview with --what-if", () => {
-    const { status, stdout } = deploy(...required, "--resource-group", "rg-ops", "--name", "ama-prod", "--what-if", "--dry-run");
+  it("prints only the what-if preview with --what-if", async () => {
+    const { status, stdout } = await deploy(...required, "--resource-group", "rg-ops", "--name", "ama-prod", "--what-if", "--dry-run");
     expect(status).toBe(0);
     expect(stdout).toBe(
       "az deployment mg what-if --management-group-id contoso-root --location westeurope --name ama-remediator-westeurope " +
@@ -67,15 +74,15 @@ describe("infra/deploy.ts --dry-run", () => {
     [[...required, "--param", "noEquals"], "deploy: --param expects <name>=<value>, got 'noEquals'"],
     [[...required, "--location"], "deploy: --location needs a value"],
     [[...required, "--force"], "deploy: unknown argument '--force'"],
-  ])("rejects %j with one line and exit code 2", (args, message) => {
-    const { status, stdout, stderr } = deploy(...args, "--dry-run");
+  ])("rejects %j with one line and exit code 2", async (args, message) => {
+    const { status, stdout, stderr } = await deploy(...args, "--dry-run");
     expect(status).toBe(2);
     expect(stdout).toBe("");
     expect(stderr).toBe(`${message}\n`);
   });
 
-  it("rejects an unknown template parameter, naming the known ones", () => {
-    const { status, stderr } = deploy(...required, "--param", "colour=blue", "--dry-run");
+  it("rejects an unknown template parameter, naming the known ones", async () => {
+    const { status, stderr } = await deploy(...required, "--param", "colour=blue", "--dry-run");
     expect(status).toBe(2);
     expect(stderr).toMatch(/^deploy: unknown parameter 'colour' \(known: .*workspaceId.*\)\n$/);
   });
