@@ -124,7 +124,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
     readBody(req)
       .then(async (bytes) => {
-        const url = new URL(req.url ?? "/", azure.endpoint);
+        // Concatenate rather than resolve: `//subscriptions/...` (arm-policy, arm-monitor) is not a host.
+        const url = new URL(azure.endpoint + (req.url ?? "/"));
         if (url.pathname.startsWith("/_emulator/")) {
           const { status, body } = control(req.method ?? "GET", url, bytes);
           return send(res, { status, body, headers: {} });

@@ -360,7 +360,7 @@ export function runKql(query: KqlQuery, rows: Iterable<Row>): Row[] {
         result = result.filter((row) => truthy(evaluate(op.expr, row)));
         break;
       case "project":
-        result = result.map((row) => Object.fromEntries(op.columns.map((c) => [c.name, evaluate(c.expr, row)])));
+        result = result.map((row) => Object.fromEntries(op.columns.map((c) => [c.name, evaluate(c.expr, row) ?? null])));
         break;
       case "order":
         result = result
