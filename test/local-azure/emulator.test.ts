@@ -136,13 +136,14 @@ describe("VM extensions", () => {
     azure.setPowerState(vmId("vm01"), "deallocated");
     expect(await armCode(compute.virtualMachineExtensions.createOrUpdate(RG, "vm01", "ama", ama, POLL))).toEqual({ status: 409, code: "OperationNotAllowed" });
 
-    azure.setLro({ polls: 1000 });
-    const running = compute.virtualMachineExtensions.createOrUpdate(RG, "vm00", "ama", ama, { updateIntervalInMs: 5 });
+    // An operation that stays in progress: the client waits long between polls and is aborted below.
+    const abort = new AbortController();
+    const running = compute.virtualMachineExtensions.createOrUpdate(RG, "vm00", "ama", ama, { updateIntervalInMs: 60_000, abortSignal: abort.signal });
     await running.submitted();
     expect(await armCode(compute.virtualMachines.update(RG, "vm00", { identity: { type: "SystemAssigned" } }, POLL))).toEqual({ status: 409, code: "Conflict" });
     expect(await armCode(compute.virtualMachineExtensions.createOrUpdate(RG, "vm00", "other", { ...ama, typePropertiesType: "X" }, POLL))).toEqual({ status: 409, code: "Conflict" });
-    azure.setLro({ polls: 0 });
-    await running;
+    abort.abort();
+    await expect(running).rejects.toThrow();
   });
 
   it("rejects a second extension of the same publisher and type under another name", async () => {
