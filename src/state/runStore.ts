@@ -256,6 +256,7 @@ export class RunStore {
     assertRunId(runId);
     const workItemId = assertWorkItemId(result.workItemId);
     const counts = validCounts(result.counts);
+    await this.requireRun(runId); // no report chunks for a run that does not exist
     // Chunks first (idempotent upserts keyed by the work item); the transaction below is the commit point.
     const reportChunks = result.entries && result.entries.length > 0 ? await this.writeReport(runId, workItemId, result.entries) : 0;
     return this.settle(runId, workItemId, (run) => {
