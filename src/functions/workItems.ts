@@ -1,0 +1,35 @@
+/**
+ * Queue trigger: one work item (a subscription to sweep or machines to reconcile). Failures throw so
+ * the host retries with backoff; on the last attempt (host.json maxDequeueCount) the item is recorded
+ * as poisoned with its reason on the run before the host moves it to the poison queue. A message that
+ * is not a work item at all is put on the poison queue with the reason and never retried.
+ */
+import { app, type InvocationContext } from "@azure/functions";
+import { parseWorkItem, WORK_QUEUE } from "../state/workQueue.js";
+import { poisonWorkItem, processWorkItem } from "../service/runs.js";
+import { sharedService, type Service } from "../service/service.js";
+import { InputError, toError } from "../errors.js";
+
+export async function workItems(message: unknown, context: InvocationContext): Promise<void> {
+  await handleWorkItemMessage(await sharedService(), message, Number(context.triggerMetadata?.["dequeueCount"] ?? 1));
+}
+
+export async function handleWorkItemMessage(service: Service, message: unknown, dequeueCount: number): Promise<void> {
+  let item;
+  try {
+    item = parseWorkItem(typeof message === "string" ? JSON.parse(message) : message);
+  } catch (error) {
+    const reason = error instanceof InputError ? error.message : `not JSON: ${toError(error).message}`;
+    await service.state.workQueue.sendToPoison(typeof message === "string" ? message : JSON.stringify(message), reason);
+    service.logger.error({ runId: null, resourceId: null, reason }, "malformed work item moved to the poison queue");
+    return;
+  }
+  try {
+    await processWorkItem(service, item);
+  } catch (error) {
+    if (dequeueCount >= service.maxDequeueCount) await poisonWorkItem(service, item, `failed ${dequeueCount} times; last error: ${toError(error).message}`);
+    throw error;
+  }
+}
+
+app.storageQueue("workItems", { queueName: WORK_QUEUE, connection: "AzureWebJobsStorage", handler: workItems });

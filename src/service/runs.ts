@@ -1,0 +1,129 @@
+/**
+ * Runs: every trigger starts one the same way (a run record plus queued work items) and every work
+ * item is processed the same way (reconcile, audit, settle). Work fans out through the queue so a
+ * burst of events or a tenant-wide sweep never runs inline in a trigger.
+ */
+import { reconcile, machinesInScope, resolveSubscriptions } from "../engine.js";
+import type { ItemResult } from "../apply/applyPlan.js";
+import type { PlanItem } from "../plan/plan.js";
+import { bodyHash } from "../state/auditLog.js";
+import type { RunSummary, RunTrigger } from "../state/runStore.js";
+import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
+import type { Service } from "./service.js";
+
+export interface RunRequest {
+  readonly trigger: RunTrigger;
+  readonly dryRun?: boolean;
+  readonly subscriptions?: readonly string[];
+  readonly resourceIds?: readonly string[];
+}
+
+/** Subscriptions a sweep is running on are leased for this long (renewed by finishing). */
+const SUBSCRIPTION_LEASE_MS = 30 * 60 * 1000;
+/** A work item whose subscription is busy comes back after this long. */
+const BUSY_RETRY_SECONDS = 60;
+
+/** Validates the scope (ScopeError when outside it), records the run and queues its work items. */
+export async function startRun(service: Service, request: RunRequest, items?: (runId: string, dryRun: boolean) => Promise<WorkItem[]>): Promise<RunSummary> {
+  const dryRun = request.dryRun ?? service.settings.dryRun;
+  const runId = crypto.randomUUID();
+  const workItems = items ? await items(runId, dryRun) : await defaultWorkItems(service, request, runId, dryRun);
+  const run = await service.state.runs.create({
+    runId,
+    trigger: request.trigger,
+    dryRun,
+    scope: { subscriptions: [...new Set(workItems.flatMap((item) => (item.kind === "subscription" ? [item.subscriptionId] : [])))], resourceIds: [...(request.resourceIds ?? [])] },
+    workItemIds: workItems.map((item) => item.workItemId),
+  });
+  if (workItems.length === 0) return service.state.runs.finish(runId, { status: "succeeded" });
+  await service.state.workQueue.enqueue(workItems);
+  service.logger.info({ runId, resourceId: "(scope)", trigger: request.trigger, workItems: workItems.length, dryRun }, "run queued");
+  return run;
+}
+
+async function defaultWorkItems(service: Service, request: RunRequest, runId: string, dryRun: boolean): Promise<WorkItem[]> {
+  if (request.resourceIds && request.resourceIds.length > 0) {
+    const machineIds = machinesInScope(request.resourceIds, service.settings);
+    const chunks: WorkItem[] = [];
+    for (let start = 0; start < machineIds.length; start += MAX_MACHINES_PER_WORK_ITEM) {
+      chunks.push(machineWorkItem({ runId, dryRun, resourceIds: machineIds.slice(start, start + MAX_MACHINES_PER_WORK_ITEM) }));
+    }
+    return chunks;
+  }
+  const subscriptions = await resolveSubscriptions(request.subscriptions, service.settings, service.gateway);
+  return subscriptions.map((subscriptionId) => subscriptionWorkItem({ runId, subscriptionId, dryRun, mode: "full" }));
+}
+
+export type WorkItemOutcome = "done" | "busy";
+
+/**
+ * Processes one work item. Idempotent: a redelivered item re-reads Azure and finds nothing left to
+ * write, and the run counts it once. A subscription already being swept returns "busy" and the item
+ * is queued again for later (one sweep per subscription at a time).
+ */
+export async function processWorkItem(service: Service, item: WorkItem): Promise<WorkItemOutcome> {
+  const { state } = service;
+  if (item.kind === "subscription") {
+    const lease = await state.checkpoints.acquire(item.subscriptionId, SUBSCRIPTION_LEASE_MS, item.workItemId);
+    if (!lease) {
+      await state.workQueue.enqueue([item], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
+      service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${item.subscriptionId}` }, "subscription busy: work item requeued");
+      return "busy";
+    }
+    try {
+      const startedAt = new Date();
+      await reconcileWorkItem(service, item);
+      await state.checkpoints.record(item.subscriptionId, { lastSweepAt: startedAt, ...(item.mode === "full" ? { lastFullReconcileAt: startedAt } : {}) });
+    } finally {
+      await state.checkpoints.release(lease);
+    }
+    return "done";
+  }
+  await reconcileWorkItem(service, item);
+  return "done";
+}
+
+async function reconcileWorkItem(service: Service, item: WorkItem): Promise<void> {
+  const { state } = service;
+  const run = await state.runs.markRunning(item.runId);
+  const audit = (planItem: PlanItem, result: ItemResult, runId: string) =>
+    result.outcome === "skipped"
+      ? undefined
+      : state.audit
+          .record({
+            runId,
+            actor: { trigger: run.trigger },
+            action: planItem.action,
+            targetId: planItem.targetId,
+            ...(planItem.body ? { bodySha256: bodyHash(planItem.body) } : {}),
+            result: result.outcome,
+            ...(result.error ? { error: { ...result.error, ...(result.httpStatus ? { statusCode: result.httpStatus } : {}) } } : {}),
+            ...(result.correlationId ? { correlationId: result.correlationId } : {}),
+          })
+          .then(() => undefined);
+  const { report } = await reconcile(
+    item.kind === "machine"
+      ? { runId: item.runId, dryRun: item.dryRun, resourceIds: item.resourceIds }
+      : { runId: item.runId, dryRun: item.dryRun, subscriptions: [item.subscriptionId], ...(item.since ? { createdSince: new Date(item.since) } : {}) },
+    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit },
+  );
+  const settled = await state.runs.completeWorkItem(item.runId, { workItemId: item.workItemId, counts: report.summary, entries: [...report.resources, ...report.subscriptions.map((subscription) => ({ ...subscription, kind: "subscription" }))] });
+  await finishIfSettled(service, settled.run);
+}
+
+/** Gives up on a work item (malformed, or failed on every attempt): it shows in the run's status. */
+export async function poisonWorkItem(service: Service, item: WorkItem, reason: string): Promise<void> {
+  const settled = await service.state.runs.poisonWorkItem(item.runId, { workItemId: item.workItemId, reason });
+  service.logger.error({ runId: item.runId, resourceId: item.kind === "subscription" ? `/subscriptions/${item.subscriptionId}` : item.resourceIds[0], workItemId: item.workItemId, reason }, "work item poisoned");
+  await finishIfSettled(service, settled.run);
+}
+
+async function finishIfSettled(service: Service, run: RunSummary): Promise<void> {
+  const { total, done, poisoned } = run.workItems;
+  if (run.finishedAt || done + poisoned < total) return;
+  const finished = await service.state.runs.finish(run.runId, {
+    status: poisoned > 0 ? "failed" : "succeeded",
+    ...(poisoned > 0 ? { error: `${poisoned} of ${total} work items were given up (see poison)` } : {}),
+  });
+  service.logger.info({ runId: run.runId, resourceId: "(scope)", status: finished.status, counts: finished.counts }, "run finished");
+}

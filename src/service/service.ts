@@ -1,0 +1,46 @@
+/**
+ * What every trigger needs, built once per process from the Function App's settings: validated
+ * settings, the ARM gateway, durable state (tables and queues) and the logger. Invalid settings fail
+ * the first invocation with a message naming the setting.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { loadSettings, type Environment, type Settings } from "../config/settings.js";
+import { createGateway, type ArmGateway } from "../azure/gateway.js";
+import { createLogger, type Logger } from "../log.js";
+import { createStateStore, type StateStore } from "../state/stateStore.js";
+import { storageConnectionFromSettings } from "../state/storageConnection.js";
+
+export interface Service {
+  readonly settings: Settings;
+  readonly gateway: ArmGateway;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  /** host.json `extensions.queues.maxDequeueCount`: the attempt after which a work item is poisoned. */
+  readonly maxDequeueCount: number;
+}
+
+export const MAX_DEQUEUE_COUNT = 5;
+
+export async function createService(env: Environment, options: { logger?: Logger } = {}): Promise<Service> {
+  const settings = loadSettings(env);
+  const connection = storageConnectionFromSettings(env, (clientId) => (clientId ? new ManagedIdentityCredential({ clientId }) : (new DefaultAzureCredential() as TokenCredential)));
+  return {
+    settings,
+    gateway: createGateway(settings),
+    state: await createStateStore(connection),
+    logger: options.logger ?? createLogger(),
+    maxDequeueCount: MAX_DEQUEUE_COUNT,
+  };
+}
+
+let shared: Promise<Service> | undefined;
+
+/** The process-wide service the Functions registrations use, built from the app settings on first use. */
+export function sharedService(): Promise<Service> {
+  shared ??= createService(process.env).catch((error: unknown) => {
+    shared = undefined; // a later invocation may succeed once settings are fixed
+    throw error;
+  });
+  return shared;
+}
