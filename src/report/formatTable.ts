@@ -22,11 +22,12 @@ function kindLabel(resource: ReportResource): string {
   return { virtualMachine: "vm", arcMachine: "arc", shared: "shared" }[resource.kind];
 }
 
-/** `/subscriptions/<sub>/resourceGroups/<rg>/providers/<ns>/<type>/<name>` -> `<rg>/<name>` */
+/** `<rg>/<name>[/<child>]` for resources in a group; `<subscription>/<type>/<name>` for subscription-level ones. */
 function shortId(id: string): string {
   const parts = id.split("/");
-  const group = parts[4];
-  return group ? `${group}/${parts.slice(8).filter((_, index) => index % 2 === 0).join("/") || group}` : id;
+  const names = (from: number) => parts.filter((_, index) => index >= from && (index - from) % 2 === 1).join("/");
+  if (parts[3]?.toLowerCase() === "resourcegroups") return parts.length > 6 ? `${parts[4]}/${names(7)}` : `${parts[4]}`;
+  return parts.length > 6 ? `${parts[2]?.slice(0, 8)}…/${parts.slice(5).join("/")}` : id;
 }
 
 function detail(resource: ReportResource): string {

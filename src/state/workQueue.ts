@@ -204,9 +204,14 @@ export class WorkQueue {
 
   /** Moves a received message to the poison queue with the reason it was given up. */
   async poison(message: Pick<ReceivedMessage, "messageId" | "popReceipt" | "messageText">, reason: string): Promise<void> {
-    const envelope: PoisonEnvelope = { poisonReason: reason.slice(0, 2_000), messageText: message.messageText };
-    await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(envelope), "utf8").toString("base64"));
+    await this.sendToPoison(message.messageText, reason);
     await this.delete(message);
+  }
+
+  /** Puts a message's text on the poison queue with the reason (the caller disposes of the original). */
+  async sendToPoison(messageText: string, reason: string): Promise<void> {
+    const envelope: PoisonEnvelope = { poisonReason: reason.slice(0, 2_000), messageText: messageText.slice(0, 32_000) };
+    await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(envelope), "utf8").toString("base64"));
   }
 
   /** Peeks (does not take) up to 32 poison messages, each with the reason it was given up. */
