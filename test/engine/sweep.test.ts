@@ -1,0 +1,189 @@
+/**
+ * A sweep of the demo estate through the real SDK clients against the local emulator: what ends up in
+ * Azure, what a second sweep does, what a dry run does, and what opted-out resources see.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoEstate, generateEstate, machineWith, machinesWith, type Estate, type EstateMachine } from "../local-azure/estate.js";
+import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
+import { idKey } from "../../src/azure/ids.js";
+import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+
+let h: EngineHarness;
+const estate: Estate = demoEstate();
+const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
+const data = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Data")!;
+const sandbox = estate.subscriptions.find((subscription) => subscription.optedOut)!;
+
+beforeAll(async () => {
+  h = await startEngineHarness();
+});
+afterAll(() => h.close());
+
+const AMA_HANDLER = { windows: "Microsoft.Azure.Monitor/AzureMonitorWindowsAgent", linux: "Microsoft.Azure.Monitor/AzureMonitorLinuxAgent" } as const;
+const OPTED_OUT = new Set(["opt-out-machine", "opt-out-resource-group", "opt-out-subscription"]);
+const GUEST_UNAVAILABLE = new Set(["deallocated", "stopped", "extensions-disabled", "arc-windows-disconnected", "arc-linux-disconnected"]);
+const isUnsupportedImage = (machine: EstateMachine) => machine.state === "unsupported-image" && machine.os === "linux";
+const eligible = (machine: EstateMachine) => !OPTED_OUT.has(machine.state) && !isUnsupportedImage(machine);
+const isSqlAma = (machine: EstateMachine) => machine.labels.includes("sql") && machine.os === "windows";
+
+/** Whether `machine` looks, in the emulator's store, the way the service must leave it. */
+function expectRemediated(machine: EstateMachine): void {
+  const stored = h.azure.get(machine.id);
+  const context = `${machine.name} (${machine.state})`;
+  if (machine.kind === "vm") expect(String(stored?.identity?.type), context).toMatch(/SystemAssigned/);
+  const agents = extensionsOf(h.azure, machine.id).filter((extension) => extension.handler.startsWith("Microsoft.Azure.Monitor/"));
+  if (GUEST_UNAVAILABLE.has(machine.state)) {
+    expect(agents, context).toEqual([]);
+  } else {
+    expect(agents.map((agent) => [agent.handler, agent.state, agent.properties["enableAutomaticUpgrade"]]), context).toEqual([[AMA_HANDLER[machine.os], "Succeeded", true]]);
+  }
+  expect(associatedRulesOf(h.azure, machine.id), context).toContain(idKey(ownedRuleId(machine.subscriptionId, machine.region)));
+}
+
+describe("a sweep of the demo estate", () => {
+  let first: Awaited<ReturnType<EngineHarness["run"]>>;
+  beforeAll(async () => {
+    h.load(estate);
+    first = await h.run();
+  });
+
+  it("fails nothing and remediates every eligible machine", () => {
+    expect(first.report.summary.failed).toBe(0);
+    for (const machine of estate.machines.filter(eligible)) expectRemediated(machine);
+  });
+
+  it("keeps user-assigned identities while adding the system one", () => {
+    for (const machine of [...machinesWith(estate, "user-identity-only"), ...machinesWith(estate, "system-and-user-identity")]) {
+      const identity = h.azure.get(machine.id)?.identity;
+      expect(identity?.type).toBe("SystemAssigned, UserAssigned");
+      expect(Object.keys(identity?.userAssignedIdentities ?? {})).toEqual([`/subscriptions/${machine.subscriptionId}/resourceGroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-workload`]);
+    }
+  });
+
+  it("recognises an existing AMA and association under other names: no second copy", () => {
+    const customName = machineWith(estate, "ama-custom-name");
+    expect(extensionsOf(h.azure, customName.id).map((extension) => extension.name)).toEqual(["ama-custom"]);
+    const associated = machineWith(estate, "already-associated");
+    expect(associatedRulesOf(h.azure, associated.id)).toHaveLength(1);
+  });
+
+  it("re-installs a Failed AMA under its existing name", () => {
+    const failed = machineWith(estate, "ama-failed");
+    expect(extensionsOf(h.azure, failed.id).map((extension) => [extension.name, extension.state])).toEqual([["AzureMonitorWindowsAgent", "Succeeded"]]);
+  });
+
+  it("creates Defender's workspaces and solutions where missing, Security only with Servers P2", () => {
+    const solutionsOf = (workspaceId: string) => ["SecurityCenterFree", "Security"].filter((gallery) => h.azure.get(solutionId(workspaceId, gallery)));
+    for (const region of ["eastus", "westeurope", "japaneast", "westus3"]) {
+      const workspaceId = defaultWorkspaceId(production.subscriptionId, region);
+      expect(h.azure.get(workspaceId), region).toBeDefined();
+      expect(solutionsOf(workspaceId), region).toEqual(["SecurityCenterFree", "Security"]);
+    }
+    expect(solutionsOf(defaultWorkspaceId(data.subscriptionId, "westeurope"))).toEqual(["SecurityCenterFree"]);
+    expect(h.azure.get(defaultWorkspaceId(production.subscriptionId, "japanwest"))?.location).toBe("japaneast");
+  });
+
+  it("gives Windows SQL servers what Defender for SQL's AMA initiative creates", () => {
+    for (const machine of estate.machines.filter(isSqlAma)) {
+      expect(extensionsOf(h.azure, machine.id).map((extension) => extension.handler)).toEqual(
+        expect.arrayContaining(["Microsoft.Azure.Monitor/AzureMonitorWindowsAgent", "Microsoft.Azure.AzureDefenderForSQL/AdvancedThreatProtection.Windows"]),
+      );
+      expect(associatedRulesOf(h.azure, machine.id)).toContain(idKey(sqlRuleId(machine.subscriptionId, machine.region)));
+    }
+    const sqlVm = machineWith(estate, "sql-vm-windows");
+    expect(Object.keys(h.azure.get(sqlVm.id)?.identity?.userAssignedIdentities ?? {}).map(idKey)).toContain(idKey(builtInIdentityId(sqlVm.subscriptionId, sqlVm.region)));
+    const assignments = h.azure.list((resource) => resource.type === "Microsoft.Authorization/policyAssignments");
+    expect(assignments.map((assignment) => [assignment.id.split("/")[2], (assignment.properties as { policyDefinitionId: string }).policyDefinitionId])).toEqual(
+      expect.arrayContaining([
+        [production.subscriptionId, "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-edf3-4bd5-bd64-d5b635b05393"],
+        [data.subscriptionId, "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-edf3-4bd5-bd64-d5b635b05393"],
+      ]),
+    );
+    expect(h.azure.list((resource) => resource.type === "Microsoft.Authorization/roleAssignments" && resource.id.includes(data.subscriptionId))).toHaveLength(5);
+  });
+
+  it("leaves the Linux SQL VM out of Defender for SQL, and says so", () => {
+    const linuxSql = machineWith(estate, "sql-vm-linux");
+    expect(extensionsOf(h.azure, linuxSql.id).map((extension) => extension.handler)).not.toContain("Microsoft.Azure.AzureDefenderForSQL/AdvancedThreatProtection.Windows");
+    expect(first.report.resources.find((resource) => resource.id === linuxSql.id)?.notes).toEqual([expect.stringMatching(/Linux SQL Server machines are outside/)]);
+  });
+
+  it("reports machines whose guest is unavailable with the reason, never as failed", () => {
+    for (const machine of estate.machines.filter((candidate) => GUEST_UNAVAILABLE.has(candidate.state))) {
+      const resource = first.report.resources.find((entry) => entry.id === machine.id);
+      expect(resource?.status, machine.name).not.toBe("failed");
+      expect(resource?.notes.join(" "), machine.name).toMatch(/deallocated|stopped|allowExtensionOperations|Disconnected/);
+    }
+  });
+
+  it("reports opted-out machines and unsupported images as skipped, with the reason", () => {
+    const reasons = Object.fromEntries(
+      estate.machines.filter((machine) => !eligible(machine)).map((machine) => [machine.name, first.report.resources.find((resource) => resource.id === machine.id)]),
+    );
+    expect(Object.values(reasons).every((resource) => resource?.status === "skipped")).toBe(true);
+    expect(reasons["vm-win-optout"]?.notes).toEqual(["machine tagged ama-remediation: skip"]);
+    expect(reasons["vm-lin-optout-rg"]?.notes).toEqual(["resource group tagged ama-remediation: skip"]);
+    expect(reasons["vm-win-sandbox"]?.notes).toEqual(["subscription tagged ama-remediation: skip"]);
+    expect(reasons["vm-lin-unlisted-image"]?.notes).toEqual([expect.stringMatching(/is not supported by the Azure Monitor Agent policies/)]);
+  });
+
+  it("reports the legacy MMA switch, never turns it on", () => {
+    expect(first.report.subscriptions.find((subscription) => subscription.subscriptionId === production.subscriptionId)?.notes).toEqual([expect.stringMatching(/autoprovisioning is On/)]);
+    expect(h.requestsUnder(`/subscriptions/${production.subscriptionId}/providers/Microsoft.Security/autoProvisioningSettings/default`).filter((entry) => entry.method !== "GET")).toEqual([]);
+  });
+
+  it("writes nothing to opted-out machines, resource groups or subscriptions", () => {
+    const optOutGroup = machineWith(estate, "opt-out-resource-group");
+    const touched = h
+      .requestsUnder(machineWith(estate, "opt-out-machine").id, `/subscriptions/${optOutGroup.subscriptionId}/resourceGroups/${optOutGroup.resourceGroup}`, sandbox.id)
+      .filter((entry) => entry.method !== "GET");
+    expect(touched).toEqual([]);
+  });
+
+  it("a second sweep writes nothing and finds every eligible machine compliant", async () => {
+    h.azure.resetRequests();
+    const second = await h.run();
+    expect(h.azure.requestCounts()).toMatchObject({ writes: 0, deletes: 0 });
+    expect(second.plan.items).toEqual([]);
+    expect(second.report.summary).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
+    for (const machine of estate.machines) {
+      const status = second.report.resources.find((resource) => resource.id === machine.id)?.status;
+      expect(status, machine.name).toBe(eligible(machine) && !GUEST_UNAVAILABLE.has(machine.state) ? "compliant" : "skipped");
+    }
+  });
+});
+
+describe("a dry run", () => {
+  it("writes nothing, and its plan is exactly what apply then sends", async () => {
+    h.load(estate);
+    const dry = await h.run({ dryRun: true });
+    expect(h.azure.requestCounts()).toMatchObject({ writes: 0, deletes: 0 });
+    expect(dry.report.dryRun).toBe(true);
+    expect(dry.report.summary).toMatchObject({ remediated: 0, failed: 0 });
+    expect(dry.report.summary.planned).toBeGreaterThan(0);
+
+    const applied = await h.run();
+    const planned = dry.plan.items.map((item) => ({
+      method: item.method,
+      targetId: item.targetId,
+      // Role assignments name a principal that exists only once their policy assignment does.
+      ...(item.body ? { body: item.principalFrom ? { ...item.body, properties: { ...(item.body["properties"] as object), principalId: expect.any(String) } } : item.body } : {}),
+    }));
+    const byTarget = (entries: readonly { method: string; targetId: string }[]) => [...entries].sort((a, b) => `${a.method} ${a.targetId}`.localeCompare(`${b.method} ${b.targetId}`));
+    expect(byTarget(applied.sent)).toEqual(byTarget(planned));
+    expect(h.writes().map((write) => idKey(decodeURIComponent(write))).sort()).toEqual(dry.plan.items.map((item) => idKey(`${item.method} ${item.targetId}`)).sort());
+  });
+});
+
+describe("discovery", () => {
+  it("reads a page at a time: requests do not grow with the number of machines", async () => {
+    const counts = [];
+    for (const machinesPerSubscription of [8, 40]) {
+      h.load(generateEstate({ seed: 7, subscriptions: 2, machinesPerSubscription }));
+      await h.run({ dryRun: true });
+      counts.push(h.azure.requestCounts());
+    }
+    expect(counts[1]).toEqual(counts[0]);
+    expect(counts[0]?.writes).toBe(0);
+  });
+});

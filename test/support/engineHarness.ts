@@ -1,0 +1,114 @@
+/**
+ * The engine against the local Azure emulator, through the real SDK clients: one emulator per test
+ * file, an estate loaded fresh per test, settings from an environment object as the Function App and
+ * the CLI read them, and a record of every write apply sent (target, method, body).
+ */
+import { loadSettings, type Settings } from "../../src/config/settings.js";
+import { createGateway, type ArmGateway, type ArmObject, type ArmWriter } from "../../src/azure/gateway.js";
+import { reconcile, type ReconcileOutcome, type ReconcileRequest } from "../../src/engine.js";
+import { createLogger } from "../../src/log.js";
+import { idKey } from "../../src/azure/ids.js";
+import { startLocalAzure, type LocalAzure } from "../local-azure/emulator.js";
+import type { Estate } from "../local-azure/estate.js";
+import type { ArmResource } from "../local-azure/arm-resource.js";
+import type { RequestLogEntry } from "../local-azure/requestLog.js";
+
+export interface SentWrite {
+  readonly method: "PUT" | "PATCH" | "DELETE";
+  readonly targetId: string;
+  readonly body?: ArmObject;
+}
+
+export interface RunResult extends ReconcileOutcome {
+  /** What apply handed the gateway, in order. */
+  readonly sent: readonly SentWrite[];
+}
+
+export interface EngineHarness {
+  readonly azure: LocalAzure;
+  /** The environment the service would see (ARM_ENDPOINT, ARM_TOKEN, scope = the estate's subscriptions). */
+  env(extra?: Record<string, string>): Record<string, string>;
+  settings(extra?: Record<string, string>): Settings;
+  /** Empties the emulator (store, faults, request log) and loads the estate plus any extra resources. */
+  load(estate: Estate, ...extra: readonly ArmResource[]): void;
+  run(request?: ReconcileRequest, env?: Record<string, string>): Promise<RunResult>;
+  /** Successful writes and deletes the emulator served, as `METHOD id` (ids as sent). */
+  writes(): string[];
+  /** Every request whose path lies at or under one of these ids (case-insensitive). */
+  requestsUnder(...ids: string[]): RequestLogEntry[];
+  close(): Promise<void>;
+}
+
+export async function startEngineHarness(): Promise<EngineHarness> {
+  const azure = await startLocalAzure();
+  let estateScope: readonly string[] = [];
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    ARM_ENDPOINT: azure.endpoint,
+    ARM_TOKEN: azure.token,
+    REMEDIATION_SUBSCRIPTIONS: estateScope.join(","),
+    ARM_POLL_INTERVAL_MS: "5",
+    ARM_CONFLICT_RETRY_DELAY_MS: "20",
+    LOG_LEVEL: "silent",
+    ...extra,
+  });
+  const settings = (extra?: Record<string, string>) => loadSettings(env(extra));
+  return {
+    azure,
+    env,
+    settings,
+    load(estate, ...extra) {
+      azure.reset();
+      azure.setFaults({});
+      azure.load(estate.resources);
+      azure.load(extra);
+      estateScope = estate.subscriptions.map((subscription) => subscription.subscriptionId);
+    },
+    async run(request = {}, extra = {}) {
+      const runSettings = settings(extra);
+      const sent: SentWrite[] = [];
+      const gateway = recording(createGateway(runSettings), sent);
+      const outcome = await reconcile(request, { settings: runSettings, gateway, logger: createLogger({ level: "silent" }) });
+      return { ...outcome, sent };
+    },
+    writes: () => azure.requests.filter((entry) => (entry.kind === "write" || entry.kind === "delete") && entry.status < 400).map((entry) => `${entry.method} ${entry.path}`),
+    requestsUnder: (...ids) => {
+      const keys = ids.map(idKey);
+      return azure.requests.filter((entry) => keys.some((key) => idKey(entry.path) === key || idKey(entry.path).startsWith(`${key}/`)));
+    },
+    close: () => azure.close(),
+  };
+}
+
+/** The gateway, with every write apply sends recorded before it goes out. */
+function recording(gateway: ArmGateway, sent: SentWrite[]): ArmGateway {
+  const writer = gateway.writer.bind(gateway);
+  gateway.writer = (assertWritable): ArmWriter => {
+    const inner = writer(assertWritable);
+    return {
+      getResource: (id) => inner.getResource(id),
+      put: (id, apiVersion, body) => (sent.push({ method: "PUT", targetId: id, body }), inner.put(id, apiVersion, body)),
+      patch: (id, apiVersion, body) => (sent.push({ method: "PATCH", targetId: id, body }), inner.patch(id, apiVersion, body)),
+      delete: (id, apiVersion) => (sent.push({ method: "DELETE", targetId: id }), inner.delete(id, apiVersion)),
+    };
+  };
+  return gateway;
+}
+
+/** Extensions on a machine in the emulator's store, as `publisher/type` with their provisioning state. */
+export function extensionsOf(azure: LocalAzure, machineId: string): { name: string; handler: string; state: string; properties: Record<string, unknown> }[] {
+  const prefix = `${idKey(machineId)}/extensions/`;
+  return azure
+    .list((resource) => idKey(resource.id).startsWith(prefix) && !idKey(resource.id).slice(prefix.length).includes("/"))
+    .map((resource) => {
+      const properties = (resource.properties ?? {}) as Record<string, unknown>;
+      return { name: resource.name, handler: `${String(properties["publisher"])}/${String(properties["type"])}`, state: String(properties["provisioningState"]), properties };
+    });
+}
+
+/** Rule ids (lower case) a machine is associated with in the emulator's store. */
+export function associatedRulesOf(azure: LocalAzure, machineId: string): string[] {
+  const prefix = `${idKey(machineId)}/providers/microsoft.insights/datacollectionruleassociations/`;
+  return azure
+    .list((resource) => idKey(resource.id).startsWith(prefix))
+    .map((resource) => idKey(String(((resource.properties ?? {}) as Record<string, unknown>)["dataCollectionRuleId"])));
+}
