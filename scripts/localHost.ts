@@ -1,0 +1,163 @@
+/**
+ * `npm start`: the Function App on this machine without Azure Functions Core Tools. Starts Azurite
+ * and the local Azure emulator (loopback only, a demo tenant loaded), then plays the Functions host:
+ *   - HTTP on http://127.0.0.1:7071/api/* -> the registered HTTP handlers (function key required)
+ *   - POST /runtime/webhooks/EventGrid?functionName=onResourceWrite -> the Event Grid handler
+ *   - the timer handler at start and every --sweep-seconds
+ *   - the work queue drained into the queue handler
+ * With --demo it shows a sweep and an event being remediated end to end, prints a summary and exits.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
+import functions from "@azure/functions";
+import { startAzurite } from "../test/support/azurite.js";
+import { demoEstate } from "../test/local-azure/estate.js";
+import { ensureLocalCertificate } from "../test/local-azure/tls.js";
+import { spawnLocalAzure } from "./localAzureProcess.js";
+import { pumpWorkQueue } from "./functionsHost.js";
+
+const PORT = 7071;
+const { values } = parseArgs({ options: { demo: { type: "boolean", default: false }, "sweep-seconds": { type: "string", default: "300" } } });
+
+// Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script trusting the emulator's certificate.
+const { certPath } = await ensureLocalCertificate();
+if (process.env["NODE_EXTRA_CA_CERTS"] !== certPath) {
+  const child = spawn(process.execPath, process.argv.slice(1), { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath } });
+  child.once("exit", (code) => process.exit(code ?? 1));
+} else {
+  await runHost();
+}
+
+async function runHost(): Promise<void> {
+  const azurite = await startAzurite();
+  const azure = await spawnLocalAzure(["--retry-after", "0"]);
+  const estate = demoEstate();
+  await azure.control("POST", "load", estate.resources);
+  const functionKey = randomBytes(16).toString("hex");
+  Object.assign(process.env, {
+    AzureWebJobsStorage: azurite.connectionString,
+    ARM_ENDPOINT: azure.endpoint,
+    ARM_TOKEN: azure.token,
+    REMEDIATION_SUBSCRIPTIONS: estate.subscriptions.map((subscription) => subscription.subscriptionId).join(","),
+    ARM_POLL_INTERVAL_MS: "50",
+    ARM_CONFLICT_RETRY_DELAY_MS: "200",
+    LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
+  });
+  // Imported only now: the handlers build their service from these settings on first use.
+  const { runsApi } = await import("../src/functions/runsApi.js");
+  const { healthApi } = await import("../src/functions/healthApi.js");
+  const { onResourceWrite } = await import("../src/functions/onResourceWrite.js");
+  const { sweepTimer } = await import("../src/functions/sweepTimer.js");
+  const { sharedService } = await import("../src/service/service.js");
+  const service = await sharedService();
+
+  const context = (functionName: string) => new functions.InvocationContext({ invocationId: randomUUID(), functionName });
+  const server = createServer((req, res) => {
+    void route(req, res).catch((error: unknown) => {
+      res.writeHead(500, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "Internal Server Error", status: 500, detail: (error as Error).message }));
+    });
+  });
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", `http://127.0.0.1:${PORT}`);
+    const body = await readBody(req);
+    if (url.pathname.toLowerCase() === "/runtime/webhooks/eventgrid") {
+      const events = JSON.parse(body || "[]") as unknown[];
+      for (const event of Array.isArray(events) ? events : [events]) await onResourceWrite(event as never, context("onResourceWrite"));
+      res.writeHead(200).end();
+      return;
+    }
+    if ((req.headers["x-functions-key"] ?? url.searchParams.get("code")) !== functionKey) {
+      res.writeHead(401).end();
+      return;
+    }
+    const match = /^\/api\/(runs)(?:\/([^/]+))?$|^\/api\/(health)$/.exec(url.pathname);
+    if (!match) {
+      res.writeHead(404).end();
+      return;
+    }
+    const request = new functions.HttpRequest({
+      method: req.method ?? "GET",
+      url: url.toString(),
+      headers: Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)])),
+      query: Object.fromEntries(url.searchParams),
+      params: match[2] ? { runId: decodeURIComponent(match[2]) } : {},
+      ...(body ? { body: { string: body } } : {}),
+    });
+    const response = match[3] ? await healthApi(request, context("health")) : await runsApi(request, context("runs"));
+    res.writeHead(response.status ?? 200, response.headers as Record<string, string>).end(response.body as string | undefined);
+  }
+  await new Promise<void>((resolve) => server.listen(PORT, "127.0.0.1", resolve));
+
+  let stopping = false;
+  const pump = (async () => {
+    while (!stopping) if ((await pumpWorkQueue(service)) === 0) await sleep(250);
+  })();
+  const timer = () => sweepTimer({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, context("sweepTimer"));
+  const sweepEvery = setInterval(() => void timer(), Number(values["sweep-seconds"]) * 1000);
+
+  console.log(`Functions host (local) on http://127.0.0.1:${PORT}/api  function key: ${functionKey}`);
+  console.log(`Local Azure ${azure.endpoint} (demo tenant: ${estate.machines.length} machines), Azurite ${azurite.connectionString.match(/QueueEndpoint=([^;]+)/)?.[1] ?? ""}`);
+  const stop = async () => {
+    stopping = true;
+    clearInterval(sweepEvery);
+    await pump;
+    server.close();
+    await Promise.all([azure.close(), azurite.close()]);
+  };
+  if (values.demo) {
+    await demo(functionKey, timer, service);
+    await stop();
+    process.exit(0);
+  }
+  process.once("SIGINT", () => void stop().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
+}
+
+/** The end-to-end story: a timer sweep remediates the tenant, then an Event Grid event for one machine. */
+async function demo(functionKey: string, timer: () => Promise<void>, service: Awaited<ReturnType<typeof import("../src/service/service.js").sharedService>>): Promise<void> {
+  console.log("\n1. The timer fires: a full sweep of every subscription, fanned out as queue work items…");
+  await timer();
+  const [sweep] = await service.state.runs.listRecent(1);
+  if (sweep) await waitForRun(functionKey, sweep.runId);
+  console.log("\n2. An operator asks for a dry run over HTTP: POST /api/runs {\"dryRun\": true}");
+  const posted = await call(functionKey, "POST", "/api/runs", { dryRun: true });
+  await waitForRun(functionKey, (posted as { runId: string }).runId);
+  const health = await call(functionKey, "GET", "/api/health");
+  console.log(`\n3. GET /api/health -> ${(health as { status: string }).status}`);
+}
+
+async function waitForRun(functionKey: string, runId: string): Promise<void> {
+  for (;;) {
+    const run = (await call(functionKey, "GET", `/api/runs/${runId}`)) as { status: string; counts: Record<string, number>; trigger: string; workItems: Record<string, number> };
+    if (run.status === "succeeded" || run.status === "failed") {
+      const counts = run.counts;
+      console.log(`   run ${runId} (${run.trigger}) ${run.status}: ${counts["compliant"]} compliant, ${counts["remediated"]} remediated, ${counts["planned"]} planned, ${counts["failed"]} failed, ${counts["skipped"]} skipped (${run.workItems["total"]} work items)`);
+      return;
+    }
+    await sleep(250);
+  }
+}
+
+async function call(functionKey: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${PORT}${path}`, {
+    method,
+    headers: { "x-functions-key": functionKey, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return response.json();
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
