@@ -13,9 +13,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { parseArgs } from "node:util";
 import functions from "@azure/functions";
 import { startAzurite } from "../test/support/azurite.js";
-import { demoEstate } from "../test/local-azure/estate.js";
+import { demoEstate, type Estate } from "../test/local-azure/estate.js";
 import { ensureLocalCertificate } from "../test/local-azure/tls.js";
-import { spawnLocalAzure } from "./localAzureProcess.js";
+import { spawnLocalAzure, type LocalAzureProcess } from "./localAzureProcess.js";
+import type { Service } from "../src/service/service.js";
 import { pumpWorkQueue } from "./functionsHost.js";
 
 const PORT = 7071;
@@ -107,7 +108,7 @@ async function runHost(): Promise<void> {
     await Promise.all([azure.close(), azurite.close()]);
   };
   if (values.demo) {
-    await demo(functionKey, timer, service);
+    await demo(functionKey, timer, service, azure, estate);
     await stop();
     process.exit(0);
   }
@@ -116,7 +117,7 @@ async function runHost(): Promise<void> {
 }
 
 /** The end-to-end story: a timer sweep remediates the tenant, then an Event Grid event for one machine. */
-async function demo(functionKey: string, timer: () => Promise<void>, service: Awaited<ReturnType<typeof import("../src/service/service.js").sharedService>>): Promise<void> {
+async function demo(functionKey: string, timer: () => Promise<void>, service: Service, azure: LocalAzureProcess, estate: Estate): Promise<void> {
   console.log("\n1. The timer fires: a full sweep of every subscription, fanned out as queue work items…");
   await timer();
   const [sweep] = await service.state.runs.listRecent(1);
@@ -124,8 +125,17 @@ async function demo(functionKey: string, timer: () => Promise<void>, service: Aw
   console.log("\n2. An operator asks for a dry run over HTTP: POST /api/runs {\"dryRun\": true}");
   const posted = await call(functionKey, "POST", "/api/runs", { dryRun: true });
   await waitForRun(functionKey, (posted as { runId: string }).runId);
+  console.log("\n3. A new VM appears; Event Grid delivers its ResourceWriteSuccess to the webhook…");
+  const vm = await createVm(azure, estate);
+  await fetch(`http://127.0.0.1:${PORT}/runtime/webhooks/EventGrid?functionName=onResourceWrite`, {
+    method: "POST",
+    headers: { "aeg-event-type": "Notification", "content-type": "application/json" },
+    body: JSON.stringify([writeSuccessEvent(vm.id, vm.subscriptionId)]),
+  });
+  const [eventRun] = await service.state.runs.listRecent(1);
+  if (eventRun) await waitForRun(functionKey, eventRun.runId);
   const health = await call(functionKey, "GET", "/api/health");
-  console.log(`\n3. GET /api/health -> ${(health as { status: string }).status}`);
+  console.log(`\n4. GET /api/health -> ${(health as { status: string }).status}`);
 }
 
 async function waitForRun(functionKey: string, runId: string): Promise<void> {
@@ -147,6 +157,49 @@ async function call(functionKey: string, method: string, path: string, body?: un
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return response.json();
+}
+
+/** A running Linux VM without identity or agent, as a user would have just created it. */
+async function createVm(azure: LocalAzureProcess, estate: Estate): Promise<{ id: string; subscriptionId: string }> {
+  const template = estate.machines.find((machine) => machine.kind === "vm" && machine.state === "no-identity") ?? estate.machines[0];
+  if (!template) throw new Error("the demo estate has no VM");
+  const id = `/subscriptions/${template.subscriptionId}/resourceGroups/${template.resourceGroup}/providers/Microsoft.Compute/virtualMachines/vm-created-just-now`;
+  await azure.control("POST", "load", [
+    {
+      id,
+      name: "vm-created-just-now",
+      type: "Microsoft.Compute/virtualMachines",
+      location: template.region,
+      properties: {
+        timeCreated: new Date().toISOString(),
+        storageProfile: { osDisk: { osType: "Linux" }, imageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" } },
+        osProfile: { computerName: "vm-created-just-now", allowExtensionOperations: true },
+        instanceView: { statuses: [{ code: "ProvisioningState/succeeded" }, { code: "PowerState/running" }] },
+      },
+    },
+  ]);
+  return { id, subscriptionId: template.subscriptionId };
+}
+
+function writeSuccessEvent(resourceId: string, subscriptionId: string): Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    topic: `/subscriptions/${subscriptionId}`,
+    subject: resourceId,
+    eventType: "Microsoft.Resources.ResourceWriteSuccess",
+    eventTime: new Date().toISOString(),
+    dataVersion: "2",
+    metadataVersion: "1",
+    data: {
+      resourceProvider: "Microsoft.Compute",
+      resourceUri: resourceId,
+      operationName: "Microsoft.Compute/virtualMachines/write",
+      status: "Succeeded",
+      subscriptionId,
+      tenantId: "72f988bf-0000-4000-8000-00000000a2e1",
+      correlationId: randomUUID(),
+    },
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
