@@ -41,6 +41,9 @@ export interface EngineHarness {
 
 export async function startEngineHarness(): Promise<EngineHarness> {
   const azure = await startLocalAzure();
+  // Tests sweep the same estate several times a second; Resource Graph's real quota (15 queries / 5 s)
+  // would turn that into Retry-After waits that test nothing here.
+  azure.setThrottle({ resourceGraph: { queries: 200, windowSeconds: 5 } });
   let estateScope: readonly string[] = [];
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     ARM_ENDPOINT: azure.endpoint,
