@@ -36,6 +36,7 @@ async function sweepTwice(env: Record<string, string>) {
   h.azure.resetRequests();
   const second = await h.run({}, env);
   expect(h.writes(), "second sweep").toEqual([]);
+  expect(second.report.summary).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
   return first;
 }
 
