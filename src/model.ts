@@ -92,6 +92,8 @@ export interface SubscriptionState {
   readonly legacyAutoProvisioning: "On" | "Off" | "unknown";
   readonly existing: ReadonlySet<string>;
   readonly workspaces: ReadonlyMap<string, WorkspaceState>;
+  /** Data collection rules found (idKey) -> the workspaces (idKey) they send to. */
+  readonly ruleDestinations: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface Snapshot {

@@ -19,6 +19,8 @@ export interface Settings {
   readonly dataCollectionRuleId?: string;
   readonly optOutTag: string;
   readonly removeLegacyMma: boolean;
+  /** As the built-in AMA policies' `scopeToSupportedImages`: only marketplace images on their lists. */
+  readonly scopeToSupportedImages: boolean;
   readonly sqlMode: SqlMode;
   readonly dryRun: boolean;
   readonly sweepSchedule: string;
@@ -51,6 +53,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     ...(dataCollectionRuleId ? { dataCollectionRuleId } : {}),
     optOutTag: parseTagName(read("OPT_OUT_TAG") ?? "ama-remediation"),
     removeLegacyMma: parseBoolean(read("REMOVE_LEGACY_MMA"), "REMOVE_LEGACY_MMA"),
+    scopeToSupportedImages: parseBoolean(read("SCOPE_TO_SUPPORTED_IMAGES") ?? "true", "SCOPE_TO_SUPPORTED_IMAGES"),
     sqlMode: parseChoice(read("SQL_MODE") ?? "ama", SQL_MODES, "SQL_MODE"),
     dryRun: parseBoolean(read("DRY_RUN"), "DRY_RUN"),
     sweepSchedule: parseSchedule(read("SWEEP_SCHEDULE") ?? "0 */15 * * * *"),

@@ -19,8 +19,8 @@ import {
 } from "../defender/names.js";
 import type { MachineState, Snapshot } from "../model.js";
 import { readCustomWorkspace } from "./customWorkspace.js";
-import { toAssociationState, toExtensionState, toMachineState, toWorkspaceState } from "./normalise.js";
-import { freeze, type MutableSubscription } from "./sweepDiscovery.js";
+import { toAssociationState, toExtensionState, toMachineState } from "./normalise.js";
+import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
 
 export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const unreadable: { id: string; reason: string }[] = [];
@@ -73,14 +73,11 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   const details = await gateway.getSubscription(subscriptionId);
   const pricings = new Map((await gateway.listPricings(subscriptionId)).map((pricing) => [String(pricing["name"]).toLowerCase(), pricing]));
   const subscription: MutableSubscription = {
-    subscriptionId,
+    ...emptySubscription(subscriptionId),
     ...(details?.displayName ? { displayName: details.displayName } : {}),
     tags: details?.tags ?? {},
-    optedOutResourceGroups: new Set(),
     pricings,
     legacyAutoProvisioning: (await gateway.getLegacyAutoProvisioning(subscriptionId)) ?? "unknown",
-    existing: new Set(),
-    workspaces: new Map(),
   };
   const candidates = candidateSharedIds(settings, subscriptionId, machines);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
@@ -95,12 +92,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   for (const id of candidates) {
     if (!subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? "")))) continue;
     const raw = await gateway.getResource(id);
-    if (!raw) continue;
-    subscription.existing.add(idKey(id));
-    if (parseResourceId(id).resourceType.toLowerCase() === "microsoft.operationalinsights/workspaces") {
-      const workspace = toWorkspaceState(raw);
-      if (workspace) subscription.workspaces.set(idKey(workspace.id), workspace);
-    }
+    if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(id).resourceType });
   }
   for (const name of Object.values(SQL_ASSIGNMENT_NAMES)) {
     const assignment = await gateway.getResource(policyAssignmentId(subscriptionId, name));

@@ -81,6 +81,16 @@ export function toPricingState(raw: ArmObject | undefined): PricingState {
   return { tier: tier?.toLowerCase() === "standard" ? "Standard" : "Free", ...(subPlan ? { subPlan } : {}) };
 }
 
+/** The Log Analytics workspaces (idKey) a data collection rule sends to. */
+export function ruleDestinationsOf(raw: ArmObject): string[] {
+  const destinations = prop(raw, "destinations", "logAnalytics");
+  if (!Array.isArray(destinations)) return [];
+  return destinations.flatMap((destination) => {
+    const id = str((destination as Record<string, unknown>)["workspaceResourceId"]);
+    return id ? [idKey(id)] : [];
+  });
+}
+
 /** The machine an extension or association row belongs to (the id before `/extensions/` or `/providers/`). */
 export function machineKeyOf(childId: string): string {
   const key = idKey(childId);

@@ -9,7 +9,7 @@ import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
 import type { AssociationState, ExtensionState, MachineState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
-import { machineKeyOf, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
+import { machineKeyOf, ruleDestinationsOf, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
 import { readCustomWorkspace } from "./customWorkspace.js";
 
 const quote = (value: string): string => `'${value.replace(/'/g, "\\'")}'`;
@@ -38,6 +38,7 @@ interface MutableSubscription {
   legacyAutoProvisioning: "On" | "Off" | "unknown";
   existing: Set<string>;
   workspaces: Map<string, WorkspaceState>;
+  ruleDestinations: Map<string, string[]>;
 }
 
 export async function discoverSweep(gateway: ArmGateway, settings: Settings, subscriptionIds: readonly string[], now = new Date()): Promise<Snapshot> {
@@ -81,11 +82,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
     for (const row of page) {
       const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
       if (!subscription) continue;
-      subscription.existing.add(idKey(String(row["id"])));
-      if (String(row["type"]).toLowerCase() === "microsoft.operationalinsights/workspaces") {
-        const workspace = toWorkspaceState(row);
-        if (workspace) subscription.workspaces.set(idKey(workspace.id), workspace);
-      }
+      recordShared(subscription, row);
     }
   }
   const associations = new Map<string, AssociationState[]>();
@@ -139,8 +136,21 @@ async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: 
   return machines;
 }
 
-function emptySubscription(subscriptionId: string): MutableSubscription {
-  return { subscriptionId, tags: {}, optedOutResourceGroups: new Set(), pricings: new Map(), legacyAutoProvisioning: "unknown", existing: new Set(), workspaces: new Map() };
+export function emptySubscription(subscriptionId: string): MutableSubscription {
+  return { subscriptionId, tags: {}, optedOutResourceGroups: new Set(), pricings: new Map(), legacyAutoProvisioning: "unknown", existing: new Set(), workspaces: new Map(), ruleDestinations: new Map() };
+}
+
+/** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */
+export function recordShared(subscription: MutableSubscription, raw: ArmObject): void {
+  const id = idKey(String(raw["id"]));
+  subscription.existing.add(id);
+  const type = String(raw["type"] ?? "").toLowerCase();
+  if (type === "microsoft.operationalinsights/workspaces") {
+    const workspace = toWorkspaceState(raw);
+    if (workspace) subscription.workspaces.set(id, workspace);
+  } else if (type === "microsoft.insights/datacollectionrules") {
+    subscription.ruleDestinations.set(id, ruleDestinationsOf(raw));
+  }
 }
 
 export function freeze(subscription: MutableSubscription): SubscriptionState {
@@ -154,6 +164,7 @@ export function freeze(subscription: MutableSubscription): SubscriptionState {
     legacyAutoProvisioning: subscription.legacyAutoProvisioning,
     existing: subscription.existing,
     workspaces: subscription.workspaces,
+    ruleDestinations: subscription.ruleDestinations,
   };
 }
 

@@ -94,8 +94,9 @@ export function evaluateMachine(machine: MachineState, snapshot: Snapshot, setti
   const optOut = optOutReason(machine, subscription, settings.optOutTag);
   if (optOut) return skip(optOut);
   if (!machine.os) return skip("operating system type is not reported");
-  if (machine.kind === "virtualMachine" && !isSupportedImage(machine.os, machine.image)) {
-    return skip(`image ${[machine.image?.publisher, machine.image?.offer, machine.image?.sku].filter(Boolean).join("/")} is not supported by the Azure Monitor Agent policies`);
+  if (machine.kind === "virtualMachine" && settings.scopeToSupportedImages && !isSupportedImage(machine.os, machine.image)) {
+    const image = machine.image?.id ? `custom image ${machine.image.id.split("/").slice(-3).join("/")}` : `image ${[machine.image?.publisher, machine.image?.offer, machine.image?.sku].filter(Boolean).join("/")}`;
+    return skip(`${image} is not on the Azure Monitor Agent policies' supported list (SCOPE_TO_SUPPORTED_IMAGES=false includes it)`);
   }
 
   const needs: Need[] = [];

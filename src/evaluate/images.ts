@@ -1,7 +1,7 @@
 /**
  * Marketplace images the built-in AMA policies accept (domain doc section 5, scopeToSupportedImages).
- * Gallery and managed images carry no publisher/offer/sku: they are taken as supported, since the
- * operator chose to build them and AMA supports every OS those lists cover.
+ * Gallery and managed images never match those lists, so they are out of scope too unless the operator
+ * turns the scoping off (SCOPE_TO_SUPPORTED_IMAGES=false), as the policy's parameter allows.
  */
 import type { Os } from "../defender/agents.js";
 import type { ImageReference } from "../model.js";
@@ -40,7 +40,8 @@ const SUPPORTED: Readonly<Record<Os, readonly ImageRule[]>> = {
 };
 
 export function isSupportedImage(os: Os, image: ImageReference | undefined): boolean {
-  if (!image || image.id || !image.publisher) return true;
+  if (!image) return true;
+  if (image.id || !image.publisher) return false;
   const publisher = image.publisher.toLowerCase();
   const offer = (image.offer ?? "").toLowerCase();
   return SUPPORTED[os].some((rule) => rule.publisher === publisher && (rule.offers.length === 0 || rule.offers.some((prefix) => offer.startsWith(prefix))));

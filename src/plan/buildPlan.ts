@@ -52,6 +52,7 @@ export function buildPlan(snapshot: Snapshot, assessments: readonly MachineAsses
 class PlanBuilder {
   private readonly items = new Map<string, PlanItem>();
   readonly findings: SubscriptionFinding[] = [];
+  private readonly findingKeys = new Set<string>();
 
   constructor(
     private readonly snapshot: Snapshot,
@@ -87,7 +88,7 @@ class PlanBuilder {
   planSubscription(subscription: SubscriptionState): void {
     const id = subscription.subscriptionId;
     if (subscription.legacyAutoProvisioning === "On") {
-      this.findings.push({ subscriptionId: id, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
+      this.addFinding({ subscriptionId: id, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
     }
     if (!this.settings.profiles.has("sql") || subscription.sqlServersOnMachinesPlan.tier !== "Standard") return;
     if (isOptedOut(subscription.tags, this.settings.optOutTag)) return;
@@ -185,7 +186,7 @@ class PlanBuilder {
     }
     if (spec.solutions.length === 0) return workspaceKey;
     if (!inScope) {
-      this.findings.push({ subscriptionId: parsed.subscriptionId, message: `workspace ${spec.workspaceId} is outside the configured scope: add solutions ${spec.solutions.join(", ")} yourself if missing` });
+      this.addFinding({ subscriptionId: parsed.subscriptionId, message: `workspace ${spec.workspaceId} is outside the configured scope: add solutions ${spec.solutions.join(", ")} yourself if missing` });
       return workspaceKey;
     }
     for (const gallery of spec.solutions) {
@@ -202,11 +203,15 @@ class PlanBuilder {
     const workspace = rule.workspace;
     if (!workspace) throw new Unplannable("no workspace to send the rule's data to");
     const workspaceKey = this.ensureWorkspace(workspace);
-    if (subscription.existing.has(idKey(rule.ruleId))) return undefined;
+    const destinations = subscription.ruleDestinations.get(idKey(rule.ruleId));
+    const sendsToWorkspace = destinations?.includes(idKey(workspace.workspaceId));
+    // Rules we own are kept pointing at the workspace the settings name (e.g. after LOG_ANALYTICS_WORKSPACE_ID changed).
+    if (subscription.existing.has(idKey(rule.ruleId)) && (sendsToWorkspace || destinations === undefined)) return undefined;
     const parsed = parseResourceId(rule.ruleId);
     const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, rule.location);
     const body = rule.flavour === "sql" ? sqlRuleBody(rule.location, workspace.workspaceId) : ownedRuleBody(rule.location, workspace.workspaceId);
-    return this.add(undefined, "createDataCollectionRule", "PUT", rule.ruleId, body, "absent", "data collection rule does not exist", [groupKey, workspaceKey].filter((key): key is string => key !== undefined));
+    const [observed, reason] = destinations ? [{ sendsTo: destinations }, `data collection rule sends to ${destinations.join(", ") || "no workspace"}, not ${workspace.workspaceId}`] : ["absent", "data collection rule does not exist"];
+    return this.add(undefined, "createDataCollectionRule", "PUT", rule.ruleId, body, observed, reason, [groupKey, workspaceKey].filter((key): key is string => key !== undefined));
   }
 
   private planSqlAutoprovisioning(subscription: SubscriptionState): void {
@@ -217,7 +222,7 @@ class PlanBuilder {
     const assignmentId = policyAssignmentId(subscriptionId, SQL_ASSIGNMENT_NAMES[initiative]);
     const parameters = this.sqlAssignmentParameters(initiative);
     if (parameters === undefined) {
-      this.findings.push({ subscriptionId, message: `custom workspace ${this.settings.customWorkspaceId} was not found: Defender for SQL autoprovisioning was not assigned` });
+      this.addFinding({ subscriptionId, message: `custom workspace ${this.settings.customWorkspaceId} was not found: Defender for SQL autoprovisioning was not assigned` });
       return;
     }
     const assignmentKey = this.add(
@@ -269,6 +274,14 @@ class PlanBuilder {
   }
 
   // ---- helpers ----
+
+  /** Many machines share a workspace or subscription: each finding is reported once. */
+  private addFinding(finding: SubscriptionFinding): void {
+    const key = `${finding.subscriptionId}|${finding.message}`;
+    if (this.findingKeys.has(key)) return;
+    this.findingKeys.add(key);
+    this.findings.push(finding);
+  }
 
   /** Every write target must be in a configured subscription that is not opted out. */
   private writableSubscription(id: string): SubscriptionState {

@@ -103,6 +103,7 @@ export function subscription(overrides: SubscriptionOverrides = {}): Subscriptio
     subscriptionId: SUB,
     tags: {},
     serversPlan: { tier: "Free" },
+    ruleDestinations: new Map(),
     sqlServersOnMachinesPlan: { tier: "Free" },
     legacyAutoProvisioning: "Off",
     ...rest,
