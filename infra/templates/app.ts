@@ -19,6 +19,7 @@ export const APP_PARAMETER_NAMES = [
   "dataCollectionRuleId",
   "optOutTag",
   "removeLegacyMma",
+  "scopeToSupportedImages",
   "sqlMode",
   "dryRun",
   "sweepSchedule",
@@ -66,6 +67,11 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
       type: "bool",
       defaultValue: false,
       metadata: { description: "REMOVE_LEGACY_MMA: remove MMA/OMS once AMA shows Succeeded." },
+    },
+    scopeToSupportedImages: {
+      type: "bool",
+      defaultValue: true,
+      metadata: { description: "SCOPE_TO_SUPPORTED_IMAGES: like the built-in AMA policies, only VMs from the marketplace images they list; false includes custom and gallery images." },
     },
     sqlMode: {
       type: "string",
@@ -272,6 +278,7 @@ export function appTemplate(): JsonObject {
               setting("DATA_COLLECTION_RULE_ID", "[parameters('dataCollectionRuleId')]"),
               setting("OPT_OUT_TAG", "[parameters('optOutTag')]"),
               setting("REMOVE_LEGACY_MMA", "[if(parameters('removeLegacyMma'), 'true', 'false')]"),
+              setting("SCOPE_TO_SUPPORTED_IMAGES", "[if(parameters('scopeToSupportedImages'), 'true', 'false')]"),
               setting("SQL_MODE", "[parameters('sqlMode')]"),
               setting("DRY_RUN", "[if(parameters('dryRun'), 'true', 'false')]"),
               setting("SWEEP_SCHEDULE", "[parameters('sweepSchedule')]"),
