@@ -11,7 +11,7 @@ import { discoverMachines } from "./discover/machineDiscovery.js";
 import { discoverSweep } from "./discover/sweepDiscovery.js";
 import { evaluateMachines, isOptedOut } from "./evaluate/evaluate.js";
 import { buildPlan } from "./plan/buildPlan.js";
-import type { Plan, PlanItem } from "./plan/plan.js";
+import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
 import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
 import { buildReport, type Report } from "./report/buildReport.js";
 import type { Snapshot } from "./model.js";
@@ -41,6 +41,13 @@ export interface EngineDependencies {
   readonly onResult?: (item: PlanItem, result: ItemResult, runId: string) => void | Promise<void>;
 }
 
+/**
+ * A sweep goes through the scope this many subscriptions at a time: a batch is discovered, planned,
+ * applied and reported before the next is read, so memory follows the batch, not the tenant, while
+ * Resource Graph still answers for many subscriptions per query.
+ */
+export const SWEEP_BATCH_SUBSCRIPTIONS = 200;
+
 export async function reconcile(request: ReconcileRequest, dependencies: EngineDependencies): Promise<ReconcileOutcome> {
   const { settings, gateway } = dependencies;
   const runId = request.runId ?? randomUUID();
@@ -48,14 +55,32 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   const startedAt = new Date();
   const dryRun = request.dryRun ?? settings.dryRun;
 
-  let snapshot: Snapshot;
+  const outcomes: { plan: Plan; report: Report }[] = [];
   if (request.resourceIds && request.resourceIds.length > 0) {
     const machineIds = machinesInScope(request.resourceIds, settings);
-    snapshot = await discoverMachines(gateway, settings, machineIds);
+    outcomes.push(await reconcileSnapshot(await discoverMachines(gateway, settings, machineIds), request, dependencies, { runId, logger, dryRun, startedAt }));
   } else {
     const subscriptions = await resolveSubscriptions(request.subscriptions, settings, gateway);
-    snapshot = await discoverSweep(gateway, settings, subscriptions);
+    for (let start = 0; start < subscriptions.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
+      const snapshot = await discoverSweep(gateway, settings, subscriptions.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS));
+      outcomes.push(await reconcileSnapshot(snapshot, request, dependencies, { runId, logger, dryRun, startedAt }));
+    }
   }
+  const plan = mergePlans(outcomes.map((outcome) => outcome.plan), dryRun, startedAt);
+  const report = mergeReports(outcomes.map((outcome) => outcome.report), runId, dryRun, startedAt);
+  logger.info({ resourceId: "(scope)", summary: report.summary }, "run finished");
+  return { runId, plan, report };
+}
+
+async function reconcileSnapshot(
+  discovered: Snapshot,
+  request: ReconcileRequest,
+  dependencies: EngineDependencies,
+  run: { runId: string; logger: Logger; dryRun: boolean; startedAt: Date },
+): Promise<{ plan: Plan; report: Report }> {
+  const { settings, gateway } = dependencies;
+  const { runId, logger, dryRun } = run;
+  let snapshot = discovered;
   if (request.createdSince) {
     const since = request.createdSince.getTime();
     snapshot = { ...snapshot, machines: snapshot.machines.filter((machine) => !machine.timeCreated || Date.parse(machine.timeCreated) >= since) };
@@ -76,12 +101,37 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
       ...(dependencies.onResult ? { onResult: (item: PlanItem, result: ItemResult) => dependencies.onResult?.(item, result, runId) } : {}),
     });
   }
-  const report = buildReport(runId, plan, results, startedAt);
+  const report = buildReport(runId, plan, results, run.startedAt);
   for (const resource of report.resources) {
     if (resource.kind !== "shared") logger.info({ resourceId: resource.id, status: resource.status, actions: resource.actions.length }, "machine reconciled");
   }
-  logger.info({ resourceId: "(scope)", summary: report.summary }, "run finished");
-  return { runId, plan, report };
+  return { plan, report };
+}
+
+function mergePlans(plans: readonly Plan[], dryRun: boolean, createdAt: Date): Plan {
+  if (plans.length === 1) return plans[0] as Plan;
+  return {
+    version: PLAN_VERSION,
+    createdAt: createdAt.toISOString(),
+    dryRun,
+    items: plans.flatMap((plan) => plan.items),
+    assessments: plans.flatMap((plan) => plan.assessments),
+    findings: plans.flatMap((plan) => plan.findings),
+  };
+}
+
+function mergeReports(reports: readonly Report[], runId: string, dryRun: boolean, startedAt: Date): Report {
+  const summary = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
+  for (const report of reports) for (const status of Object.keys(summary) as (keyof typeof summary)[]) summary[status] += report.summary[status];
+  return {
+    runId,
+    dryRun,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    summary,
+    resources: reports.flatMap((report) => report.resources),
+    subscriptions: reports.flatMap((report) => report.subscriptions),
+  };
 }
 
 /** Explicit subscriptions must lie inside the configured scope; none given = the configured scope or all. */
