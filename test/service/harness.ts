@@ -7,11 +7,12 @@ import { afterAll, beforeAll } from "vitest";
 import { createService, type Service } from "../../src/service/service.js";
 import { createLogger } from "../../src/log.js";
 import { createQueueClient, connectionStringConnection } from "../../src/state/storageConnection.js";
-import { WORK_QUEUE, poisonQueueName } from "../../src/state/workQueue.js";
+import { WORK_QUEUE, decodeWorkItem, poisonQueueName, type WorkItem } from "../../src/state/workQueue.js";
 import { drainWorkQueue } from "../../scripts/functionsHost.js";
 import { startLocalAzure, type LocalAzure } from "../local-azure/emulator.js";
 import type { ArmResource } from "../local-azure/store.js";
 import type { RequestLogEntry } from "../local-azure/requestLog.js";
+import type { ThrottleOptions } from "../local-azure/throttle.js";
 import { demoEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
 import { startAzurite, type AzuriteInstance } from "../support/azurite.js";
 
@@ -31,12 +32,20 @@ export interface Harness {
   drain(service?: Service): Promise<void>;
   /** Empties the work and poison queues, including messages that are currently invisible. */
   clearQueues(): Promise<void>;
+  /** The visible work items, without taking them. */
+  peekWorkItems(): Promise<WorkItem[]>;
 }
 
 export interface HarnessOptions {
   readonly estate?: () => Estate;
   /** Extra app settings. */
   readonly env?: Record<string, string>;
+  /**
+   * The emulator's ARM limits. Default: ARM's real buckets with time running 50x faster, so a test
+   * that trips Resource Graph's 15-queries-per-5-s quota (every subscription work item runs 7 queries)
+   * waits 100 ms instead of 5 s.
+   */
+  readonly throttle?: ThrottleOptions;
 }
 
 export function useHarness(options: HarnessOptions = {}): () => Harness {
@@ -44,7 +53,7 @@ export function useHarness(options: HarnessOptions = {}): () => Harness {
   let azure: LocalAzure | undefined;
   let azurite: AzuriteInstance | undefined;
   beforeAll(async () => {
-    [azure, azurite] = await Promise.all([startLocalAzure(), startAzurite()]);
+    [azure, azurite] = await Promise.all([startLocalAzure({ throttle: options.throttle ?? { timeScale: 50 } }), startAzurite()]);
     const estate = (options.estate ?? demoEstate)();
     azure.load(estate.resources);
     const env: Record<string, string> = {
@@ -70,6 +79,10 @@ export function useHarness(options: HarnessOptions = {}): () => Harness {
       freshService: build,
       writes: () => local.requests.filter((request) => request.kind === "write" || request.kind === "delete"),
       drain: (target = service) => drainWorkQueue(target, { visibilityTimeoutInSeconds: 2, pauseInMs: 50 }),
+      peekWorkItems: async () => {
+        const peeked = await createQueueClient(connection, WORK_QUEUE).peekMessages({ numberOfMessages: 32 });
+        return peeked.peekedMessageItems.map((message) => decodeWorkItem(message.messageText));
+      },
       clearQueues: async () => {
         await Promise.all([WORK_QUEUE, poisonQueueName(WORK_QUEUE)].map((name) => createQueueClient(connection, name).clearMessages()));
       },

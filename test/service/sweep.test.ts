@@ -1,0 +1,192 @@
+/**
+ * The timer sweep end to end: startSweep (what the sweepTimer trigger calls) queues one work item per
+ * subscription, full once per FULL_RECONCILE_HOURS and new-since otherwise; draining the queue through
+ * the host's queue handler remediates what events missed; checkpoints and leases live in Azurite.
+ * The tests run in order and build on each other's checkpoints.
+ */
+import { describe, expect, it } from "vitest";
+import { startSweep } from "../../src/service/sweep.js";
+import { processWorkItem, startRun, type WorkItemOutcome } from "../../src/service/runs.js";
+import type { SubscriptionWorkItem, WorkItem } from "../../src/state/workQueue.js";
+import type { RunRecord, RunSummary } from "../../src/state/runStore.js";
+import type { ReportResource } from "../../src/report/buildReport.js";
+import { machineWith } from "../local-azure/estate.js";
+import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
+
+const harness = useHarness();
+const HOUR_MS = 60 * 60 * 1000;
+
+async function runOf(runId: string): Promise<RunRecord<ReportResource>> {
+  const run = await harness().service.state.runs.get<ReportResource>(runId);
+  if (!run) throw new Error(`no run ${runId}`);
+  return run;
+}
+
+function subscriptionItems(items: readonly WorkItem[]): SubscriptionWorkItem[] {
+  return items.map((item) => {
+    if (item.kind !== "subscription") throw new Error(`expected subscription work items, got ${item.kind}`);
+    return item;
+  });
+}
+
+function writesTo(id: string): string[] {
+  const prefix = id.toLowerCase();
+  return harness()
+    .writes()
+    .map((write) => `${write.method} ${decodeURIComponent(write.path)}`)
+    .filter((write) => write.toLowerCase().includes(prefix));
+}
+
+describe("timer sweeps", () => {
+  let firstSweepAt: Date;
+
+  it("the first sweep is a full reconcile that remediates machines no event announced, and records checkpoints", async () => {
+    const { azure, estate, service } = harness();
+    const subscriptions = estate.subscriptions.map((subscription) => subscription.subscriptionId);
+    for (const subscriptionId of subscriptions) expect(await service.state.checkpoints.get(subscriptionId)).toBeUndefined();
+    const missed = [machineWith(estate, "no-identity", "windows").id, machineWith(estate, "mma-only", "linux").id, newVirtualMachine(azure, machineWith(estate, "no-identity", "windows"), "vm-missed-event")];
+
+    firstSweepAt = new Date();
+    const run = await startSweep(service);
+
+    expect(run).toMatchObject({ trigger: "timer", status: "queued", workItems: { total: subscriptions.length, done: 0, poisoned: 0 } });
+    const items = subscriptionItems(await harness().peekWorkItems());
+    expect(items.map((item) => item.subscriptionId).sort()).toEqual([...subscriptions].sort());
+    expect(items.every((item) => item.mode === "full" && item.since === undefined && item.runId === run.runId)).toBe(true);
+
+    await harness().drain();
+
+    const finished = await runOf(run.runId);
+    expect(finished).toMatchObject({ status: "succeeded", workItems: { total: subscriptions.length, done: subscriptions.length, poisoned: 0 }, poison: [] });
+    expect(finished.counts.failed).toBe(0);
+    expect(finished.counts.remediated).toBeGreaterThan(0);
+    for (const id of missed) {
+      const state = remediationOf(azure, id);
+      expect(state.identity, id).toMatch(/SystemAssigned/);
+      expect(state.agents, id).toHaveLength(1);
+      expect(state.associations, id).toHaveLength(1);
+      expect(finished.report?.find((entry) => entry.id?.toLowerCase() === id.toLowerCase())?.status, id).toBe("remediated");
+    }
+    for (const subscriptionId of subscriptions) {
+      const checkpoint = await service.state.checkpoints.get(subscriptionId);
+      expect(checkpoint?.lastFullReconcileAt?.getTime(), subscriptionId).toBeGreaterThanOrEqual(firstSweepAt.getTime() - 1000);
+      expect(checkpoint?.lastSweepAt?.getTime(), subscriptionId).toBe(checkpoint?.lastFullReconcileAt?.getTime());
+    }
+  });
+
+  it("a later sweep within FULL_RECONCILE_HOURS looks only at machines created since the last sweep (and a restarted host sees the same checkpoints)", async () => {
+    const { azure, estate } = harness();
+    const template = machineWith(estate, "no-identity", "windows");
+    const oldMachine = newVirtualMachine(azure, template, "vm-old-unannounced", new Date("2024-03-01T10:00:00Z"));
+    const newMachine = newVirtualMachine(azure, template, "vm-new-unannounced");
+    const service = await harness().freshService();
+    const before = await service.state.checkpoints.get(template.subscriptionId);
+    azure.resetRequests();
+
+    const run = await startSweep(service, new Date(Date.now() + 23 * HOUR_MS));
+
+    const items = subscriptionItems(await harness().peekWorkItems());
+    expect(items).toHaveLength(estate.subscriptions.length);
+    for (const item of items) {
+      expect(item.mode).toBe("new-since");
+      // Since the last sweep, with a little overlap for ARM's and Resource Graph's lag.
+      const since = Date.parse(item.since as string);
+      expect(since).toBeLessThan((before?.lastSweepAt as Date).getTime());
+      expect(since).toBeGreaterThan((before?.lastSweepAt as Date).getTime() - HOUR_MS);
+    }
+    await harness().drain(service);
+
+    expect((await runOf(run.runId)).status).toBe("succeeded");
+    expect(remediationOf(azure, newMachine).agents).toEqual(["AzureMonitorWindowsAgent"]);
+    expect(remediationOf(azure, oldMachine)).toEqual({ identity: undefined, agents: [], associations: [] });
+    expect(writesTo(oldMachine)).toEqual([]);
+    const after = await service.state.checkpoints.get(template.subscriptionId);
+    expect(after?.lastFullReconcileAt).toEqual(before?.lastFullReconcileAt);
+    expect(after?.lastSweepAt?.getTime()).toBeGreaterThan((before?.lastSweepAt as Date).getTime());
+  });
+
+  it("once FULL_RECONCILE_HOURS have passed, the sweep is full again and reaches the old machine", async () => {
+    const { azure, estate, service } = harness();
+    const template = machineWith(estate, "no-identity", "windows");
+    const oldMachine = template.id.replace(/[^/]+$/, "vm-old-unannounced");
+    const before = await service.state.checkpoints.get(template.subscriptionId);
+
+    const run = await startSweep(service, new Date(Date.now() + 25 * HOUR_MS));
+
+    expect(subscriptionItems(await harness().peekWorkItems()).map((item) => item.mode)).toEqual(estate.subscriptions.map(() => "full"));
+    await harness().drain();
+    expect((await runOf(run.runId)).status).toBe("succeeded");
+    const state = remediationOf(azure, oldMachine);
+    expect(state.identity).toMatch(/SystemAssigned/);
+    expect(state.agents).toEqual(["AzureMonitorWindowsAgent"]);
+    const after = await service.state.checkpoints.get(template.subscriptionId);
+    expect(after?.lastFullReconcileAt?.getTime()).toBeGreaterThan((before?.lastFullReconcileAt as Date).getTime());
+  });
+
+  it("a converged estate: another full sweep writes nothing", async () => {
+    const { azure, service } = harness();
+    azure.resetRequests();
+    const run = await startSweep(service, new Date(Date.now() + 49 * HOUR_MS));
+    await harness().drain();
+    expect(harness().writes()).toEqual([]);
+    expect((await runOf(run.runId)).counts).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
+  });
+});
+
+describe("one sweep per subscription at a time", () => {
+  /** Takes every visible work item off the queue (deleting the messages: the test plays the host). */
+  async function takeAll(): Promise<WorkItem[]> {
+    const queue = harness().service.state.workQueue;
+    const messages = await queue.receive({ max: 32, visibilityTimeoutInSeconds: 30 });
+    await Promise.all(messages.map((message) => queue.delete(message)));
+    return messages.map((message) => {
+      if (!message.decoded.ok) throw new Error(message.decoded.reason);
+      return message.decoded.item;
+    });
+  }
+
+  /**
+   * Starts two runs, then plays two queue workers taking the same subscription's items at the same time
+   * (other subscriptions' items are processed one after the other first).
+   */
+  async function overlap(subscriptionId: string, start: () => Promise<RunSummary>): Promise<void> {
+    const { azure, estate, service } = harness();
+    const template = machineWith(estate, "no-identity", "windows");
+    expect(template.subscriptionId).toBe(subscriptionId);
+    const fresh = [1, 2, 3].map((n) => newVirtualMachine(azure, template, `vm-overlap-${Date.now()}-${n}`));
+    const [first, second] = [await start(), await start()];
+    const items = await takeAll();
+    const racing = items.filter((item) => item.kind === "subscription" && item.subscriptionId === subscriptionId);
+    expect(racing).toHaveLength(2);
+    for (const item of items.filter((candidate) => !racing.includes(candidate))) expect(await processWorkItem(service, item)).toBe("done");
+    azure.resetRequests();
+
+    const outcomes = await Promise.all(racing.map((item) => processWorkItem(service, item)));
+
+    expect([...outcomes].sort()).toEqual<WorkItemOutcome[]>(["busy", "done"]);
+    // The busy one was queued again for later; deliver it now (as the host would after its visibility timeout).
+    const busy = racing[outcomes.indexOf("busy")] as WorkItem;
+    expect(await processWorkItem(service, busy)).toBe("done");
+    await harness().clearQueues();
+
+    for (const run of [first, second]) expect((await runOf(run.runId)).status).toBe("succeeded");
+    const writes = harness().writes().map((write) => `${write.method} ${write.path}`);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes).toEqual([...new Set(writes)]); // nothing written twice
+    for (const id of fresh) expect(remediationOf(azure, id).agents).toEqual(["AzureMonitorWindowsAgent"]);
+  }
+
+  // BUG: the lease owner is the workItemId `sub:<id>:<mode>`, identical across runs, so a second run's item re-takes the "own" lease
+  it.fails("two HTTP runs over the same subscription: the second work item is requeued as busy and both finish without double writes", async () => {
+    const { estate, service } = harness();
+    const subscriptionId = machineWith(estate, "no-identity", "windows").subscriptionId;
+    await overlap(subscriptionId, () => startRun(service, { trigger: "http", subscriptions: [subscriptionId] }));
+  });
+
+  // BUG: the lease owner is the workItemId `sub:<id>:<mode>`, identical across runs, so a second sweep's item re-takes the "own" lease
+  it.fails("two overlapping timer sweeps: the second is requeued as busy and both finish without double writes", async () => {
+    const { estate, service } = harness();
+    const subscriptionId = machineWith(estate, "no-identity", "windows").subscriptionId;
+    await overlap(subscriptionId, () => startSweep(service, new Date(Date.now() + 100 * HOUR_MS)));
+  });
+});
