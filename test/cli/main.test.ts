@@ -1,0 +1,269 @@
+/**
+ * `ama-remediator sweep|event` in-process (main(argv, env) is what bin.js runs), against the emulator:
+ * exit codes, the --json contract, one-line errors for bad usage and bad input, and events in both
+ * delivery schemas.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
+import { idKey } from "../../src/azure/ids.js";
+import { extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+
+let h: EngineHarness;
+let dir: string;
+const estate = demoEstate();
+const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
+const OUTSIDE = "99999999-9999-4999-8999-999999999999";
+
+beforeAll(async () => {
+  h = await startEngineHarness();
+  dir = await mkdtemp(join(tmpdir(), "ama-remediator-cli-"));
+});
+afterAll(async () => {
+  await h.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(argv: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+  try {
+    const code = await main(argv, h.env(env));
+    return { code, stdout: out.join(""), stderr: err.join("") };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+interface JsonReport {
+  summary: Record<string, number>;
+  resources: { id: string; status: string; actions: unknown[] }[];
+}
+
+/** stdout must be exactly one JSON document. */
+function json(result: CliResult): JsonReport {
+  expect(result.stdout.trim().split("\n")).toHaveLength(1);
+  return JSON.parse(result.stdout) as JsonReport;
+}
+
+let fileCount = 0;
+async function file(content: unknown): Promise<string> {
+  const path = join(dir, `event-${fileCount++}.json`);
+  await writeFile(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+function eventGridEvent(resourceUri: string, overrides: Record<string, unknown> = {}) {
+  const subscriptionId = resourceUri.split("/")[2] as string;
+  return {
+    topic: `/subscriptions/${subscriptionId}`,
+    subject: resourceUri,
+    eventType: "Microsoft.Resources.ResourceWriteSuccess",
+    eventTime: "2026-11-24T09:15:02.1234567Z",
+    id: "6a1e0c7e-2f5b-4d7e-8a61-1f0b9f3c2d11",
+    dataVersion: "2",
+    metadataVersion: "1",
+    data: {
+      resourceProvider: resourceUri.split("/")[6],
+      resourceUri,
+      operationName: `${resourceUri.split("/").slice(6, 8).join("/")}/write`,
+      status: "Succeeded",
+      subscriptionId,
+      tenantId: "72f988bf-0000-0000-0000-000000000000",
+      correlationId: "c0a8f3d2-9b7e-4d16-a2c4-5e6f7a8b9c0d",
+    },
+    ...overrides,
+  };
+}
+
+function cloudEvent(resourceUri: string) {
+  const { topic, subject, eventType, eventTime, id, data } = eventGridEvent(resourceUri);
+  return { specversion: "1.0", type: eventType, source: topic, subject, id, time: eventTime, data };
+}
+
+const machinesIn = (report: JsonReport) => report.resources.filter((resource) => resource.id.includes("/virtualMachines/") || resource.id.includes("/machines/")).filter((resource) => !resource.id.includes("/providers/Microsoft.Insights/"));
+const hasAma = (machine: EstateMachine) => extensionsOf(h.azure, machine.id).some((extension) => extension.handler.startsWith("Microsoft.Azure.Monitor/"));
+
+describe("sweep", () => {
+  it("--json: exit 0, one JSON document with summary and resources; a second sweep remediates nothing", async () => {
+    h.load(estate);
+    const first = await cli(["sweep", "--json"]);
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    const report = json(first);
+    expect(Object.keys(report.summary).sort()).toEqual(["compliant", "failed", "planned", "remediated", "skipped"]);
+    expect(report.summary.remediated).toBeGreaterThan(0);
+    expect(report.resources.length).toBe(Object.values(report.summary).reduce((sum, count) => sum + count, 0));
+    for (const resource of report.resources) {
+      expect(resource).toEqual(expect.objectContaining({ id: expect.stringMatching(/^\/subscriptions\//), status: expect.stringMatching(/^(compliant|remediated|planned|failed|skipped)$/), actions: expect.any(Array) }));
+    }
+
+    h.azure.resetRequests();
+    const second = await cli(["sweep", "--json"]);
+    expect(second.code).toBe(0);
+    expect(json(second).summary).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
+    expect(h.writes()).toEqual([]);
+  });
+
+  it("--dry-run: plans, writes nothing", async () => {
+    h.load(estate);
+    const result = await cli(["sweep", "--dry-run", "--json"]);
+    expect(result.code).toBe(0);
+    expect(json(result).summary.planned).toBeGreaterThan(0);
+    expect(h.azure.requestCounts()).toMatchObject({ writes: 0, deletes: 0 });
+  });
+
+  it("DRY_RUN=true in the environment: plans, writes nothing", async () => {
+    h.load(estate);
+    expect(json(await cli(["sweep", "--json"], { DRY_RUN: "true" })).summary.remediated).toBe(0);
+    expect(h.azure.requestCounts()).toMatchObject({ writes: 0, deletes: 0 });
+  });
+
+  it("--subscription narrows the sweep to that subscription", async () => {
+    h.load(estate);
+    const report = json(await cli(["sweep", "--subscription", production.subscriptionId.toUpperCase(), "--json", "--dry-run"]));
+    expect(new Set(report.resources.map((resource) => resource.id.split("/")[2]))).toEqual(new Set([production.subscriptionId]));
+  });
+
+  it("without --json: a readable table and the totals", async () => {
+    h.load(estate);
+    const result = await cli(["sweep", "--dry-run"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split("\n")[0]).toMatch(/^STATUS\s+KIND\s+RESOURCE\s+ACTIONS \/ NOTES$/);
+    expect(result.stdout).toMatch(/Dry run \(nothing changed\): \d+ compliant, 0 remediated, \d+ planned, 0 failed, \d+ skipped/);
+    expect(result.stdout).toContain("vm-win-noidentity");
+  });
+
+  it("exit 1 when a resource failed, with the report still on stdout", async () => {
+    h.load(estate);
+    const denied = machineWith(estate, "no-identity", "windows");
+    h.azure.setFaults({ forbidden: [{ scope: denied.id }] });
+    const result = await cli(["sweep", "--json"]);
+    expect(result.code).toBe(1);
+    const report = json(result);
+    expect(report.summary.failed).toBe(1);
+    expect(report.resources.find((resource) => resource.id === denied.id)?.status).toBe("failed");
+  });
+});
+
+describe("bad usage and bad input: exit 2, one line on stderr, no stack trace, nothing on stdout", () => {
+  it.each<[string, string[], Record<string, string>, RegExp]>([
+    ["no command", [], {}, /a command is required/],
+    ["an unknown command", ["frobnicate"], {}, /unknown command "frobnicate"/],
+    ["an unknown flag", ["sweep", "--bogus"], {}, /--bogus/],
+    ["--file on sweep", ["sweep", "--file", "x.json"], {}, /--file/],
+    ["a positional argument", ["sweep", "extra"], {}, /extra|positional/i],
+    ["--subscription without a value", ["sweep", "--subscription"], {}, /--subscription/],
+    ["a --subscription that is not a GUID", ["sweep", "--subscription", "prod"], {}, /--subscription: "prod" is not a subscription id/],
+    ["a --subscription outside REMEDIATION_SUBSCRIPTIONS", ["sweep", "--subscription", OUTSIDE], {}, /outside the configured scope/],
+    ["SQL_MODE=foo", ["sweep"], { SQL_MODE: "foo" }, /SQL_MODE: "foo" is not one of ama, extension-only/],
+    ["ARM_ENDPOINT over http", ["sweep"], { ARM_ENDPOINT: "http://x" }, /ARM_ENDPOINT: must be an https:\/\/ URL/],
+    ["ARM_ENDPOINT not a URL", ["sweep"], { ARM_ENDPOINT: "management" }, /ARM_ENDPOINT/],
+    ["REMOVE_LEGACY_MMA=maybe", ["sweep"], { REMOVE_LEGACY_MMA: "maybe" }, /REMOVE_LEGACY_MMA/],
+    ["REMEDIATION_SUBSCRIPTIONS with a bad id", ["sweep"], { REMEDIATION_SUBSCRIPTIONS: "abc" }, /REMEDIATION_SUBSCRIPTIONS/],
+    ["REMEDIATION_PROFILES with an unknown profile", ["sweep"], { REMEDIATION_PROFILES: "machines,containers" }, /REMEDIATION_PROFILES/],
+    ["LOG_ANALYTICS_WORKSPACE_ID that is not a workspace id", ["sweep"], { LOG_ANALYTICS_WORKSPACE_ID: `/subscriptions/${OUTSIDE}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa` }, /LOG_ANALYTICS_WORKSPACE_ID/],
+    ["DATA_COLLECTION_RULE_ID that is not an ARM id", ["sweep"], { DATA_COLLECTION_RULE_ID: "dcr-central" }, /DATA_COLLECTION_RULE_ID/],
+    ["an event file that does not exist", ["event", "--file", "/nonexistent/event.json"], {}, /cannot read \/nonexistent\/event.json/],
+  ])("%s", async (_name, argv, env, message) => {
+    h.load(estate);
+    const result = await cli(argv, env);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^ama-remediator: [^\n]+\n$/);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/);
+    expect(h.azure.requests).toEqual([]);
+  });
+
+  it.each<[string, () => unknown]>([
+    ["malformed JSON", () => '[{"topic": '],
+    ["an event without an id", () => { const { id: _id, ...rest } = eventGridEvent(machineWith(estate, "no-identity").id); return [rest]; }],
+    ["a resourceUri that is not an ARM id", () => [eventGridEvent(machineWith(estate, "no-identity").id, { data: { resourceUri: "../../etc/passwd", operationName: "Microsoft.Compute/virtualMachines/write", status: "Succeeded" } })]],
+    ["a number instead of an event", () => "42"],
+  ])("event with %s", async (_name, content) => {
+    h.load(estate);
+    const result = await cli(["event", "--file", await file(content())]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^ama-remediator: event \d+: [^\n]+\n$/);
+    expect(h.azure.requests).toEqual([]);
+  });
+});
+
+describe("event", () => {
+  it("an Event Grid delivery remediates the machine it names, and only that one", async () => {
+    h.load(estate);
+    const machine = machineWith(estate, "no-identity", "linux");
+    const result = await cli(["event", "--json", "--file", await file([eventGridEvent(machine.id)])]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(machinesIn(json(result)).map((resource) => [resource.id, resource.status])).toEqual([[machine.id, "remediated"]]);
+    expect(hasAma(machine)).toBe(true);
+  });
+
+  it("a CloudEvents 1.0 delivery (single object) remediates the Arc machine it names", async () => {
+    h.load(estate);
+    const machine = machineWith(estate, "arc-windows-connected");
+    const result = await cli(["event", "--json", "--file", await file(cloudEvent(machine.id))]);
+    expect(result.code).toBe(0);
+    expect(machinesIn(json(result)).map((resource) => [resource.id, resource.status])).toEqual([[machine.id, "remediated"]]);
+    expect(hasAma(machine)).toBe(true);
+  });
+
+  it("a batch naming a SQL VM and an extension delete remediates both machines", async () => {
+    h.load(estate);
+    const sqlVm = machineWith(estate, "sql-vm-windows");
+    const other = machineWith(estate, "system-identity");
+    const extensionDelete = eventGridEvent(`${other.id}/extensions/AzureMonitorWindowsAgent`, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", id: "2" });
+    (extensionDelete.data as Record<string, unknown>)["operationName"] = "Microsoft.Compute/virtualMachines/extensions/delete";
+    const result = await cli(["event", "--json", "--file", await file([eventGridEvent(sqlVm.sqlVirtualMachineId as string), extensionDelete])]);
+    expect(result.code).toBe(0);
+    expect(machinesIn(json(result)).map((resource) => idKey(resource.id)).sort()).toEqual([idKey(sqlVm.id), idKey(other.id)].sort());
+  });
+
+  it.each<[string, () => unknown]>([
+    ["a machine outside the configured subscriptions", () => [eventGridEvent(`/subscriptions/${OUTSIDE}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1`)]],
+    ["an event type the service does not handle", () => [eventGridEvent(machineWith(estate, "no-identity").id, { eventType: "Microsoft.Resources.ResourceActionSuccess" })]],
+    ["a resource type the service does not handle", () => [eventGridEvent(`${production.id}/resourceGroups/rg-workload-eastus/providers/Microsoft.Storage/storageAccounts/sa1`)]],
+    ["a failed operation", () => [eventGridEvent(machineWith(estate, "no-identity").id, { eventType: "Microsoft.Resources.ResourceWriteFailure" })]],
+  ])("%s: does nothing, exit 0", async (_name, content) => {
+    h.load(estate);
+    const result = await cli(["event", "--json", "--file", await file(content())]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(json(result)).toMatchObject({ summary: { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 }, resources: [] });
+    expect(h.azure.requests).toEqual([]);
+  });
+
+  it("without --json, says there was nothing to do", async () => {
+    h.load(estate);
+    const result = await cli(["event", "--file", await file([eventGridEvent(`/subscriptions/${OUTSIDE}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1`)])]);
+    expect(result).toEqual({ code: 0, stdout: "nothing to do: no event names a machine in scope\n", stderr: "" });
+  });
+
+  it("--dry-run: plans the named machine, writes nothing", async () => {
+    h.load(estate);
+    const machine = machineWith(estate, "no-identity", "windows");
+    const result = await cli(["event", "--dry-run", "--json", "--file", await file([eventGridEvent(machine.id)])]);
+    expect(machinesIn(json(result)).map((resource) => resource.status)).toEqual(["planned"]);
+    expect(h.azure.requestCounts()).toMatchObject({ writes: 0, deletes: 0 });
+  });
+});
+
+describe("help", () => {
+  it("prints usage and exits 0", async () => {
+    const result = await cli(["--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: ama-remediator sweep/);
+  });
+});
