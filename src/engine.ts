@@ -39,6 +39,8 @@ export interface EngineDependencies {
   readonly gateway: ArmGateway;
   readonly logger: Logger;
   readonly onResult?: (item: PlanItem, result: ItemResult, runId: string) => void | Promise<void>;
+  /** One human line per stage (the CLI shows them on a terminal). */
+  readonly onProgress?: (message: string) => void;
 }
 
 /**
@@ -86,11 +88,13 @@ async function reconcileSnapshot(
     snapshot = { ...snapshot, machines: snapshot.machines.filter((machine) => !machine.timeCreated || Date.parse(machine.timeCreated) >= since) };
   }
   logger.info({ resourceId: "(scope)", subscriptions: snapshot.subscriptions.size, machines: snapshot.machines.length }, "discovered");
+  dependencies.onProgress?.(`discovered ${snapshot.machines.length} machines in ${snapshot.subscriptions.size} subscriptions`);
   for (const entry of snapshot.unreadable) logger.warn({ resourceId: entry.id, reason: entry.reason }, "not discovered");
 
   const assessments = evaluateMachines(snapshot, settings);
   const plan = buildPlan(snapshot, assessments, { ...settings, dryRun });
   logger.info({ resourceId: "(scope)", items: plan.items.length, dryRun }, "planned");
+  dependencies.onProgress?.(`planned ${plan.items.length} writes${dryRun ? " (dry run: nothing is applied)" : plan.items.length > 0 ? ", applying" : ""}`);
 
   let results: Map<string, ItemResult> | undefined;
   if (!dryRun && plan.items.length > 0) {

@@ -204,12 +204,10 @@ export class ArmGateway {
   private clients(subscriptionId: string) {
     let clients = this.perSubscription.get(subscriptionId);
     if (!clients) {
-      const { endpoint, retryOptions, additionalPolicies } = this.clientOptions;
       clients = {
         compute: new ComputeManagementClient(this.options.credential, subscriptionId, this.clientOptions),
-        // The core-client generation of these two takes the endpoint as `endpoint` too.
-        hybrid: new HybridComputeManagementClient(this.options.credential, subscriptionId, { endpoint, retryOptions, additionalPolicies }),
-        security: new SecurityCenter(this.options.credential, subscriptionId, { endpoint, retryOptions, additionalPolicies }),
+        hybrid: new HybridComputeManagementClient(this.options.credential, subscriptionId, this.clientOptions),
+        security: new SecurityCenter(this.options.credential, subscriptionId, this.clientOptions),
       };
       this.perSubscription.set(subscriptionId, clients);
     }

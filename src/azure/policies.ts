@@ -30,7 +30,7 @@ function isOperationInProgress(body: string | null | undefined): boolean {
   return /another operation .* in progress|OperationPreempted|RetryableError/i.test(body);
 }
 
-/** Fraction of a subscription's ARM bucket the service leaves for the customer's own automation. */
+/** Requests left in a subscription's ARM bucket (10% of 250 reads / 200 writes) for the customer's own automation. */
 const HEADROOM = { reads: 25, writes: 20 } as const;
 /** ARM refill rates per second (domain doc 8.1). */
 const REFILL_PER_SECOND = { reads: 25, writes: 10 } as const;

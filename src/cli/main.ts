@@ -12,6 +12,7 @@ import { reconcile, type ReconcileRequest } from "../engine.js";
 import { parseEvents } from "../events/parse.js";
 import { formatTable } from "../report/formatTable.js";
 import type { Report } from "../report/buildReport.js";
+import type { Plan } from "../plan/plan.js";
 
 const USAGE = `usage: ama-remediator sweep [--subscription <id>]... [--dry-run] [--json]
        ama-remediator event [--subscription <id>]... [--dry-run] [--json] [--file <path>]`;
@@ -43,8 +44,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return 0;
     }
     const logger = createLogger({ level: env["LOG_LEVEL"] ?? "warn" });
-    const outcome = await reconcile({ ...request, ...(values["dry-run"] ? { dryRun: true } : {}) }, { settings, gateway: createGateway(settings), logger });
-    writeReport(outcome.report, Boolean(values.json));
+    const onProgress = process.stderr.isTTY ? (message: string) => process.stderr.write(`… ${message}\n`) : undefined;
+    const outcome = await reconcile(
+      { ...request, ...(values["dry-run"] ? { dryRun: true } : {}) },
+      { settings, gateway: createGateway(settings), logger, ...(onProgress ? { onProgress } : {}) },
+    );
+    writeReport(outcome.report, Boolean(values.json), outcome.report.dryRun ? outcome.plan : undefined);
     return outcome.report.summary.failed > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof InputError || isArgsError(error)) {
@@ -66,10 +71,19 @@ async function eventRequest(settings: Settings, subscriptions: readonly string[]
   return resourceIds.length > 0 ? { resourceIds } : undefined;
 }
 
-function writeReport(report: Report | undefined, json: boolean): void {
+/** `--json`: one document; a dry run also carries the plan itself (every write with its body). */
+function writeReport(report: Report | undefined, json: boolean, plan?: Plan): void {
   const summary = report?.summary ?? { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
   if (json) {
-    process.stdout.write(`${JSON.stringify({ summary, resources: report?.resources ?? [], subscriptions: report?.subscriptions ?? [], runId: report?.runId ?? null, dryRun: report?.dryRun ?? false })}\n`);
+    const document = {
+      summary,
+      resources: report?.resources ?? [],
+      subscriptions: report?.subscriptions ?? [],
+      runId: report?.runId ?? null,
+      dryRun: report?.dryRun ?? false,
+      ...(plan ? { plan: { version: plan.version, createdAt: plan.createdAt, items: plan.items } } : {}),
+    };
+    process.stdout.write(`${JSON.stringify(document)}\n`);
     return;
   }
   process.stdout.write(report ? `${formatTable(report)}\n` : "nothing to do: no event names a machine in scope\n");
