@@ -3,7 +3,7 @@
  * Azure, what a second sweep does, what a dry run does, and what opted-out resources see.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoEstate, generateEstate, machineWith, machinesWith, type Estate, type EstateMachine } from "../local-azure/estate.js";
+import { demoEstate, generateEstate, machineWith, machinesWith, testEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
 import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
 import { idKey } from "../../src/azure/ids.js";
 import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
@@ -22,8 +22,7 @@ afterAll(() => h.close());
 const AMA_HANDLER = { windows: "Microsoft.Azure.Monitor/AzureMonitorWindowsAgent", linux: "Microsoft.Azure.Monitor/AzureMonitorLinuxAgent" } as const;
 const OPTED_OUT = new Set(["opt-out-machine", "opt-out-resource-group", "opt-out-subscription"]);
 const GUEST_UNAVAILABLE = new Set(["deallocated", "stopped", "extensions-disabled", "arc-windows-disconnected", "arc-linux-disconnected"]);
-const isUnsupportedImage = (machine: EstateMachine) => machine.state === "unsupported-image" && machine.os === "linux";
-const eligible = (machine: EstateMachine) => !OPTED_OUT.has(machine.state) && !isUnsupportedImage(machine);
+const eligible = (machine: EstateMachine) => !OPTED_OUT.has(machine.state) && machine.state !== "unsupported-image";
 const isSqlAma = (machine: EstateMachine) => machine.labels.includes("sql") && machine.os === "windows";
 
 /** Whether `machine` looks, in the emulator's store, the way the service must leave it. */
@@ -124,7 +123,8 @@ describe("a sweep of the demo estate", () => {
     expect(reasons["vm-win-optout"]?.notes).toEqual(["machine tagged ama-remediation: skip"]);
     expect(reasons["vm-lin-optout-rg"]?.notes).toEqual(["resource group tagged ama-remediation: skip"]);
     expect(reasons["vm-win-sandbox"]?.notes).toEqual(["subscription tagged ama-remediation: skip"]);
-    expect(reasons["vm-lin-unlisted-image"]?.notes).toEqual([expect.stringMatching(/is not supported by the Azure Monitor Agent policies/)]);
+    expect(reasons["vm-lin-unlisted-image"]?.notes).toEqual([expect.stringMatching(/image kali-linux\/kali\/kali-2024-4 is not on the Azure Monitor Agent policies' supported list/)]);
+    expect(reasons["vm-win-gallery-image"]?.notes).toEqual([expect.stringMatching(/custom image .* is not on the Azure Monitor Agent policies' supported list/)]);
   });
 
   it("reports the legacy MMA switch, never turns it on", () => {
@@ -150,6 +150,28 @@ describe("a sweep of the demo estate", () => {
       const status = second.report.resources.find((resource) => resource.id === machine.id)?.status;
       expect(status, machine.name).toBe(eligible(machine) && !GUEST_UNAVAILABLE.has(machine.state) ? "compliant" : "skipped");
     }
+  });
+});
+
+describe("seeded estates with every machine state", () => {
+  it.each([1, 2, 3])("seed %i: every eligible machine remediated, nothing failed, the second sweep writes nothing", async (seed) => {
+    const random = testEstate(seed);
+    h.load(random);
+    const first = await h.run();
+    expect(first.report.summary.failed).toBe(0);
+    for (const machine of random.machines.filter(eligible)) expectRemediated(machine);
+    h.azure.resetRequests();
+    await h.run();
+    expect(h.writes()).toEqual([]);
+  });
+});
+
+describe("SCOPE_TO_SUPPORTED_IMAGES=false", () => {
+  it("remediates machines on gallery and unlisted images too", async () => {
+    h.load(estate);
+    const run = await h.run({}, { SCOPE_TO_SUPPORTED_IMAGES: "false" });
+    expect(run.report.summary.failed).toBe(0);
+    for (const machine of machinesWith(estate, "unsupported-image")) expectRemediated(machine);
   });
 });
 

@@ -30,6 +30,7 @@ const needs = (assessment: MachineAssessment) => assessment.needs.map(describeNe
 const blocked = (assessment: MachineAssessment) => assessment.blocked.map((entry) => describeNeed(entry.need));
 
 const base = vm("vm-1");
+const galleryVm = vm("vm-1", { image: { id: `/subscriptions/${SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/gal/images/win2022/versions/1.0.0` } });
 const sqlStandard = { sqlServersOnMachinesPlan: { tier: "Standard" as const } };
 
 describe("evaluate: the machines profile", () => {
@@ -142,7 +143,7 @@ describe("evaluate: machines whose guest cannot take extensions", () => {
 
 describe("evaluate: machines the service leaves alone", () => {
   it.each<[string, MachineState, SubscriptionOverrides, RegExp]>([
-    ["an unlisted marketplace image", vm("vm-1", { os: "Linux", image: { publisher: "kali-linux", offer: "kali", sku: "kali-2024-4" } }), {}, /image kali-linux\/kali\/kali-2024-4 is not supported/],
+    ["an unlisted marketplace image", vm("vm-1", { os: "Linux", image: { publisher: "kali-linux", offer: "kali", sku: "kali-2024-4" } }), {}, /image kali-linux\/kali\/kali-2024-4 is not on the Azure Monitor Agent policies' supported list/],
     ["a machine tagged skip", vm("vm-1", { tags: { "ama-remediation": "skip" } }), {}, /machine tagged ama-remediation: skip/],
     ["a machine tagged Skip (any case, any tag-name case)", vm("vm-1", { tags: { "AMA-Remediation": " Skip " } }), {}, /machine tagged/],
     ["a machine in a resource group tagged skip", vm("vm-1"), { optedOutResourceGroups: ["RG-Workload"] }, /resource group tagged ama-remediation: skip/],
@@ -165,10 +166,17 @@ describe("evaluate: machines the service leaves alone", () => {
     expect(assess(vm("vm-1", { tags: { "ama-remediation": "later" } })).status).toBe("inScope");
   });
 
-  // BUG: src/evaluate/images.ts isSupportedImage takes gallery/managed images (imageReference.id) as supported; domain doc §5 says they never match the built-in policies' lists.
-  it.fails("skips a VM built from a gallery image, as the built-in policies do", () => {
-    const machine = vm("vm-1", { image: { id: `/subscriptions/${SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/gal/images/win2022/versions/1.0.0` } });
-    expect(assess(machine).status).toBe("skipped");
+  it("skips a VM built from a gallery image, as the built-in policies do", () => {
+    const assessment = assess(galleryVm);
+    expect(assessment.status).toBe("skipped");
+    expect(assessment.skipReason).toMatch(/custom image win2022\/versions\/1.0.0 is not on the Azure Monitor Agent policies' supported list/);
+  });
+
+  it.each<[string, MachineState]>([
+    ["a gallery image", galleryVm],
+    ["an unlisted marketplace image", vm("vm-1", { os: "Linux", image: { publisher: "kali-linux", offer: "kali", sku: "kali-2024-4" } })],
+  ])("SCOPE_TO_SUPPORTED_IMAGES=false takes in %s", (_name, machine) => {
+    expect(assess(machine, { SCOPE_TO_SUPPORTED_IMAGES: "false" }).status).toBe("inScope");
   });
 });
 

@@ -275,8 +275,7 @@ describe("plan: custom workspace (LOG_ANALYTICS_WORKSPACE_ID)", () => {
     expect(p.findings).toContainEqual({ subscriptionId: OTHER_SUB, message: expect.stringMatching(/law-central is outside the configured scope: add solutions SecurityCenterFree yourself/) });
   });
 
-  // BUG: src/plan/buildPlan.ts ensureWorkspace pushes the "outside the configured scope" finding on every call (twice per machine: workspace need + rule); it should be recorded once per workspace.
-  it.fails("reports an out-of-scope custom workspace's solutions once, however many machines use it", () => {
+  it("reports an out-of-scope custom workspace's solutions once, however many machines use it", () => {
     const p = plan({ machines: [vm("vm-1"), vm("vm-2")], env, customWorkspace: { id: CUSTOM_WORKSPACE, location: "westeurope", customerId: CUSTOMER_ID } });
     expect(p.findings.filter((finding) => finding.message.includes("law-central"))).toHaveLength(1);
   });
