@@ -124,6 +124,30 @@ describe("sweep", () => {
     expect(h.azure.requestCounts()).toMatchObject({ writes: 0, deletes: 0 });
   });
 
+  it("--dry-run --json carries the plan itself: every write with its body", async () => {
+    h.load(estate);
+    const document = JSON.parse((await cli(["sweep", "--dry-run", "--json"])).stdout) as JsonReport & { dryRun: boolean; plan: { version: number; items: { targetId: string; method: string; body?: unknown }[] } };
+    expect(document.dryRun).toBe(true);
+    expect(document.plan.version).toBe(1);
+    const identity = machineWith(estate, "no-identity", "windows");
+    expect(document.plan.items).toContainEqual(expect.objectContaining({ targetId: identity.id, method: "PATCH", body: { identity: { type: "SystemAssigned" } } }));
+  });
+
+  it("shows progress on stderr when stderr is a terminal, and only then", async () => {
+    h.load(estate);
+    const descriptor = Object.getOwnPropertyDescriptor(process.stderr, "isTTY");
+    Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
+    try {
+      const result = await cli(["sweep", "--dry-run", "--json"]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/^… discovered \d+ machines in 3 subscriptions\n… planned \d+ writes \(dry run: nothing is applied\)\n/);
+      json(result);
+    } finally {
+      if (descriptor) Object.defineProperty(process.stderr, "isTTY", descriptor);
+      else delete (process.stderr as { isTTY?: boolean }).isTTY;
+    }
+  });
+
   it("DRY_RUN=true in the environment: plans, writes nothing", async () => {
     h.load(estate);
     expect(json(await cli(["sweep", "--json"], { DRY_RUN: "true" })).summary.remediated).toBe(0);
