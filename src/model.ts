@@ -76,6 +76,17 @@ export interface WorkspaceState {
   readonly customerId?: string;
 }
 
+/** How role grants are looked up: `<principalId>|<role definition guid>`, lower-case. */
+export function roleGrantKey(principalId: string, roleDefinitionId: string): string {
+  return `${principalId}|${roleDefinitionId.split("/").pop() ?? ""}`.toLowerCase();
+}
+
+export interface PolicyAssignmentState {
+  readonly id: string;
+  readonly policyDefinitionId: string;
+  readonly principalId?: string;
+}
+
 /**
  * What one subscription looks like around its machines: plans, the legacy switch, opt-outs and
  * the shared resources (resource groups, workspaces, solutions, rules, identities, assignments)
@@ -92,6 +103,10 @@ export interface SubscriptionState {
   readonly legacyAutoProvisioning: "On" | "Off" | "unknown";
   readonly existing: ReadonlySet<string>;
   readonly workspaces: ReadonlyMap<string, WorkspaceState>;
+  /** Assignments of Defender for SQL's built-in initiatives found at this subscription. */
+  readonly sqlAssignments: readonly PolicyAssignmentState[];
+  /** Role assignments held by those assignments' identities: `<principalId>|<role definition guid>`, lower-case. */
+  readonly roleGrants: ReadonlySet<string>;
   /** Data collection rules found (idKey) -> the workspaces (idKey) they send to. */
   readonly ruleDestinations: ReadonlyMap<string, readonly string[]>;
 }

@@ -19,7 +19,7 @@ import {
 } from "../defender/names.js";
 import type { MachineState, Snapshot } from "../model.js";
 import { readCustomWorkspace } from "./customWorkspace.js";
-import { toAssociationState, toExtensionState, toMachineState } from "./normalise.js";
+import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState } from "./normalise.js";
 import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
 
 export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
@@ -95,9 +95,10 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
     if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(id).resourceType });
   }
   for (const name of Object.values(SQL_ASSIGNMENT_NAMES)) {
-    const assignment = await gateway.getResource(policyAssignmentId(subscriptionId, name));
-    const definition = (assignment?.["properties"] as Record<string, unknown> | undefined)?.["policyDefinitionId"];
-    if (typeof definition === "string") subscription.existing.add(`initiative:${definition.toLowerCase()}`);
+    const raw = await gateway.getResource(policyAssignmentId(subscriptionId, name));
+    const assignment = raw ? toPolicyAssignmentState(raw) : undefined;
+    // Role grants are only checked by sweeps (Resource Graph); an event never re-grants them.
+    if (assignment) subscription.sqlAssignments.push({ id: assignment.id, policyDefinitionId: assignment.policyDefinitionId });
   }
   return subscription;
 }

@@ -6,7 +6,7 @@
 import type { Os } from "../defender/agents.js";
 import { idKey, parseResourceId } from "../azure/ids.js";
 import type { ArmObject } from "../azure/gateway.js";
-import type { AssociationState, ExtensionState, MachineState, PowerState, PricingState, WorkspaceState } from "../model.js";
+import { roleGrantKey, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type PowerState, type PricingState, type WorkspaceState } from "../model.js";
 
 export function toMachineState(raw: ArmObject, extensions: readonly ExtensionState[], associations: readonly AssociationState[], sqlVirtualMachineId?: string): MachineState | undefined {
   const id = str(raw["id"]);
@@ -79,6 +79,21 @@ export function toPricingState(raw: ArmObject | undefined): PricingState {
   const tier = str(prop(raw ?? {}, "pricingTier"));
   const subPlan = str(prop(raw ?? {}, "subPlan"));
   return { tier: tier?.toLowerCase() === "standard" ? "Standard" : "Free", ...(subPlan ? { subPlan } : {}) };
+}
+
+export function toPolicyAssignmentState(raw: ArmObject): PolicyAssignmentState | undefined {
+  const id = str(raw["id"]);
+  const policyDefinitionId = str(prop(raw, "policyDefinitionId"));
+  if (!id || !policyDefinitionId) return undefined;
+  const principalId = str((raw["identity"] as Record<string, unknown> | undefined)?.["principalId"]);
+  return { id, policyDefinitionId, ...(principalId ? { principalId } : {}) };
+}
+
+/** A role assignment as `<principalId>|<role definition guid>` (lower-case), the way the planner looks grants up. */
+export function roleGrantOf(raw: ArmObject): string | undefined {
+  const principalId = str(prop(raw, "principalId"));
+  const roleDefinitionId = str(prop(raw, "roleDefinitionId"));
+  return principalId && roleDefinitionId ? roleGrantKey(principalId, roleDefinitionId) : undefined;
 }
 
 /** The Log Analytics workspaces (idKey) a data collection rule sends to. */

@@ -8,8 +8,8 @@ import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
-import type { AssociationState, ExtensionState, MachineState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
-import { machineKeyOf, ruleDestinationsOf, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
+import type { AssociationState, ExtensionState, MachineState, PolicyAssignmentState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
+import { machineKeyOf, roleGrantOf, ruleDestinationsOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
 import { readCustomWorkspace } from "./customWorkspace.js";
 
 const quote = (value: string): string => `'${value.replace(/'/g, "\\'")}'`;
@@ -20,7 +20,9 @@ export const SWEEP_QUERIES = {
   security: () =>
     "securityresources | where type =~ 'microsoft.security/pricings' or type =~ 'microsoft.security/autoprovisioningsettings' | project id, type, name, subscriptionId, properties",
   policy: () =>
-    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, subscriptionId, properties`,
+    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, subscriptionId, identity, properties`,
+  roleGrants: (principalIds: readonly string[]) =>
+    `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, subscriptionId, properties`,
   shared: () =>
     "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, properties",
   associations: () => "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, properties",
@@ -39,6 +41,8 @@ interface MutableSubscription {
   existing: Set<string>;
   workspaces: Map<string, WorkspaceState>;
   ruleDestinations: Map<string, string[]>;
+  sqlAssignments: PolicyAssignmentState[];
+  roleGrants: Set<string>;
 }
 
 export async function discoverSweep(gateway: ArmGateway, settings: Settings, subscriptionIds: readonly string[], now = new Date()): Promise<Snapshot> {
@@ -73,9 +77,19 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
   }
   for await (const page of query(SWEEP_QUERIES.policy())) {
     for (const row of page) {
-      const definition = (row["properties"] as Record<string, unknown> | undefined)?.["policyDefinitionId"];
       const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
-      if (subscription && typeof definition === "string") subscription.existing.add(`initiative:${definition.toLowerCase()}`);
+      const assignment = toPolicyAssignmentState(row);
+      if (subscription && assignment) subscription.sqlAssignments.push(assignment);
+    }
+  }
+  const principals = [...subscriptions.values()].flatMap((subscription) => subscription.sqlAssignments.flatMap((assignment) => (assignment.principalId ? [assignment.principalId] : [])));
+  if (principals.length > 0) {
+    for await (const page of query(SWEEP_QUERIES.roleGrants(principals))) {
+      for (const row of page) {
+        const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
+        const grant = roleGrantOf(row);
+        if (subscription && grant) subscription.roleGrants.add(grant);
+      }
     }
   }
   for await (const page of query(SWEEP_QUERIES.shared())) {
@@ -137,7 +151,18 @@ async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: 
 }
 
 export function emptySubscription(subscriptionId: string): MutableSubscription {
-  return { subscriptionId, tags: {}, optedOutResourceGroups: new Set(), pricings: new Map(), legacyAutoProvisioning: "unknown", existing: new Set(), workspaces: new Map(), ruleDestinations: new Map() };
+  return {
+    subscriptionId,
+    tags: {},
+    optedOutResourceGroups: new Set(),
+    pricings: new Map(),
+    legacyAutoProvisioning: "unknown",
+    existing: new Set(),
+    workspaces: new Map(),
+    ruleDestinations: new Map(),
+    sqlAssignments: [],
+    roleGrants: new Set(),
+  };
 }
 
 /** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */
@@ -165,6 +190,8 @@ export function freeze(subscription: MutableSubscription): SubscriptionState {
     existing: subscription.existing,
     workspaces: subscription.workspaces,
     ruleDestinations: subscription.ruleDestinations,
+    sqlAssignments: subscription.sqlAssignments,
+    roleGrants: subscription.roleGrants,
   };
 }
 

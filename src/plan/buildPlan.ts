@@ -19,7 +19,7 @@ import {
 } from "../defender/names.js";
 import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
 import { isOptedOut } from "../evaluate/evaluate.js";
-import type { MachineState, Snapshot, SubscriptionState } from "../model.js";
+import { roleGrantKey, type MachineState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
   associationBody,
   extensionBody,
@@ -214,11 +214,20 @@ class PlanBuilder {
     return this.add(undefined, "createDataCollectionRule", "PUT", rule.ruleId, body, observed, reason, [groupKey, workspaceKey].filter((key): key is string => key !== undefined));
   }
 
+  /**
+   * "AMA autoprovisioning for SQL" is the initiative assigned to the subscription, with the five roles
+   * its identity needs to remediate. A missing assignment is created; an existing one whose identity
+   * lacks a role (a grant that was denied or raced the identity's replication) gets it on a later sweep.
+   */
   private planSqlAutoprovisioning(subscription: SubscriptionState): void {
     const subscriptionId = subscription.subscriptionId;
     const initiative = this.settings.sqlMode === "extension-only" ? "extensionOnly" : this.settings.customWorkspaceId ? "amaCustomWorkspace" : "amaDefaultWorkspace";
     const wanted = SQL_INITIATIVES[initiative];
-    if (subscription.existing.has(`initiative:${wanted.toLowerCase()}`)) return;
+    const existing = subscription.sqlAssignments.find((assignment) => assignment.policyDefinitionId.toLowerCase() === wanted.toLowerCase());
+    if (existing) {
+      if (existing.principalId) this.planRoleGrants(subscription, existing.id, existing.principalId);
+      return;
+    }
     const assignmentId = policyAssignmentId(subscriptionId, SQL_ASSIGNMENT_NAMES[initiative]);
     const parameters = this.sqlAssignmentParameters(initiative);
     if (parameters === undefined) {
@@ -237,7 +246,6 @@ class PlanBuilder {
           displayName: SQL_ASSIGNMENT_NAMES[initiative],
           description: "Defender for SQL servers on machines autoprovisioning, assigned by ama-remediator.",
           policyDefinitionId: wanted,
-          scope: `/subscriptions/${subscriptionId}`,
           ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
         },
       },
@@ -245,19 +253,29 @@ class PlanBuilder {
       "the SqlServerVirtualMachines plan is Standard but Defender for SQL's autoprovisioning initiative is not assigned",
       [],
     );
+    this.planRoleGrants(subscription, assignmentId, undefined, assignmentKey);
+  }
+
+  private planRoleGrants(subscription: SubscriptionState, assignmentId: string, principalId: string | undefined, assignmentKey?: string): void {
+    const scope = `/subscriptions/${subscription.subscriptionId}`;
     for (const [roleName, roleId] of Object.entries(SQL_ASSIGNMENT_ROLES)) {
-      const scope = `/subscriptions/${subscriptionId}`;
-      const id = `${scope}/providers/Microsoft.Authorization/roleAssignments/${stableGuid(`${assignmentId}|${roleId}`)}`;
+      if (principalId && subscription.roleGrants.has(roleGrantKey(principalId, roleId))) continue;
       this.add(
         undefined,
         "assignRole",
         "PUT",
-        id,
-        { properties: { roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`, principalId: "(known after apply)", principalType: "ServicePrincipal" } },
-        "absent",
+        `${scope}/providers/Microsoft.Authorization/roleAssignments/${stableGuid(`${assignmentId}|${roleId}`)}`,
+        {
+          properties: {
+            roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`,
+            principalId: principalId ?? "(known after apply)",
+            principalType: "ServicePrincipal",
+          },
+        },
+        principalId ? { principalId, hasRole: false } : "absent",
         `the initiative's identity needs ${roleName} to remediate`,
-        [assignmentKey],
-        assignmentId,
+        assignmentKey ? [assignmentKey] : [],
+        principalId ? undefined : assignmentId,
       );
     }
   }
