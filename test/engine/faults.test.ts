@@ -139,3 +139,46 @@ describe("one machine failing", () => {
     );
   });
 });
+
+describe("the world moving between plan and apply", () => {
+  // BUG: src/apply/applyPlan.ts execute records ARM's 409 OperationNotAllowed "Cannot modify extensions in the VM when the VM is not running" as failed; a VM that stopped after discovery should be reported skipped with that reason (re-read the power state, or map that answer), never failed.
+  it.fails("a VM deallocated after discovery: its agent is reported skipped with the reason, not failed", async () => {
+    h.load(estate);
+    const machine = machineWith(estate, "system-identity", "windows");
+    const run = await h.run({ resourceIds: [machine.id] }, {}, (write) => {
+      if (write.targetId.startsWith(`${machine.id}/extensions/`)) h.azure.setPowerState(machine.id, "deallocated");
+    });
+    const resource = run.report.resources.find((entry) => entry.id === machine.id);
+    expect(resource?.status).not.toBe("failed");
+    expect(resource?.actions.find((action) => action.action === "installExtension")).toMatchObject({ outcome: "skipped", error: { message: expect.stringMatching(/not running/) } });
+  });
+});
+
+describe("long-running operations that fail", () => {
+  it("are recorded as failed, leave the other machines remediated, and the next sweep finishes the job", async () => {
+    h.load(estate);
+    h.azure.setFaults({ seed: 3, lroFailureRate: 0.25 });
+    const run = await h.run();
+    const failedActions = run.report.resources.flatMap((resource) => resource.actions.filter((action) => action.outcome === "failed"));
+    expect(failedActions.length).toBeGreaterThan(0);
+    for (const action of failedActions) expect(action.error?.message).toMatch(/long-running operation has failed|injected by the local emulator/);
+    expect(run.report.summary.remediated).toBeGreaterThan(run.report.summary.failed);
+
+    h.azure.setFaults({});
+    const again = await h.run();
+    expect(again.report.summary.failed).toBe(0);
+    h.azure.resetRequests();
+    await h.run();
+    expect(h.writes()).toEqual([]);
+  });
+
+  // BUG: src/errors.ts toArmError cannot see the code of a failed long-running operation: core-lro throws a plain Error("The long-running operation has failed[. <code>. <message>]") (no postfix at all for Location-style operations), which ends up as code "Unknown".
+  it.fails("a failed long-running operation is recorded with ARM's error code", async () => {
+    h.load(estate);
+    h.azure.setFaults({ seed: 3, lroFailureRate: 0.25 });
+    const run = await h.run();
+    const failedActions = run.report.resources.flatMap((resource) => resource.actions.filter((action) => action.outcome === "failed"));
+    expect(failedActions.length).toBeGreaterThan(0);
+    for (const action of failedActions) expect(action.error).toEqual({ code: "InternalOperationError", message: "The operation failed (injected by the local emulator)." });
+  });
+});

@@ -31,7 +31,8 @@ export interface EngineHarness {
   settings(extra?: Record<string, string>): Settings;
   /** Empties the emulator (store, faults, request log) and loads the estate plus any extra resources. */
   load(estate: Estate, ...extra: readonly ArmResource[]): void;
-  run(request?: ReconcileRequest, env?: Record<string, string>): Promise<RunResult>;
+  /** `beforeWrite` sees each write just before it is sent (to change the world between plan and apply). */
+  run(request?: ReconcileRequest, env?: Record<string, string>, beforeWrite?: (write: SentWrite) => void): Promise<RunResult>;
   /** Successful writes and deletes the emulator served, as `METHOD id` (ids as sent). */
   writes(): string[];
   /** Every request whose path lies at or under one of these ids (case-insensitive). */
@@ -66,10 +67,13 @@ export async function startEngineHarness(): Promise<EngineHarness> {
       azure.load(extra);
       estateScope = estate.subscriptions.map((subscription) => subscription.subscriptionId);
     },
-    async run(request = {}, extra = {}) {
+    async run(request = {}, extra = {}, beforeWrite) {
       const runSettings = settings(extra);
       const sent: SentWrite[] = [];
-      const gateway = recording(createGateway(runSettings), sent);
+      const gateway = recording(createGateway(runSettings), (write) => {
+        beforeWrite?.(write);
+        sent.push(write);
+      });
       const outcome = await reconcile(request, { settings: runSettings, gateway, logger: createLogger({ level: "silent" }) });
       return { ...outcome, sent };
     },
@@ -83,15 +87,15 @@ export async function startEngineHarness(): Promise<EngineHarness> {
 }
 
 /** The gateway, with every write apply sends recorded before it goes out. */
-function recording(gateway: ArmGateway, sent: SentWrite[]): ArmGateway {
+function recording(gateway: ArmGateway, record: (write: SentWrite) => void): ArmGateway {
   const writer = gateway.writer.bind(gateway);
   gateway.writer = (assertWritable): ArmWriter => {
     const inner = writer(assertWritable);
     return {
       getResource: (id) => inner.getResource(id),
-      put: (id, apiVersion, body) => (sent.push({ method: "PUT", targetId: id, body }), inner.put(id, apiVersion, body)),
-      patch: (id, apiVersion, body) => (sent.push({ method: "PATCH", targetId: id, body }), inner.patch(id, apiVersion, body)),
-      delete: (id, apiVersion) => (sent.push({ method: "DELETE", targetId: id }), inner.delete(id, apiVersion)),
+      put: (id, apiVersion, body) => (record({ method: "PUT", targetId: id, body }), inner.put(id, apiVersion, body)),
+      patch: (id, apiVersion, body) => (record({ method: "PATCH", targetId: id, body }), inner.patch(id, apiVersion, body)),
+      delete: (id, apiVersion) => (record({ method: "DELETE", targetId: id }), inner.delete(id, apiVersion)),
     };
   };
   return gateway;
