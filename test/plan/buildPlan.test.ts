@@ -16,7 +16,7 @@ import {
   vm,
   type SubscriptionOverrides,
 } from "../support/snapshotBuilder.js";
-import type { WorkspaceState } from "../../src/model.js";
+import { roleGrantKey, type WorkspaceState } from "../../src/model.js";
 
 const sub = `/subscriptions/${SUB}`;
 const EUS_GROUP = `${sub}/resourceGroups/DefaultResourceGroup-EUS`;
@@ -347,7 +347,7 @@ describe("plan: the sql profile", () => {
     expect(assignment).toMatchObject({
       method: "PUT",
       targetId: `${sub}/providers/Microsoft.Authorization/policyAssignments/Defender for SQL on SQL VMs and Arc-enabled SQL Servers`,
-      body: { identity: { type: "SystemAssigned" }, location: "eastus", properties: { policyDefinitionId: "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-edf3-4bd5-bd64-d5b635b05393", scope: sub } },
+      body: { identity: { type: "SystemAssigned" }, location: "eastus", properties: { policyDefinitionId: "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-edf3-4bd5-bd64-d5b635b05393" } },
     });
     const roles = p.items.filter((item) => item.action === "assignRole");
     expect(roles.map((item) => (item.body as { properties: { roleDefinitionId: string } }).properties.roleDefinitionId.split("/").pop()).sort()).toEqual(
@@ -392,6 +392,23 @@ describe("plan: the sql profile", () => {
   it("an existing assignment of the initiative (under any name) is not planned again", () => {
     const p = plan({ machines: [sqlVm("sqlvm-1")], sub: { ...sqlStandard, existing: [...(readyShared.existing ?? []), "initiative:/providers/Microsoft.Authorization/policySetDefinitions/D7C3EA3A-edf3-4bd5-bd64-d5b635b05393"] } });
     expect(p.items.filter((item) => item.action === "assignPolicy" || item.action === "assignRole")).toEqual([]);
+  });
+
+  it("an existing assignment whose identity lacks roles gets only the missing grants, for its principal", () => {
+    const principalId = "5e5e5e5e-0000-4000-8000-000000000001";
+    const assignmentId = `${sub}/providers/Microsoft.Authorization/policyAssignments/customer-named`;
+    const granted = ["92aaf0da-9dab-42b6-94a3-d43ce8d16293", "b24988ac-6180-42a0-ab88-20f7382dd24c"].map((role) => roleGrantKey(principalId, `${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`));
+    const p = plan({
+      machines: [sqlVm("sqlvm-1")],
+      sub: { ...sqlStandard, sqlAssignments: [{ id: assignmentId, policyDefinitionId: "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-edf3-4bd5-bd64-d5b635b05393", principalId }], roleGrants: new Set(granted) },
+    });
+    expect(p.items.filter((item) => item.action === "assignPolicy")).toEqual([]);
+    const roles = p.items.filter((item) => item.action === "assignRole");
+    expect(roles.map((item) => (item.body as { properties: { roleDefinitionId: string } }).properties.roleDefinitionId.split("/").pop()).sort()).toEqual(
+      ["9980e02c-c2be-4d73-94e8-173b1dc7cf3c", "749f88d5-cbae-40b8-bcfc-e573ddc772fa", "cd570a14-e51a-42ad-bac8-bafd67325302"].sort(),
+    );
+    for (const role of roles) expect(role).toMatchObject({ dependsOn: [], body: { properties: { principalId, principalType: "ServicePrincipal" } } });
+    expect(roles.every((role) => role.principalFrom === undefined)).toBe(true);
   });
 
   it("a Linux SQL VM gets the machines profile only", () => {

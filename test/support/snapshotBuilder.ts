@@ -110,10 +110,13 @@ export function subscription(overrides: SubscriptionOverrides = {}): Subscriptio
     optedOutResourceGroups: new Set((optedOutResourceGroups ?? []).map((group) => group.toLowerCase())),
     existing: new Set([...(existing ?? []).filter((id) => !id.startsWith("initiative:")), ...(workspaces ?? []).map((workspace) => workspace.id)].map((id) => idKey(id))),
     // `initiative:<policySetDefinitionId>` in `existing` stands for an assignment of that initiative.
-    sqlAssignments: (existing ?? [])
-      .filter((id) => id.startsWith("initiative:"))
-      .map((id, index) => ({ id: `/subscriptions/${SUB}/providers/Microsoft.Authorization/policyAssignments/existing-${index}`, policyDefinitionId: id.slice("initiative:".length) })),
-    roleGrants: new Set(),
+    sqlAssignments: [
+      ...(rest.sqlAssignments ?? []),
+      ...(existing ?? [])
+        .filter((id) => id.startsWith("initiative:"))
+        .map((id, index) => ({ id: `/subscriptions/${SUB}/providers/Microsoft.Authorization/policyAssignments/existing-${index}`, policyDefinitionId: id.slice("initiative:".length) })),
+    ],
+    roleGrants: rest.roleGrants ?? new Set(),
     workspaces: new Map((workspaces ?? []).map((workspace) => [idKey(workspace.id), workspace])),
   };
 }
