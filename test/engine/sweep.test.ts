@@ -3,7 +3,7 @@
  * Azure, what a second sweep does, what a dry run does, and what opted-out resources see.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoEstate, generateEstate, machineWith, machinesWith, testEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
+import { convergedEstate, demoEstate, generateEstate, machineWith, machinesWith, testEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
 import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
 import { idKey } from "../../src/azure/ids.js";
 import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
@@ -163,6 +163,33 @@ describe("seeded estates with every machine state", () => {
     h.azure.resetRequests();
     await h.run();
     expect(h.writes()).toEqual([]);
+  });
+});
+
+describe("an estate that is already converged", () => {
+  it("gets no writes at all", async () => {
+    const converged = convergedEstate({ seed: 5, subscriptions: 2, machinesPerSubscription: 20 });
+    h.load(converged);
+    const run = await h.run();
+    expect(h.writes()).toEqual([]);
+    expect(run.report.summary).toMatchObject({ remediated: 0, planned: 0, failed: 0, compliant: converged.machines.length });
+  });
+
+  it("with drift: writes only to the drifted machines (and what they stand on)", async () => {
+    const drifted = convergedEstate({ seed: 5, subscriptions: 2, machinesPerSubscription: 20, drift: 0.3 });
+    h.load(drifted);
+    const run = await h.run();
+    const driftedIds = new Set(machinesWith(drifted, "drifted").map((machine) => idKey(machine.id)));
+    expect(driftedIds.size).toBeGreaterThan(0);
+    const touched = run.report.resources.filter((resource) => resource.kind !== "shared" && resource.status !== "compliant").map((resource) => idKey(resource.id));
+    expect(touched.every((id) => driftedIds.has(id))).toBe(true);
+    expect(run.report.summary.failed).toBe(0);
+  });
+
+  it("never trips over its own writes: no 409 from ARM during a sweep", async () => {
+    h.load(estate);
+    await h.run();
+    expect(h.azure.requests.filter((entry) => entry.status === 409)).toEqual([]);
   });
 });
 
