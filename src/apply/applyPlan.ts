@@ -8,6 +8,7 @@ import type { ArmWriter, WriteResult } from "../azure/gateway.js";
 import { ArmError, ScopeError, toArmError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
+import { Semaphore } from "../concurrency.js";
 
 export type ItemOutcome = "succeeded" | "failed" | "skipped";
 
@@ -130,23 +131,4 @@ function log(options: ApplyOptions, item: PlanItem, result: ItemResult): void {
   };
   if (result.outcome === "succeeded") options.logger.info(fields, "write applied");
   else options.logger.warn(fields, result.outcome === "failed" ? "write failed" : "write skipped");
-}
-
-/** A counting semaphore: at most `limit` callers inside `use` at once. */
-class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async use<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
 }

@@ -25,6 +25,8 @@ export interface Settings {
   readonly dryRun: boolean;
   readonly sweepSchedule: string;
   readonly fullReconcileHours: number;
+  /** Events for one subscription are collected this long and reconciled together (0 = at once). */
+  readonly eventBatchSeconds: number;
   /** Long-running operation poll interval when ARM sends no Retry-After (ARM's header always wins). */
   readonly pollIntervalMs: number;
   /** First wait after a 409 "another operation is in progress" on a machine (doubles, up to 8x). */
@@ -58,6 +60,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     dryRun: parseBoolean(read("DRY_RUN"), "DRY_RUN"),
     sweepSchedule: parseSchedule(read("SWEEP_SCHEDULE") ?? "0 */15 * * * *"),
     fullReconcileHours: parsePositiveNumber(read("FULL_RECONCILE_HOURS") ?? "24", "FULL_RECONCILE_HOURS"),
+    eventBatchSeconds: parseNonNegativeNumber(read("EVENT_BATCH_SECONDS") ?? "10", "EVENT_BATCH_SECONDS"),
     pollIntervalMs: parsePositiveNumber(read("ARM_POLL_INTERVAL_MS") ?? "5000", "ARM_POLL_INTERVAL_MS"),
     conflictRetryDelayMs: parsePositiveNumber(read("ARM_CONFLICT_RETRY_DELAY_MS") ?? "10000", "ARM_CONFLICT_RETRY_DELAY_MS"),
   };
@@ -128,6 +131,12 @@ function parseChoice<T extends string>(value: string, choices: readonly T[], nam
 function parsePositiveNumber(value: string, name: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new SettingsError(`${name}: expected a positive number, got "${truncate(value)}"`, name);
+  return number;
+}
+
+function parseNonNegativeNumber(value: string, name: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0 || number > 900) throw new SettingsError(`${name}: expected a number from 0 to 900, got "${truncate(value)}"`, name);
   return number;
 }
 

@@ -19,17 +19,22 @@ import {
 } from "../defender/names.js";
 import type { MachineState, Snapshot } from "../model.js";
 import { readCustomWorkspace } from "./customWorkspace.js";
+import { mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState } from "./normalise.js";
 import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
+
+/** Machines read at once: enough to hide latency, few enough to leave the read bucket to others. */
+const MACHINE_READ_CONCURRENCY = 8;
 
 export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const unreadable: { id: string; reason: string }[] = [];
   const machines: MachineState[] = [];
-  for (const id of [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()]) {
-    const machine = await readMachine(gateway, id);
+  const unique = [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()];
+  const read = await mapBounded(unique, MACHINE_READ_CONCURRENCY, (id) => readMachine(gateway, id));
+  read.forEach((machine, index) => {
     if (machine) machines.push(machine);
-    else unreadable.push({ id, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
-  }
+    else unreadable.push({ id: unique[index] as string, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
+  });
   const subscriptions = new Map<string, MutableSubscription>();
   for (const subscriptionId of new Set(machines.map((machine) => machine.subscriptionId))) {
     subscriptions.set(subscriptionId, await readSubscription(gateway, settings, subscriptionId, machines.filter((machine) => machine.subscriptionId === subscriptionId)));
@@ -81,24 +86,28 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   };
   const candidates = candidateSharedIds(settings, subscriptionId, machines);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
-  for (const group of groups) {
-    const tags = await gateway.getResourceGroupTags(subscriptionId, group);
+  const groupTags = await mapBounded([...groups], MACHINE_READ_CONCURRENCY, (group) => gateway.getResourceGroupTags(subscriptionId, group));
+  for (const [index, group] of [...groups].entries()) {
+    const tags = groupTags[index];
     if (tags === undefined) continue;
     subscription.existing.add(idKey(resourceGroupId(subscriptionId, group)));
     if (Object.entries(tags).some(([name, value]) => name.toLowerCase() === settings.optOutTag.toLowerCase() && value.trim().toLowerCase() === "skip")) {
       subscription.optedOutResourceGroups.add(group);
     }
   }
-  for (const id of candidates) {
-    if (!subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? "")))) continue;
-    const raw = await gateway.getResource(id);
-    if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(id).resourceType });
-  }
-  for (const name of Object.values(SQL_ASSIGNMENT_NAMES)) {
-    const raw = await gateway.getResource(policyAssignmentId(subscriptionId, name));
-    const assignment = raw ? toPolicyAssignmentState(raw) : undefined;
-    // Role grants are only checked by sweeps (Resource Graph); an event never re-grants them.
-    if (assignment) subscription.sqlAssignments.push({ id: assignment.id, policyDefinitionId: assignment.policyDefinitionId });
+  // Only resources whose group exists can exist.
+  const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));
+  const shared = await mapBounded(present, MACHINE_READ_CONCURRENCY, (id) => gateway.getResource(id));
+  shared.forEach((raw, index) => {
+    if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(present[index] as string).resourceType });
+  });
+  if (machines.some((machine) => machine.sqlServer)) {
+    const assignments = await mapBounded(Object.values(SQL_ASSIGNMENT_NAMES), MACHINE_READ_CONCURRENCY, (name) => gateway.getResource(policyAssignmentId(subscriptionId, name)));
+    for (const raw of assignments) {
+      const assignment = raw ? toPolicyAssignmentState(raw) : undefined;
+      // Role grants are only checked by sweeps (Resource Graph); an event never re-grants them.
+      if (assignment) subscription.sqlAssignments.push({ id: assignment.id, policyDefinitionId: assignment.policyDefinitionId });
+    }
   }
   return subscription;
 }

@@ -3,7 +3,8 @@
  * item is processed the same way (reconcile, audit, settle). Work fans out through the queue so a
  * burst of events or a tenant-wide sweep never runs inline in a trigger.
  */
-import { reconcile, machinesInScope, resolveSubscriptions } from "../engine.js";
+import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileRequest } from "../engine.js";
+import type { Report } from "../report/buildReport.js";
 import type { ItemResult } from "../apply/applyPlan.js";
 import type { PlanItem } from "../plan/plan.js";
 import { bodyHash } from "../state/auditLog.js";
@@ -24,7 +25,12 @@ const SUBSCRIPTION_LEASE_MS = 30 * 60 * 1000;
 const BUSY_RETRY_SECONDS = 60;
 
 /** Validates the scope (ScopeError when outside it), records the run and queues its work items. */
-export async function startRun(service: Service, request: RunRequest, items?: (runId: string, dryRun: boolean) => Promise<WorkItem[]>): Promise<RunSummary> {
+export async function startRun(
+  service: Service,
+  request: RunRequest,
+  items?: (runId: string, dryRun: boolean) => Promise<WorkItem[]>,
+  enqueue: { readonly visibilityTimeoutInSeconds?: number } = {},
+): Promise<RunSummary> {
   const dryRun = request.dryRun ?? service.settings.dryRun;
   const runId = crypto.randomUUID();
   const workItems = items ? await items(runId, dryRun) : await defaultWorkItems(service, request, runId, dryRun);
@@ -36,7 +42,7 @@ export async function startRun(service: Service, request: RunRequest, items?: (r
     workItemIds: workItems.map((item) => item.workItemId),
   });
   if (workItems.length === 0) return service.state.runs.finish(runId, { status: "succeeded" });
-  await service.state.workQueue.enqueue(workItems);
+  await service.state.workQueue.enqueue(workItems, enqueue);
   service.logger.info({ runId, resourceId: "(scope)", trigger: request.trigger, workItems: workItems.length, dryRun }, "run queued");
   return run;
 }
@@ -63,6 +69,10 @@ export type WorkItemOutcome = "done" | "busy";
  */
 export async function processWorkItem(service: Service, item: WorkItem): Promise<WorkItemOutcome> {
   const { state } = service;
+  if (item.kind === "subscription" && item.mode === "events") {
+    await flushPendingMachines(service, item);
+    return "done";
+  }
   if (item.kind === "subscription") {
     const lease = await state.checkpoints.acquire(item.subscriptionId, SUBSCRIPTION_LEASE_MS, item.workItemId);
     if (!lease) {
@@ -83,7 +93,35 @@ export async function processWorkItem(service: Service, item: WorkItem): Promise
   return "done";
 }
 
+/** Machines reconciled per round of an events flush (a burst larger than this takes several rounds). */
+const FLUSH_MACHINES = 500;
+
+/** Reconciles every machine events named for the subscription, a round at a time, then removes them. */
+async function flushPendingMachines(service: Service, item: WorkItem & { kind: "subscription" }): Promise<void> {
+  const counts = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
+  const entries: unknown[] = [];
+  for (;;) {
+    const pending = await service.state.pending.list(item.subscriptionId, FLUSH_MACHINES);
+    if (pending.length === 0) break;
+    const report = await reconcileForWorkItem(service, item, { resourceIds: pending.map((machine) => machine.machineId) });
+    for (const status of Object.keys(counts) as (keyof typeof counts)[]) counts[status] += report.summary[status];
+    entries.push(...reportEntries(report));
+    await service.state.pending.remove(item.subscriptionId, pending);
+    if (pending.length < FLUSH_MACHINES) break;
+  }
+  await settle(service, item, counts, entries);
+}
+
 async function reconcileWorkItem(service: Service, item: WorkItem): Promise<void> {
+  const report = await reconcileForWorkItem(
+    service,
+    item,
+    item.kind === "machine" ? { resourceIds: item.resourceIds } : { subscriptions: [item.subscriptionId], ...(item.since ? { createdSince: new Date(item.since) } : {}) },
+  );
+  await settle(service, item, report.summary, reportEntries(report));
+}
+
+async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince">): Promise<Report> {
   const { state } = service;
   const run = await state.runs.markRunning(item.runId);
   const audit = (planItem: PlanItem, result: ItemResult, runId: string) =>
@@ -101,13 +139,17 @@ async function reconcileWorkItem(service: Service, item: WorkItem): Promise<void
             ...(result.correlationId ? { correlationId: result.correlationId } : {}),
           })
           .then(() => undefined);
-  const { report } = await reconcile(
-    item.kind === "machine"
-      ? { runId: item.runId, dryRun: item.dryRun, resourceIds: item.resourceIds }
-      : { runId: item.runId, dryRun: item.dryRun, subscriptions: [item.subscriptionId], ...(item.since ? { createdSince: new Date(item.since) } : {}) },
-    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit },
-  );
-  const settled = await state.runs.completeWorkItem(item.runId, { workItemId: item.workItemId, counts: report.summary, entries: [...report.resources, ...report.subscriptions.map((subscription) => ({ ...subscription, kind: "subscription" }))] });
+  const { report } = await reconcile({ runId: item.runId, dryRun: item.dryRun, ...scope }, { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit });
+  return report;
+}
+
+/** The run's report keeps every machine with its actions, and each subscription's findings. */
+function reportEntries(report: Report): unknown[] {
+  return [...report.resources, ...report.subscriptions.map((subscription) => ({ ...subscription, kind: "subscription" }))];
+}
+
+async function settle(service: Service, item: WorkItem, counts: Report["summary"], entries: readonly unknown[]): Promise<void> {
+  const settled = await service.state.runs.completeWorkItem(item.runId, { workItemId: item.workItemId, counts, entries });
   await finishIfSettled(service, settled.run);
 }
 

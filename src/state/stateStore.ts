@@ -5,6 +5,7 @@
 import { AuditLog } from "./auditLog.js";
 import { Checkpoints } from "./checkpoints.js";
 import { Dedupe } from "./dedupe.js";
+import { PendingMachines } from "./pendingMachines.js";
 import { RunStore } from "./runStore.js";
 import { createQueueClient, createTableClient, type StorageConnection } from "./storageConnection.js";
 import { WORK_QUEUE, WorkQueue, poisonQueueName } from "./workQueue.js";
@@ -14,6 +15,7 @@ export const TABLES = {
   audit: "remediationAudit",
   dedupe: "remediationDedupe",
   checkpoints: "remediationCheckpoints",
+  pending: "remediationPending",
 } as const;
 
 export interface StateStore {
@@ -21,6 +23,9 @@ export interface StateStore {
   readonly audit: AuditLog;
   /** Event Grid event ids. */
   readonly dedupe: Dedupe;
+  /** One scheduled flush of pending machines per subscription and batching window. */
+  readonly flushes: Dedupe;
+  readonly pending: PendingMachines;
   readonly checkpoints: Checkpoints;
   readonly workQueue: WorkQueue;
 }
@@ -41,6 +46,7 @@ export async function createStateStore(connection: StorageConnection, options: S
     audit: createTableClient(connection, TABLES.audit),
     dedupe: createTableClient(connection, TABLES.dedupe),
     checkpoints: createTableClient(connection, TABLES.checkpoints),
+    pending: createTableClient(connection, TABLES.pending),
   };
   const queueName = options.queueName ?? WORK_QUEUE;
   const queue = createQueueClient(connection, queueName);
@@ -57,6 +63,8 @@ export async function createStateStore(connection: StorageConnection, options: S
     runs: new RunStore(tables.runs, now),
     audit: new AuditLog(tables.audit, now),
     dedupe: new Dedupe(tables.dedupe, "eventgrid", now),
+    flushes: new Dedupe(tables.dedupe, "flush", now),
+    pending: new PendingMachines(tables.pending),
     checkpoints: new Checkpoints(tables.checkpoints, now),
     workQueue: new WorkQueue(queue, poisonQueue),
   };

@@ -22,8 +22,8 @@ export interface SubscriptionWorkItem {
   readonly runId: string;
   readonly subscriptionId: string;
   readonly dryRun: boolean;
-  /** `full`: every machine; `new-since`: machines created after `since`. */
-  readonly mode: "full" | "new-since";
+  /** `full`: every machine; `new-since`: machines created after `since`; `events`: the machines events named (pending). */
+  readonly mode: "full" | "new-since" | "events";
   /** ISO 8601; required for `new-since`, absent for `full`. */
   readonly since?: string;
 }
@@ -89,9 +89,10 @@ export function parseWorkItem(value: unknown): WorkItem {
     const subscriptionId = item["subscriptionId"];
     if (typeof subscriptionId !== "string" || !isGuid(subscriptionId)) throw new InputError("subscriptionId must be a GUID", "subscriptionId");
     const mode = item["mode"];
-    if (mode !== "full" && mode !== "new-since") throw new InputError(`mode must be "full" or "new-since", got ${brief(mode)}`, "mode");
-    if (mode === "full") {
+    if (mode !== "full" && mode !== "new-since" && mode !== "events") throw new InputError(`mode must be "full", "new-since" or "events", got ${brief(mode)}`, "mode");
+    if (mode === "full" || mode === "events") {
       if (item["since"] !== undefined) throw new InputError("since is only allowed with mode new-since", "since");
+      // An events flush carries no machine ids: it reads the pending table when it runs.
       return { kind: "subscription", ...common, subscriptionId: subscriptionId.toLowerCase(), mode };
     }
     const since = item["since"];

@@ -1,0 +1,28 @@
+/** Bounded concurrency, the one primitive the service needs: ARM quotas make unbounded fan-out a bug. */
+
+/** A counting semaphore: at most `limit` callers inside `use` at once. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async use<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next waiter, so no newcomer can slip in between.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/** `items.map(task)` with at most `limit` tasks running, results in input order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const semaphore = new Semaphore(limit);
+  return Promise.all(items.map((item) => semaphore.use(() => task(item))));
+}
