@@ -1,0 +1,113 @@
+/**
+ * Restarting the host mid-run: the run and its work items live in Azurite, so a new process (a fresh
+ * Service over the same app settings) picks up what the old one left: nothing is lost, nothing is
+ * counted or written twice, and the estate ends compliant.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { acceptEvent } from "../../src/service/events.js";
+import { startRun } from "../../src/service/runs.js";
+import { reconcile } from "../../src/engine.js";
+import type { ReportResource } from "../../src/report/buildReport.js";
+import type { RunRecord } from "../../src/state/runStore.js";
+import { pumpWorkQueue } from "../../scripts/functionsHost.js";
+import { machineWith } from "../local-azure/estate.js";
+import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
+import type { Service } from "../../src/service/service.js";
+
+const harness = useHarness();
+
+async function runOf(service: Service, runId: string): Promise<RunRecord<ReportResource>> {
+  const run = await service.state.runs.get<ReportResource>(runId);
+  if (!run) throw new Error(`no run ${runId}`);
+  return run;
+}
+
+/** A dry run over the whole scope on the given host: what would still be written. */
+async function stillPlanned(service: Service): Promise<{ status: string; planned: number; failed: number }> {
+  const check = await startRun(service, { trigger: "http", dryRun: true });
+  await harness().drain(service);
+  const { status, counts } = await runOf(service, check.runId);
+  return { status, planned: counts.planned, failed: counts.failed };
+}
+
+describe("restarting the host mid-run", () => {
+  it("loses no work item: a full run finishes on the new host, every machine compliant, nothing written twice", async () => {
+    const { azure, estate } = harness();
+    const subscriptions = estate.subscriptions.map((subscription) => subscription.subscriptionId);
+    const hostA = harness().service;
+    azure.resetRequests();
+
+    const run = await startRun(hostA, { trigger: "http" });
+    expect(run.workItems.total).toBe(subscriptions.length);
+
+    // Host A finishes one work item ...
+    expect(await pumpWorkQueue(hostA, { batchSize: 1 })).toBe(1);
+    // ... takes a second one, leases its subscription, applies part of it, and dies before settling it.
+    const [taken] = await hostA.state.workQueue.receive({ max: 1, visibilityTimeoutInSeconds: 1 });
+    if (!taken?.decoded.ok || taken.decoded.item.kind !== "subscription") throw new Error("expected a subscription work item");
+    const crashed = taken.decoded.item;
+    expect(await hostA.state.checkpoints.acquire(crashed.subscriptionId, 30 * 60 * 1000, crashed.workItemId)).toBeDefined();
+    const partly = estate.machines.find((machine) => machine.subscriptionId === crashed.subscriptionId && (machine.state === "no-identity" || machine.state === "mma-only" || machine.state === "arc-windows-connected"));
+    if (partly) await reconcile({ runId: run.runId, resourceIds: [partly.id] }, { settings: hostA.settings, gateway: hostA.gateway, logger: hostA.logger });
+    const midway = await runOf(hostA, run.runId);
+    expect(midway.workItems).toEqual({ total: subscriptions.length, done: 1, poisoned: 0 });
+    expect(midway.status).toBe("running");
+
+    // A new process: same app settings, nothing in memory. The abandoned message comes back after its visibility timeout.
+    const hostB = await harness().freshService();
+    await sleep(1100);
+    await harness().drain(hostB);
+
+    const finished = await runOf(hostB, run.runId);
+    expect(finished).toMatchObject({ status: "succeeded", workItems: { total: subscriptions.length, done: subscriptions.length, poisoned: 0 }, poison: [] });
+    expect(finished.counts.failed).toBe(0);
+    expect(await hostB.state.workQueue.approximateLength()).toEqual({ work: 0, poison: 0 });
+    // Every machine reported exactly once.
+    const reported = (finished.report ?? []).filter((entry) => entry.kind === "virtualMachine" || entry.kind === "arcMachine").map((entry) => entry.id.toLowerCase());
+    expect(reported.sort()).toEqual(estate.machines.map((machine) => machine.id.toLowerCase()).sort());
+    // Redelivery re-read Azure: no write was sent twice.
+    const writes = harness().writes().map((write) => `${write.method} ${write.path.toLowerCase()}`);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes).toEqual([...new Set(writes)]);
+    // The lease the dead host held did not block its own item's redelivery, and is released now.
+    const probe = await hostB.state.checkpoints.acquire(crashed.subscriptionId, 1000, "someone-else");
+    expect(probe).toBeDefined();
+    if (probe) await hostB.state.checkpoints.release(probe);
+
+    expect(await stillPlanned(hostB)).toEqual({ status: "succeeded", planned: 0, failed: 0 });
+  });
+
+  it("a burst of events taken by a host that dies before processing any is remediated by the next host", async () => {
+    const { azure, estate } = harness();
+    const hostA = harness().service;
+    const template = machineWith(estate, "no-identity", "linux");
+    const vms = [1, 2, 3, 4, 5].map((n) => newVirtualMachine(azure, template, `vm-burst-${n}`));
+    const runIds: string[] = [];
+    for (const vmId of vms) {
+      const disposition = await acceptEvent(hostA, {
+        topic: `/subscriptions/${template.subscriptionId}`,
+        subject: vmId,
+        eventType: "Microsoft.Resources.ResourceWriteSuccess",
+        eventTime: new Date().toISOString(),
+        id: crypto.randomUUID(),
+        dataVersion: "2",
+        metadataVersion: "1",
+        data: { resourceUri: vmId, operationName: "Microsoft.Compute/virtualMachines/write", status: "Succeeded", subscriptionId: template.subscriptionId },
+      });
+      if (disposition.outcome !== "queued") throw new Error(disposition.reason);
+      runIds.push(disposition.runId);
+    }
+    // Host A processes two, then takes the rest out of sight and dies.
+    expect(await pumpWorkQueue(hostA, { batchSize: 2 })).toBe(2);
+    expect(await hostA.state.workQueue.receive({ max: 32, visibilityTimeoutInSeconds: 1 })).toHaveLength(3);
+
+    const hostB = await harness().freshService();
+    await sleep(1100);
+    await harness().drain(hostB);
+
+    for (const runId of runIds) expect((await runOf(hostB, runId)).status).toBe("succeeded");
+    for (const vmId of vms) expect(remediationOf(azure, vmId)).toEqual({ identity: expect.stringMatching(/SystemAssigned/), agents: ["AzureMonitorLinuxAgent"], associations: [expect.any(String)] });
+    expect(await hostB.state.workQueue.approximateLength()).toEqual({ work: 0, poison: 0 });
+  });
+});
