@@ -160,6 +160,14 @@ describe("sweep", () => {
     expect(new Set(report.resources.map((resource) => resource.id.split("/")[2]))).toEqual(new Set([production.subscriptionId]));
   });
 
+  it("with no scope configured: every enabled subscription the credential can list", async () => {
+    const disabled = "44444444-4444-4444-8444-444444444444";
+    h.load(estate, { id: `/subscriptions/${disabled}`, type: "Microsoft.Resources/subscriptions", properties: { displayName: "Old", state: "Disabled" } });
+    const report = json(await cli(["sweep", "--json", "--dry-run"], { REMEDIATION_SUBSCRIPTIONS: "" }));
+    const seen = new Set(report.resources.map((resource) => resource.id.split("/")[2]));
+    expect(seen).toEqual(new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId)));
+  });
+
   it("without --json: a readable table and the totals", async () => {
     h.load(estate);
     const result = await cli(["sweep", "--dry-run"]);
