@@ -374,6 +374,15 @@ describe("plan: the sql profile", () => {
     expect(p.items.filter((item) => item.action === "createWorkspace")).toEqual([]);
   });
 
+  it("Defender for SQL's region map has no japanwest: its group falls back to the region name", () => {
+    const p = plan({ machines: [sqlVm("sqlvm-jw", { location: "japanwest" })], sub: sqlStandard });
+    expect(itemFor(p, "createWorkspace", `D4SQL-${SUB.replace(/-/g, "")}-japanwest`).targetId).toContain("/resourceGroups/DefaultResourceGroup-japanwest/");
+    expect(itemFor(p, "createDataCollectionRule", "MicrosoftDefenderForSQL-japanwest-dcr").targetId).toContain("/resourceGroups/DefaultResourceGroup-japanwest/");
+    // The machines profile still uses Defender's shared EJP workspace.
+    expect(itemFor(p, "createWorkspace", `DefaultWorkspace-${SUB}-EJP`)).toBeDefined();
+    expect(itemFor(p, "createUserAssignedIdentity", "Built-In-Identity-japanwest")).toBeDefined();
+  });
+
   it("extension-only mode: system identity, the Defender for SQL extension and c1529623", () => {
     const p = plan({ machines: [sqlVm("sqlvm-1", { identity: { systemAssigned: false } })], env: { SQL_MODE: "extension-only" }, sub: sqlStandard });
     expect(itemFor(p, "updateMachineIdentity", "sqlvm-1").body).toEqual({ identity: { type: "SystemAssigned" } });
