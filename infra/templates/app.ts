@@ -24,6 +24,7 @@ export const APP_PARAMETER_NAMES = [
   "dryRun",
   "sweepSchedule",
   "fullReconcileHours",
+  "eventBatchSeconds",
   "maximumInstanceCount",
 ] as const;
 
@@ -94,6 +95,13 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
       defaultValue: 24,
       minValue: 1,
       metadata: { description: "FULL_RECONCILE_HOURS: a full reconcile at most this often." },
+    },
+    eventBatchSeconds: {
+      type: "int",
+      defaultValue: 10,
+      minValue: 0,
+      maxValue: 900,
+      metadata: { description: "EVENT_BATCH_SECONDS: events for one subscription are collected this long and reconciled together." },
     },
     maximumInstanceCount: {
       type: "int",
@@ -283,6 +291,7 @@ export function appTemplate(): JsonObject {
               setting("DRY_RUN", "[if(parameters('dryRun'), 'true', 'false')]"),
               setting("SWEEP_SCHEDULE", "[parameters('sweepSchedule')]"),
               setting("FULL_RECONCILE_HOURS", "[string(parameters('fullReconcileHours'))]"),
+              setting("EVENT_BATCH_SECONDS", "[string(parameters('eventBatchSeconds'))]"),
             ],
           },
           functionAppConfig: {
