@@ -44,6 +44,7 @@ async function runHost(): Promise<void> {
     REMEDIATION_SUBSCRIPTIONS: estate.subscriptions.map((subscription) => subscription.subscriptionId).join(","),
     ARM_POLL_INTERVAL_MS: "50",
     ARM_CONFLICT_RETRY_DELAY_MS: "200",
+    EVENT_BATCH_SECONDS: "2",
     LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
   });
   // Imported only now: the handlers build their service from these settings on first use.
