@@ -17,6 +17,7 @@ import type { TableClient, TableEntityResult, TransactionAction } from "@azure/d
 import { odata } from "@azure/data-tables";
 import { InputError } from "../errors.js";
 import { isNotFound, retryOnConflict, statusCodeOf } from "./concurrency.js";
+import type { ResourceStatus } from "../report/buildReport.js";
 import { assertRunId, assertWorkItemId, invertedTimestamp } from "./keys.js";
 
 export const RUN_TRIGGERS = ["http", "timer", "eventGrid", "cli"] as const;
@@ -28,13 +29,8 @@ export interface RunScope {
   readonly resourceIds: readonly string[];
 }
 
-export interface RunCounts {
-  readonly compliant: number;
-  readonly remediated: number;
-  readonly planned: number;
-  readonly failed: number;
-  readonly skipped: number;
-}
+/** Machines and shared resources per report status, summed over a run's work items. */
+export type RunCounts = Readonly<Record<ResourceStatus, number>>;
 
 export interface WorkItemTally {
   readonly total: number;

@@ -10,6 +10,7 @@
  * (seed, subscription index), so the streaming form and the array form agree resource for resource.
  */
 import type { ArmIdentity, ArmResource } from "./arm-resource.js";
+import { mulberry32 } from "./random.js";
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
@@ -310,18 +311,6 @@ const POWER_STATUS = {
 // Seeded randomness
 
 type Rng = () => number;
-
-/** mulberry32: a tiny, fast 32-bit PRNG; plenty for test data. */
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An independent stream per (seed, index). */
 function streamRng(seed: number, index: number): Rng {

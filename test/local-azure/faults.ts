@@ -1,3 +1,4 @@
+import { mulberry32 } from "./random.js";
 /** Injected misbehaviour. Every random choice comes from one seeded PRNG, so a run repeats exactly. */
 export interface Faults {
   seed?: number;
@@ -14,18 +15,6 @@ export interface Faults {
   dropConnectionRate?: number;
   /** Added to every response (after latency); simulates a slow ARM front door. */
   slowResponseMs?: number;
-}
-
-/** mulberry32: tiny, fast and good enough to make fault runs reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What the fault plan says about one request, drawn in a fixed order. */
