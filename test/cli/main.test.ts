@@ -162,7 +162,7 @@ describe("sweep", () => {
 
   it("with no scope configured: every enabled subscription the credential can list", async () => {
     const disabled = "44444444-4444-4444-8444-444444444444";
-    h.load(estate, { id: `/subscriptions/${disabled}`, type: "Microsoft.Resources/subscriptions", properties: { displayName: "Old", state: "Disabled" } });
+    h.load(estate, { id: `/subscriptions/${disabled}`, name: disabled, type: "Microsoft.Resources/subscriptions", properties: { displayName: "Old", state: "Disabled" } });
     const report = json(await cli(["sweep", "--json", "--dry-run"], { REMEDIATION_SUBSCRIPTIONS: "" }));
     const seen = new Set(report.resources.map((resource) => resource.id.split("/")[2]));
     expect(seen).toEqual(new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId)));

@@ -97,6 +97,7 @@ describe("Defender for SQL's initiative already assigned by the customer, under 
   const data = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Data")!;
   const customerAssignment = {
     id: `${data.id}/providers/Microsoft.Authorization/policyAssignments/asc-sql-ama-autoprovisioning`,
+    name: "asc-sql-ama-autoprovisioning",
     type: "Microsoft.Authorization/policyAssignments",
     location: "eastus",
     identity: { type: "SystemAssigned", principalId: "5e5e5e5e-0000-4000-8000-000000000002", tenantId: "72f988bf-0000-4000-8000-00000000a2e1" },
