@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convergedEstate, demoEstate, generateEstate, machineWith, machinesWith, testEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
 import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
 import { idKey } from "../../src/azure/ids.js";
+import { SWEEP_BATCH_SUBSCRIPTIONS } from "../../src/engine.js";
 import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
@@ -221,6 +222,34 @@ describe("a dry run", () => {
     const byTarget = (entries: readonly { method: string; targetId: string }[]) => [...entries].sort((a, b) => `${a.method} ${a.targetId}`.localeCompare(`${b.method} ${b.targetId}`));
     expect(byTarget(applied.sent)).toEqual(byTarget(planned));
     expect(h.writes().map((write) => idKey(decodeURIComponent(write))).sort()).toEqual(dry.plan.items.map((item) => idKey(`${item.method} ${item.targetId}`)).sort());
+  });
+});
+
+describe("incremental sweeps (createdSince)", () => {
+  it("look only at machines created since then (and those that do not say when they were)", async () => {
+    h.load(estate);
+    const created = (machine: EstateMachine) => (h.azure.get(machine.id)?.properties as { timeCreated?: string } | undefined)?.timeCreated;
+    const vms = estate.machines.filter((machine) => machine.kind === "vm" && created(machine));
+    const since = [...vms].sort((a, b) => Date.parse(created(b) as string) - Date.parse(created(a) as string))[2] as EstateMachine;
+    const run = await h.run({ createdSince: new Date(created(since) as string), dryRun: true });
+    const expected = estate.machines.filter((machine) => !created(machine) || Date.parse(created(machine) as string) >= Date.parse(created(since) as string)).map((machine) => idKey(machine.id));
+    expect(run.report.resources.filter((resource) => resource.kind !== "shared").map((resource) => idKey(resource.id)).sort()).toEqual(expected.sort());
+    expect(expected.filter((id) => id.includes("/virtualmachines/"))).toHaveLength(3);
+  });
+});
+
+describe("a scope larger than one Resource Graph batch", () => {
+  it("is swept batch by batch into one plan and one report", async () => {
+    const large = generateEstate({ seed: 11, subscriptions: SWEEP_BATCH_SUBSCRIPTIONS + 3, machinesPerSubscription: 1, subscriptionOptOutRate: 0 });
+    h.load(large);
+    const run = await h.run({ dryRun: true });
+    const machines = run.report.resources.filter((resource) => resource.kind !== "shared");
+    expect(machines.map((resource) => idKey(resource.id)).sort()).toEqual(large.machines.map((machine) => idKey(machine.id)).sort());
+    expect(Object.values(run.report.summary).reduce((sum, count) => sum + count, 0)).toBe(run.report.resources.length);
+    expect(new Set(run.plan.items.map((item) => item.key)).size).toBe(run.plan.items.length);
+    // Seven queries per batch of subscriptions (plus a page here and there), not one per subscription.
+    expect(h.azure.requestCounts().queries).toBeGreaterThanOrEqual(14);
+    expect(h.azure.requestCounts().queries).toBeLessThan(30);
   });
 });
 
