@@ -84,6 +84,27 @@ export function nestedDeployment(options: {
   };
 }
 
+/**
+ * A subscription-scope pair: the resource group named by parameter `resourceGroupName`, and a nested
+ * deployment of `template` into it once it exists.
+ */
+export function resourceGroupWithDeployment(options: { name: string; parameters: Record<string, Json>; template: JsonObject }): JsonObject[] {
+  return [
+    {
+      type: "Microsoft.Resources/resourceGroups",
+      apiVersion: API_VERSIONS.resourceGroups,
+      name: "[parameters('resourceGroupName')]",
+      location: "[parameters('location')]",
+      tags: { "managed-by": "ama-remediator" },
+    },
+    nestedDeployment({
+      ...options,
+      target: { resourceGroup: "[parameters('resourceGroupName')]" },
+      dependsOn: ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('resourceGroupName'))]"],
+    }),
+  ];
+}
+
 /** `[parameters('name')]` for every declared parameter, to forward them unchanged to a nested template. */
 export function forwardParameters(names: readonly string[]): Record<string, Json> {
   return Object.fromEntries(names.map((name) => [name, `[parameters('${name}')]`]));

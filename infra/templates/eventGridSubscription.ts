@@ -1,5 +1,5 @@
 import { HANDLED_EVENT_TYPES, HANDLED_OPERATIONS } from "../../src/events/filter.js";
-import { API_VERSIONS, SCHEMAS, forwardParameters, nestedDeployment, template, type JsonObject } from "./arm.js";
+import { API_VERSIONS, SCHEMAS, forwardParameters, resourceGroupWithDeployment, template, type JsonObject } from "./arm.js";
 
 /**
  * Subscription-scope template: the Event Grid wiring of one managed subscription. A resource group with
@@ -122,20 +122,7 @@ export function eventGridSubscriptionTemplate(): JsonObject {
       deadLetterContainerName: stringParameter("Blob container for dead-lettered events."),
     },
     resources: [
-      {
-        type: "Microsoft.Resources/resourceGroups",
-        apiVersion: API_VERSIONS.resourceGroups,
-        name: "[parameters('resourceGroupName')]",
-        location: "[parameters('location')]",
-        tags: { "managed-by": "ama-remediator" },
-      },
-      nestedDeployment({
-        name: deploymentName,
-        target: { resourceGroup: "[parameters('resourceGroupName')]" },
-        dependsOn: ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('resourceGroupName'))]"],
-        parameters: forwardParameters(topicParameters),
-        template: topicTemplate(),
-      }),
+      ...resourceGroupWithDeployment({ name: deploymentName, parameters: forwardParameters(topicParameters), template: topicTemplate() }),
     ],
     outputs: {
       systemTopicId: {

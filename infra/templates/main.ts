@@ -5,7 +5,7 @@ import {
   SCHEMAS,
   escapeExpressions,
   forwardParameters,
-  nestedDeployment,
+  nestedDeployment, resourceGroupWithDeployment,
   template,
   type Json,
   type JsonObject,
@@ -49,20 +49,7 @@ function hostingTemplate(): JsonObject {
   return template(SCHEMAS.subscription, {
     parameters: { ...appParameters(), resourceGroupName: { type: "string" } },
     resources: [
-      {
-        type: "Microsoft.Resources/resourceGroups",
-        apiVersion: API_VERSIONS.resourceGroups,
-        name: "[parameters('resourceGroupName')]",
-        location: "[parameters('location')]",
-        tags: { "managed-by": "ama-remediator" },
-      },
-      nestedDeployment({
-        name: appDeploymentName,
-        target: { resourceGroup: "[parameters('resourceGroupName')]" },
-        dependsOn: ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('resourceGroupName'))]"],
-        parameters: forwardParameters(APP_PARAMETER_NAMES),
-        template: appTemplate(),
-      }),
+      ...resourceGroupWithDeployment({ name: appDeploymentName, parameters: forwardParameters(APP_PARAMETER_NAMES), template: appTemplate() }),
     ],
     outputs,
   });
