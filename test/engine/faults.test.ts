@@ -41,6 +41,18 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
+describe("a slow ARM", () => {
+  it("gets writes in parallel, but at most 8 in flight per subscription", async () => {
+    h.load(estate);
+    h.azure.setFaults({ latency: { fixedMs: 15 } });
+    const run = await h.run();
+    expect(run.report.summary.failed).toBe(0);
+    const peaks = [...run.peakInFlight.values()];
+    expect(Math.max(...peaks)).toBeGreaterThan(1);
+    expect(Math.max(...peaks)).toBeLessThanOrEqual(8);
+  });
+});
+
 describe("a busy VM", () => {
   it("answers 409 while another operation runs; the write waits and goes through", async () => {
     h.load(estate);

@@ -22,6 +22,8 @@ export interface SentWrite {
 export interface RunResult extends ReconcileOutcome {
   /** What apply handed the gateway, in order. */
   readonly sent: readonly SentWrite[];
+  /** Most writes in flight at once, per subscription. */
+  readonly peakInFlight: ReadonlyMap<string, number>;
 }
 
 export interface EngineHarness {
@@ -70,12 +72,19 @@ export async function startEngineHarness(): Promise<EngineHarness> {
     async run(request = {}, extra = {}, beforeWrite) {
       const runSettings = settings(extra);
       const sent: SentWrite[] = [];
+      const inFlight = new Map<string, number>();
+      const peakInFlight = new Map<string, number>();
       const gateway = recording(createGateway(runSettings), (write) => {
         beforeWrite?.(write);
         sent.push(write);
+        const subscription = subscriptionOf(write.targetId);
+        const now = (inFlight.get(subscription) ?? 0) + 1;
+        inFlight.set(subscription, now);
+        peakInFlight.set(subscription, Math.max(now, peakInFlight.get(subscription) ?? 0));
+        return () => inFlight.set(subscription, (inFlight.get(subscription) ?? 1) - 1);
       });
       const outcome = await reconcile(request, { settings: runSettings, gateway, logger: createLogger({ level: "silent" }) });
-      return { ...outcome, sent };
+      return { ...outcome, sent, peakInFlight };
     },
     writes: () => azure.requests.filter((entry) => (entry.kind === "write" || entry.kind === "delete") && entry.status < 400).map((entry) => `${entry.method} ${entry.path}`),
     requestsUnder: (...ids) => {
@@ -86,19 +95,31 @@ export async function startEngineHarness(): Promise<EngineHarness> {
   };
 }
 
-/** The gateway, with every write apply sends recorded before it goes out. */
-function recording(gateway: ArmGateway, record: (write: SentWrite) => void): ArmGateway {
+/** The gateway, with every write apply sends recorded before it goes out (`record` returns "it is done"). */
+function recording(gateway: ArmGateway, record: (write: SentWrite) => () => void): ArmGateway {
   const writer = gateway.writer.bind(gateway);
   gateway.writer = (assertWritable): ArmWriter => {
     const inner = writer(assertWritable);
+    const track = async <T>(write: SentWrite, send: () => Promise<T>): Promise<T> => {
+      const done = record(write);
+      try {
+        return await send();
+      } finally {
+        done();
+      }
+    };
     return {
       getResource: (id) => inner.getResource(id),
-      put: (id, apiVersion, body) => (record({ method: "PUT", targetId: id, body }), inner.put(id, apiVersion, body)),
-      patch: (id, apiVersion, body) => (record({ method: "PATCH", targetId: id, body }), inner.patch(id, apiVersion, body)),
-      delete: (id, apiVersion) => (record({ method: "DELETE", targetId: id }), inner.delete(id, apiVersion)),
+      put: (id, apiVersion, body) => track({ method: "PUT", targetId: id, body }, () => inner.put(id, apiVersion, body)),
+      patch: (id, apiVersion, body) => track({ method: "PATCH", targetId: id, body }, () => inner.patch(id, apiVersion, body)),
+      delete: (id, apiVersion) => track({ method: "DELETE", targetId: id }, () => inner.delete(id, apiVersion)),
     };
   };
   return gateway;
+}
+
+function subscriptionOf(id: string): string {
+  return id.split("/")[2]?.toLowerCase() ?? "";
 }
 
 /** Extensions on a machine in the emulator's store, as `publisher/type` with their provisioning state. */
