@@ -75,6 +75,21 @@ describe("reconcile by resource ids", () => {
     expect(h.requestsUnder(optedOut.id).filter((entry) => entry.method !== "GET")).toEqual([]);
   });
 
+  it("names of one machine (its id in two casings, an extension) are reconciled once", async () => {
+    h.load(estate);
+    const run = await h.run({ resourceIds: [vm.id, vm.id.replace("/resourceGroups/", "/RESOURCEGROUPS/"), `${vm.id}/extensions/AzureMonitorLinuxAgent`] });
+    expect(run.report.resources.filter((resource) => resource.kind !== "shared")).toHaveLength(1);
+    expect(h.requestsUnder(`${vm.id}/extensions`).filter((entry) => entry.method === "PUT")).toHaveLength(1);
+  });
+
+  it("a machine in an opted-out subscription is skipped and nothing in that subscription is written", async () => {
+    h.load(estate);
+    const sandboxVm = machineWith(estate, "opt-out-subscription");
+    const run = await h.run({ resourceIds: [sandboxVm.id] });
+    expect(run.report.resources).toEqual([expect.objectContaining({ id: sandboxVm.id, status: "skipped", notes: ["subscription tagged ama-remediation: skip"] })]);
+    expect(h.writes()).toEqual([]);
+  });
+
   it("a machine that no longer exists is nothing to do", async () => {
     h.load(estate);
     const run = await h.run({ resourceIds: [`${production.id}/resourceGroups/rg-workload-eastus/providers/Microsoft.Compute/virtualMachines/vm-deleted`] });
