@@ -71,6 +71,22 @@ describe("a busy VM", () => {
   });
 });
 
+describe("a VM that stays busy", () => {
+  it("is reported failed with Conflict once the retries run out; the other machines are remediated", async () => {
+    h.load(estate);
+    const busy = machineWith(estate, "system-identity", "windows");
+    const finish = await startOperationOn(busy.id);
+    const run = await h.run();
+    await finish();
+    const resource = run.report.resources.find((entry) => entry.id === busy.id);
+    expect(resource?.status).toBe("failed");
+    expect(resource?.actions.find((action) => action.action === "installExtension")).toMatchObject({ outcome: "failed", error: { code: "Conflict" } });
+    expect(h.requestsUnder(`${busy.id}/extensions`).filter((entry) => entry.status === 409).length).toBeGreaterThan(1);
+    expect(run.report.summary.failed).toBe(1);
+    expect(hasAma(machineWith(estate, "no-identity", "windows"))).toBe(true);
+  });
+});
+
 describe("a role assignment the credential may not write", () => {
   it("is reported with AuthorizationFailed and the missing action; the machines are still remediated", async () => {
     h.load(estate);
