@@ -1,0 +1,73 @@
+/**
+ * The naive evaluator the benchmark compares the service with: the way per-resource policy
+ * evaluation works. Per subscription it lists the VMs and the Arc machines, then for each machine
+ * reads its extensions and its data collection rule associations one by one, through the same
+ * official SDK clients the service uses. It only evaluates (a machine is compliant with an AMA that
+ * succeeded and at least one association); it never writes, so every request it makes is a read the
+ * service's sweep has to beat.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import { ComputeManagementClient } from "@azure/arm-compute";
+import { HybridComputeManagementClient } from "@azure/arm-hybridcompute";
+import { MonitorClient } from "@azure/arm-monitor";
+import { forEachBounded } from "./pool.js";
+
+export interface NaiveOptions {
+  readonly endpoint: string;
+  readonly credential: TokenCredential;
+  /** Subscriptions evaluated at once (ARM throttles per subscription, so fan out across them). */
+  readonly subscriptionConcurrency: number;
+  /** Machines of one subscription read at once. */
+  readonly machineConcurrency: number;
+}
+
+export interface NaiveResult {
+  readonly machines: number;
+  readonly compliant: number;
+}
+
+interface ListedMachine {
+  readonly resourceGroup: string;
+  readonly name: string;
+  readonly id: string;
+  readonly kind: "vm" | "arc";
+}
+
+const AMA_TYPES = new Set(["azuremonitorwindowsagent", "azuremonitorlinuxagent"]);
+
+export async function naiveEvaluate(subscriptions: readonly string[], options: NaiveOptions): Promise<NaiveResult> {
+  const clientOptions = { endpoint: options.endpoint };
+  const monitor = new MonitorClient(options.credential, clientOptions);
+  let machines = 0;
+  let compliant = 0;
+  await forEachBounded(subscriptions, options.subscriptionConcurrency, async (subscriptionId) => {
+    const compute = new ComputeManagementClient(options.credential, subscriptionId, clientOptions);
+    const hybrid = new HybridComputeManagementClient(options.credential, subscriptionId, clientOptions);
+    const listed: ListedMachine[] = [];
+    for await (const vm of compute.virtualMachines.listAll()) listed.push(machineOf(vm.id, "vm"));
+    for await (const machine of hybrid.machines.listBySubscription()) listed.push(machineOf(machine.id, "arc"));
+    await forEachBounded(listed, options.machineConcurrency, async (machine) => {
+      const extensionTypes: { type: string; state: string }[] = [];
+      if (machine.kind === "vm") {
+        const result = await compute.virtualMachineExtensions.list(machine.resourceGroup, machine.name);
+        for (const extension of result.value ?? []) extensionTypes.push({ type: extension.typePropertiesType ?? "", state: extension.provisioningState ?? "" });
+      } else {
+        for await (const extension of hybrid.machineExtensions.list(machine.resourceGroup, machine.name)) {
+          extensionTypes.push({ type: extension.properties?.type ?? "", state: extension.properties?.provisioningState ?? "" });
+        }
+      }
+      let associations = 0;
+      for await (const _association of monitor.dataCollectionRuleAssociations.listByResource(machine.id.replace(/^\/+/, ""))) associations++;
+      machines++;
+      const amaSucceeded = extensionTypes.some((extension) => AMA_TYPES.has(extension.type.toLowerCase()) && extension.state === "Succeeded");
+      if (amaSucceeded && associations > 0) compliant++;
+    });
+  });
+  return { machines, compliant };
+}
+
+function machineOf(id: string | undefined, kind: "vm" | "arc"): ListedMachine {
+  const match = /\/resourceGroups\/([^/]+)\/providers\/[^/]+\/[^/]+\/([^/]+)$/i.exec(id ?? "");
+  if (!id || !match) throw new Error(`unexpected machine id ${String(id)}`);
+  return { id, kind, resourceGroup: match[1] as string, name: match[2] as string };
+}

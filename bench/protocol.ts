@@ -1,0 +1,57 @@
+/**
+ * What the orchestrator (bench/run.ts) hands a service process (bench/service.ts) and what that
+ * process answers: one job as a JSON file, one JSON line on stdout.
+ */
+
+export type Job =
+  /** reconcile() over REMEDIATION_SUBSCRIPTIONS: the timer's full sweep. */
+  | { readonly kind: "sweep"; readonly dryRun: boolean }
+  /** The per-machine evaluator in bench/naive.ts over the same subscriptions. */
+  | { readonly kind: "naive"; readonly subscriptionConcurrency: number; readonly machineConcurrency: number }
+  /**
+   * Events for these machines, all arrived at once. `per-subscription`: one reconcile per
+   * subscription with every machine its events named (the events flush); `per-event`: one reconcile
+   * per event. `concurrency` reconciles run at once (the Functions host's queue batch).
+   */
+  | { readonly kind: "burst"; readonly machineIds: readonly string[]; readonly grouping: "per-subscription" | "per-event"; readonly concurrency: number; readonly dryRun: boolean }
+  /** One event after another, CPU measured around each (parse, scope, reconcile). */
+  | { readonly kind: "eventCpu"; readonly machineIds: readonly string[]; readonly warmup: number };
+
+export interface ProcessFigures {
+  /** Wall time of the job itself (process start-up and module loading excluded). */
+  readonly wallMs: number;
+  readonly cpuUserMs: number;
+  readonly cpuSystemMs: number;
+  /** process.resourceUsage().maxRSS at the end of the job, in MiB. */
+  readonly peakRssMiB: number;
+}
+
+export interface SweepOutcome extends ProcessFigures {
+  readonly kind: "sweep" | "burst";
+  readonly machines: number;
+  readonly planItems: number;
+  readonly planItemsBySubscription: Readonly<Record<string, number>>;
+  readonly planItemsByAction: Readonly<Record<string, number>>;
+  /** Longest chain of writes on one machine in the plan. */
+  readonly longestMachineChain: number;
+  readonly summary: Readonly<Record<string, number>>;
+  /** Milliseconds from the job's start to the first "planned" progress line (discovery + evaluation). */
+  readonly firstPlannedMs?: number;
+}
+
+export interface NaiveOutcome extends ProcessFigures {
+  readonly kind: "naive";
+  readonly machines: number;
+  readonly compliant: number;
+}
+
+export interface EventCpuOutcome extends ProcessFigures {
+  readonly kind: "eventCpu";
+  readonly events: number;
+  /** CPU (user + system) per event after warm-up, in ms. */
+  readonly cpuPerEventMs: { readonly mean: number; readonly median: number; readonly p95: number; readonly max: number };
+  readonly wallPerEventMs: { readonly mean: number; readonly median: number };
+  readonly writesPlanned: number;
+}
+
+export type Outcome = SweepOutcome | NaiveOutcome | EventCpuOutcome;
