@@ -4,7 +4,7 @@ import { buildReport, type Report } from "../../src/report/buildReport.js";
 import { formatTable } from "../../src/report/formatTable.js";
 import type { Plan } from "../../src/plan/plan.js";
 import { ownedRuleId } from "../../src/defender/names.js";
-import { SUB, ama, association, planOf, settingsWith, snapshot, subscription, vm } from "../support/snapshotBuilder.js";
+import { SUB, ama, association, planOf, settingsWith, snapshot, sqlVm, subscription, vm } from "../support/snapshotBuilder.js";
 
 const STARTED = new Date("2026-11-25T10:00:00.000Z");
 const FINISHED = new Date("2026-11-25T10:00:05.000Z");
@@ -104,6 +104,15 @@ describe("formatTable", () => {
     expect(lines.find((line) => line.includes("vm-optout"))).toMatch(/^skipped\s+vm\s+.*machine tagged ama-remediation: skip$/);
     expect(table).toContain(`subscription ${SUB}: legacy Log Analytics agent (MMA) autoprovisioning is On`);
     expect(lines.at(-1)).toBe("1 compliant, 0 remediated, 0 planned, 1 failed, 2 skipped");
+  });
+
+  it("names subscription-scoped resources (policy and role assignments) so each row can be told apart", () => {
+    const plan = planOf(snapshot([sqlVm("sqlvm-1")], { subscriptions: [subscription({ sqlServersOnMachinesPlan: { tier: "Standard" } })] }), settingsWith());
+    const rows = formatTable(buildReport("run-8", { ...plan, dryRun: true }, undefined, STARTED, FINISHED)).split("\n").filter((line) => /assignPolicy|assignRole/.test(line));
+    expect(rows).toHaveLength(6);
+    const resourceCells = rows.map((line) => line.split(/\s{2,}/)[2]);
+    expect(new Set(resourceCells).size).toBe(6);
+    expect(resourceCells.some((cell) => cell?.includes("Defender for SQL on SQL VMs and Arc-enabled SQL Servers"))).toBe(true);
   });
 
   it("says so on a dry run", () => {
