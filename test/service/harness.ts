@@ -24,8 +24,8 @@ export interface Harness {
   readonly env: Record<string, string>;
   /** The service the tests share. */
   readonly service: Service;
-  /** A new Service over the same Storage and ARM (a restarted host). */
-  freshService(): Promise<Service>;
+  /** A new Service over the same Storage and ARM (a restarted host), optionally with other app settings. */
+  freshService(env?: Record<string, string>): Promise<Service>;
   /** The ARM writes and deletes the emulator has seen since the last `resetRequests()`. */
   writes(): RequestLogEntry[];
   /** Drains the work queue through the same queue handler the Functions registration calls. */
@@ -41,9 +41,9 @@ export interface HarnessOptions {
   /** Extra app settings. */
   readonly env?: Record<string, string>;
   /**
-   * The emulator's ARM limits. Default: ARM's real buckets with time running 50x faster, so a test
-   * that trips Resource Graph's 15-queries-per-5-s quota (every subscription work item runs 7 queries)
-   * waits 100 ms instead of 5 s.
+   * The emulator's ARM limits. Default: ARM's read/write buckets, refilled 50x faster, and no Resource
+   * Graph quota: every subscription work item runs 7 queries, so a few sweeps trip the real 15-per-5-s
+   * quota, and each 429 costs a whole second (Retry-After is in seconds). Throttling has its own tests.
    */
   readonly throttle?: ThrottleOptions;
 }
@@ -53,7 +53,7 @@ export function useHarness(options: HarnessOptions = {}): () => Harness {
   let azure: LocalAzure | undefined;
   let azurite: AzuriteInstance | undefined;
   beforeAll(async () => {
-    [azure, azurite] = await Promise.all([startLocalAzure({ throttle: options.throttle ?? { timeScale: 50 } }), startAzurite()]);
+    [azure, azurite] = await Promise.all([startLocalAzure({ throttle: options.throttle ?? { timeScale: 50, resourceGraph: false } }), startAzurite()]);
     const estate = (options.estate ?? demoEstate)();
     azure.load(estate.resources);
     const env: Record<string, string> = {
@@ -66,9 +66,11 @@ export function useHarness(options: HarnessOptions = {}): () => Harness {
       // Flush each event's subscription at once (production collects events for EVENT_BATCH_SECONDS).
       EVENT_BATCH_SECONDS: "0",
       LOG_LEVEL: "silent",
+      // Events are flushed at once unless a test is about batching (it builds its own service).
+      EVENT_BATCH_SECONDS: "0",
       ...options.env,
     };
-    const build = () => createService(env, { logger: createLogger({ level: "silent" }) });
+    const build = (extra: Record<string, string> = {}) => createService({ ...env, ...extra }, { logger: createLogger({ level: "silent" }) });
     const service = await build();
     const local = azure;
     const connection = connectionStringConnection(azurite.connectionString);
