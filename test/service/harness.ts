@@ -66,8 +66,6 @@ export function useHarness(options: HarnessOptions = {}): () => Harness {
       // Flush each event's subscription at once (production collects events for EVENT_BATCH_SECONDS).
       EVENT_BATCH_SECONDS: "0",
       LOG_LEVEL: "silent",
-      // Events are flushed at once unless a test is about batching (it builds its own service).
-      EVENT_BATCH_SECONDS: "0",
       ...options.env,
     };
     const build = (extra: Record<string, string> = {}) => createService({ ...env, ...extra }, { logger: createLogger({ level: "silent" }) });
