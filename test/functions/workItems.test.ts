@@ -5,7 +5,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { handleWorkItemMessage } from "../../src/functions/workItems.js";
+import { InvocationContext } from "@azure/functions";
+import { handleWorkItemMessage, workItems } from "../../src/functions/workItems.js";
 import { handleRunsRequest } from "../../src/functions/runsApi.js";
 import { startRun } from "../../src/service/runs.js";
 import { connectionStringConnection, createQueueClient } from "../../src/state/storageConnection.js";
@@ -123,6 +124,20 @@ describe("a work item that always fails", () => {
     harness().azure.setFaults({});
     await handleWorkItemMessage(service, item, 2);
     expect(await runStatus(run.runId)).toMatchObject({ status: "succeeded", poison: [], workItems: { total: 1, done: 1, poisoned: 0 } });
+  });
+
+  it("the registered workItems handler reads the dequeue count from the trigger metadata", async () => {
+    const { estate, env, service } = harness();
+    Object.assign(process.env, env);
+    const subscriptionId = estate.subscriptions[1]?.subscriptionId as string;
+    const run = await startRun(service, { trigger: "http", subscriptions: [subscriptionId], dryRun: true });
+    const [item] = await takeItems(run.runId);
+    harness().azure.setFaults({ forbidden: [{ scope: "/", actions: [GRAPH_READ] }] });
+    const context = (dequeueCount: number) => new InvocationContext({ functionName: "workItems", triggerMetadata: { dequeueCount } });
+    await expect(workItems(item, context(1))).rejects.toThrow();
+    expect((await runStatus(run.runId)).poison).toEqual([]);
+    await expect(workItems(item, context(service.maxDequeueCount))).rejects.toThrow();
+    expect((await runStatus(run.runId)).poison).toEqual([expect.objectContaining({ workItemId: item?.workItemId })]);
   });
 
   // BUG: terminal errors (InputError: the run does not exist) are rethrown and retried maxDequeueCount times; the last attempt then fails again inside poisonWorkItem

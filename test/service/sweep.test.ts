@@ -4,7 +4,9 @@
  * the host's queue handler remediates what events missed; checkpoints and leases live in Azurite.
  * The tests run in order and build on each other's checkpoints.
  */
+import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
+import { sweepTimer } from "../../src/functions/sweepTimer.js";
 import { startSweep } from "../../src/service/sweep.js";
 import { processWorkItem, startRun, type WorkItemOutcome } from "../../src/service/runs.js";
 import type { SubscriptionWorkItem, WorkItem } from "../../src/state/workQueue.js";
@@ -130,6 +132,20 @@ describe("timer sweeps", () => {
     await harness().drain();
     expect(harness().writes()).toEqual([]);
     expect((await runOf(run.runId)).counts).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
+  });
+});
+
+describe("the registered sweepTimer handler", () => {
+  it("queues a sweep of the configured scope with the service built from the app settings", async () => {
+    const { estate, env, service } = harness();
+    Object.assign(process.env, env);
+    const before = new Set((await service.state.runs.listRecent(100)).map((run) => run.runId));
+    const now = new Date().toISOString();
+    await sweepTimer({ isPastDue: true, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } }, new InvocationContext({ functionName: "sweepTimer" }));
+    const queued = (await service.state.runs.listRecent(100)).filter((run) => !before.has(run.runId));
+    expect(queued).toEqual([expect.objectContaining({ trigger: "timer", workItems: { total: estate.subscriptions.length, done: 0, poisoned: 0 } })]);
+    await harness().drain();
+    expect((await runOf(queued[0]?.runId as string)).status).toBe("succeeded");
   });
 });
 
