@@ -2,11 +2,15 @@
  * The Azure RBAC actions of the custom role assigned to the Function App's identity at the management
  * group: exactly the Resource Manager operations the service performs, no wildcards, sorted.
  * Rendered into infra/main.json; tests read the role from there (the deployed artifact), and the
- * role-vs-code test compares it with the operations the service is seen to call.
+ * role-vs-code test (test/infra/roleVsCode.test.ts) compares it with the operations the service is
+ * seen to call, including the reads Resource Graph needs to return rows (roleAssignments/read: the
+ * sweep reads the SQL initiative identity's role grants from `authorizationresources`).
+ * Legacy MMA autoprovisioning is only read, never written.
  */
 export const REMEDIATOR_ROLE_ACTIONS = [
   "Microsoft.Authorization/policyAssignments/read",
   "Microsoft.Authorization/policyAssignments/write",
+  "Microsoft.Authorization/roleAssignments/read",
   "Microsoft.Authorization/roleAssignments/write",
   "Microsoft.Compute/virtualMachines/extensions/delete",
   "Microsoft.Compute/virtualMachines/extensions/read",
@@ -33,7 +37,6 @@ export const REMEDIATOR_ROLE_ACTIONS = [
   "Microsoft.Resources/subscriptions/resourceGroups/read",
   "Microsoft.Resources/subscriptions/resourceGroups/write",
   "Microsoft.Security/autoProvisioningSettings/read",
-  "Microsoft.Security/autoProvisioningSettings/write",
   "Microsoft.Security/pricings/read",
   "Microsoft.SqlVirtualMachine/sqlVirtualMachines/read",
 ] as const;
