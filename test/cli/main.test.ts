@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
 import { idKey } from "../../src/azure/ids.js";
-import { extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
 let dir: string;
 const estate = demoEstate();
-const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
+const production = subscriptionNamed(estate, "Contoso Production");
 const OUTSIDE = "99999999-9999-4999-8999-999999999999";
 
 beforeAll(async () => {
@@ -94,7 +94,7 @@ function cloudEvent(resourceUri: string) {
 }
 
 const machinesIn = (report: JsonReport) => report.resources.filter((resource) => resource.id.includes("/virtualMachines/") || resource.id.includes("/machines/")).filter((resource) => !resource.id.includes("/providers/Microsoft.Insights/"));
-const hasAma = (machine: EstateMachine) => extensionsOf(h.azure, machine.id).some((extension) => extension.handler.startsWith("Microsoft.Azure.Monitor/"));
+const hasAma = (machine: EstateMachine) => hasAmaSucceeded(h.azure, machine.id);
 
 describe("sweep", () => {
   it("--json: exit 0, one JSON document with summary and resources; a second sweep remediates nothing", async () => {

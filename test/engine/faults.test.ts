@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
-import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+import { associatedRulesOf, extensionsOf, hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
 const estate = demoEstate();
-const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
-const data = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Data")!;
+const production = subscriptionNamed(estate, "Contoso Production");
+const data = subscriptionNamed(estate, "Contoso Data");
 
 beforeAll(async () => {
   h = await startEngineHarness();
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const statusOf = (run: Awaited<ReturnType<EngineHarness["run"]>>, machine: EstateMachine) => run.report.resources.find((resource) => resource.id === machine.id)?.status;
-const hasAma = (machine: EstateMachine) => extensionsOf(h.azure, machine.id).some((extension) => extension.handler.startsWith("Microsoft.Azure.Monitor/") && extension.state === "Succeeded");
+const hasAma = (machine: EstateMachine) => hasAmaSucceeded(h.azure, machine.id);
 
 /** Starts a write on the VM outside the service and leaves it running; the returned function finishes it. */
 async function startOperationOn(vmId: string): Promise<() => Promise<void>> {

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoEstate, machineWith, machinesWith, type EstateMachine } from "../local-azure/estate.js";
 import { idKey } from "../../src/azure/ids.js";
 import { solutionId } from "../../src/defender/names.js";
-import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+import { associatedRulesOf, extensionsOf, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
 const estate = demoEstate();
-const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
-const data = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Data")!;
+const production = subscriptionNamed(estate, "Contoso Production");
+const data = subscriptionNamed(estate, "Contoso Data");
 const monitoring = `/subscriptions/${production.subscriptionId}/resourceGroups/rg-monitoring`;
 const CUSTOM_WORKSPACE = `${monitoring}/providers/Microsoft.OperationalInsights/workspaces/law-contoso-ops`;
 const CONFIGURED_RULE = `${monitoring}/providers/Microsoft.Insights/dataCollectionRules/dcr-ops-perf-japanwest`;

@@ -7,13 +7,13 @@ import { convergedEstate, demoEstate, generateEstate, machineWith, machinesWith,
 import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
 import { idKey } from "../../src/azure/ids.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS } from "../../src/engine.js";
-import { associatedRulesOf, extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+import { associatedRulesOf, extensionsOf, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
 const estate: Estate = demoEstate();
-const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
-const data = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Data")!;
-const sandbox = estate.subscriptions.find((subscription) => subscription.optedOut)!;
+const production = subscriptionNamed(estate, "Contoso Production");
+const data = subscriptionNamed(estate, "Contoso Data");
+const sandbox = subscriptionNamed(estate, "Contoso Sandbox");
 
 beforeAll(async () => {
   h = await startEngineHarness();

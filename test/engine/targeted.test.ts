@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
 import { ScopeError } from "../../src/errors.js";
 import { idKey } from "../../src/azure/ids.js";
-import { extensionsOf, startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
+import { extensionsOf, hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
 const estate = demoEstate();
-const production = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Production")!;
+const production = subscriptionNamed(estate, "Contoso Production");
 const OUTSIDE = "99999999-9999-4999-8999-999999999999";
 
 beforeAll(async () => {
@@ -41,7 +41,7 @@ describe("reconcile by resource ids", () => {
     expect(first.report.summary.failed).toBe(0);
     expect(first.report.resources.filter((resource) => resource.kind !== "shared").map((resource) => [idKey(resource.id), resource.status])).toEqual([[idKey(machine.id), "remediated"]]);
     expect([...machineIdsWritten()]).toEqual([idKey(machine.id)]);
-    expect(extensionsOf(h.azure, machine.id).some((extension) => extension.handler.startsWith("Microsoft.Azure.Monitor/"))).toBe(true);
+    expect(hasAmaSucceeded(h.azure, machine.id)).toBe(true);
   });
 
   async function secondRunWrites(id: string): Promise<string[]> {
@@ -109,7 +109,7 @@ describe("reconcile by resource ids", () => {
 });
 
 describe("Defender for SQL's initiative already assigned by the customer, under a name of their own", () => {
-  const data = estate.subscriptions.find((subscription) => subscription.displayName === "Contoso Data")!;
+  const data = subscriptionNamed(estate, "Contoso Data");
   const customerAssignment = {
     id: `${data.id}/providers/Microsoft.Authorization/policyAssignments/asc-sql-ama-autoprovisioning`,
     name: "asc-sql-ama-autoprovisioning",

@@ -9,7 +9,7 @@ import { reconcile, type ReconcileOutcome, type ReconcileRequest } from "../../s
 import { createLogger } from "../../src/log.js";
 import { idKey } from "../../src/azure/ids.js";
 import { startLocalAzure, type LocalAzure } from "../local-azure/emulator.js";
-import type { Estate } from "../local-azure/estate.js";
+import type { Estate, EstateSubscription } from "../local-azure/estate.js";
 import type { ArmResource } from "../local-azure/arm-resource.js";
 import type { RequestLogEntry } from "../local-azure/requestLog.js";
 
@@ -139,4 +139,16 @@ export function associatedRulesOf(azure: LocalAzure, machineId: string): string[
   return azure
     .list((resource) => idKey(resource.id).startsWith(prefix))
     .map((resource) => idKey(String(((resource.properties ?? {}) as Record<string, unknown>)["dataCollectionRuleId"])));
+}
+
+/** Whether the machine runs the Azure Monitor Agent (either OS) in a Succeeded state, under any name. */
+export function hasAmaSucceeded(azure: LocalAzure, machineId: string): boolean {
+  return extensionsOf(azure, machineId).some((extension) => extension.handler.startsWith("Microsoft.Azure.Monitor/") && extension.state === "Succeeded");
+}
+
+/** A subscription of the demo estate by its display name ("Contoso Production", "Contoso Data", "Contoso Sandbox"). */
+export function subscriptionNamed(estate: Estate, displayName: string): EstateSubscription {
+  const subscription = estate.subscriptions.find((candidate) => candidate.displayName === displayName);
+  if (!subscription) throw new Error(`no subscription named ${displayName}`);
+  return subscription;
 }
