@@ -124,3 +124,38 @@ export function createsPerResource(requests: readonly RequestLogEntry[]): Map<st
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+// ---- TypeScript child processes -------------------------------------------------------------
+
+/**
+ * Node 22 runs the project's TypeScript directly with `--experimental-transform-types` (parameter
+ * properties need the transform, not just stripping); this resolve hook maps the `.js` specifiers of
+ * relative imports onto the `.ts` files beside them, so no build step is needed.
+ */
+const RESOLVE_HOOK = `
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (error) {
+    if (error?.code === "ERR_MODULE_NOT_FOUND" && /^\\.{1,2}\\//.test(specifier) && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
+    throw error;
+  }
+}`;
+
+let registerPath: string | undefined;
+
+/** Node arguments that run a .ts entry point of this repository. */
+export async function tsNodeArgs(): Promise<string[]> {
+  if (!registerPath) {
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { pathToFileURL } = await import("node:url");
+    const dir = await mkdtemp(join(tmpdir(), "ama-remediator-ts-"));
+    const hook = join(dir, "hook.mjs");
+    await writeFile(hook, RESOLVE_HOOK);
+    registerPath = join(dir, "register.mjs");
+    await writeFile(registerPath, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+  }
+  return ["--experimental-transform-types", "--disable-warning=ExperimentalWarning", "--import", registerPath];
+}
