@@ -269,6 +269,20 @@ describe("events the service does not act on", () => {
   });
 });
 
+describe("opted-out machines", () => {
+  it.each(["opt-out-machine", "opt-out-resource-group", "opt-out-subscription"] as const)("an event for a machine in state %s is reconciled but nothing is written", async (state) => {
+    const { azure, estate, service } = harness();
+    const machine = machineWith(estate, state);
+    azure.resetRequests();
+    const runId = runIdOf(await acceptEvent(service, eventGridEvent(machine.id)));
+    await harness().drain();
+    expect(harness().writes().filter((write) => write.path.toLowerCase().startsWith(machine.id.toLowerCase()))).toEqual([]);
+    const run = await runOf(runId);
+    expect(run.status).toBe("succeeded");
+    expect(run.report?.find((entry) => entry.id?.toLowerCase() === machine.id.toLowerCase())?.status).toBe("skipped");
+  });
+});
+
 describe("child resources map to their machine", () => {
   it("an AMA extension delete is queued for its VM and the agent is installed again", async () => {
     const { azure, estate, service } = harness();
