@@ -9,6 +9,7 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { ComputeManagementClient } from "@azure/arm-compute";
 import { HybridComputeManagementClient } from "@azure/arm-hybridcompute";
 import { MonitorClient } from "@azure/arm-monitor";
+import { PolicyClient } from "@azure/arm-policy";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
@@ -62,7 +63,7 @@ export class ArmGateway {
   private readonly graph: ResourceGraphClient;
   private readonly monitor: MonitorClient;
   private readonly subscriptionClient: SubscriptionClient;
-  private readonly perSubscription = new Map<string, { compute: ComputeManagementClient; hybrid: HybridComputeManagementClient; security: SecurityCenter }>();
+  private readonly perSubscription = new Map<string, { compute: ComputeManagementClient; hybrid: HybridComputeManagementClient; security: SecurityCenter; policy: PolicyClient }>();
   private readonly pollIntervalInMs: number;
 
   constructor(private readonly options: GatewayOptions) {
@@ -163,6 +164,14 @@ export class ArmGateway {
     return (result.value ?? []) as unknown as ArmObject[];
   }
 
+  /** Policy assignments that apply to the subscription: its own and those inherited from management groups. */
+  async listPolicyAssignments(subscriptionId: string): Promise<ArmObject[]> {
+    const { policy } = this.clients(subscriptionId);
+    const assignments: ArmObject[] = [];
+    for await (const assignment of policy.policyAssignments.list({ filter: "atScope()" })) assignments.push(assignment as unknown as ArmObject);
+    return assignments;
+  }
+
   async getLegacyAutoProvisioning(subscriptionId: string): Promise<"On" | "Off" | undefined> {
     const { security } = this.clients(subscriptionId);
     const setting = await this.readOrUndefined(() => security.autoProvisioningSettings.get("default"));
@@ -208,6 +217,7 @@ export class ArmGateway {
         compute: new ComputeManagementClient(this.options.credential, subscriptionId, this.clientOptions),
         hybrid: new HybridComputeManagementClient(this.options.credential, subscriptionId, this.clientOptions),
         security: new SecurityCenter(this.options.credential, subscriptionId, this.clientOptions),
+        policy: new PolicyClient(this.options.credential, subscriptionId, this.clientOptions),
       };
       this.perSubscription.set(subscriptionId, clients);
     }

@@ -8,19 +8,19 @@ import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey, parseResourceId, resourceGroupId } from "../azure/ids.js";
 import {
-  SQL_ASSIGNMENT_NAMES,
+  SQL_INITIATIVES,
   builtInIdentityId,
   defaultWorkspaceId,
   ownedRuleId,
-  policyAssignmentId,
   solutionId,
+  sqlCustomWorkspaceRuleId,
   sqlRuleId,
   sqlWorkspaceId,
 } from "../defender/names.js";
-import type { MachineState, Snapshot } from "../model.js";
+import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
 import { readCustomWorkspace } from "./customWorkspace.js";
 import { mapBounded } from "../concurrency.js";
-import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState } from "./normalise.js";
+import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
 
 /** Machines read at once: enough to hide latency, few enough to leave the read bucket to others. */
@@ -35,15 +35,17 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
     if (machine) machines.push(machine);
     else unreadable.push({ id: unique[index] as string, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
   });
+  const custom = await readCustomWorkspace(gateway, settings);
   const subscriptions = new Map<string, MutableSubscription>();
   for (const subscriptionId of new Set(machines.map((machine) => machine.subscriptionId))) {
-    subscriptions.set(subscriptionId, await readSubscription(gateway, settings, subscriptionId, machines.filter((machine) => machine.subscriptionId === subscriptionId)));
+    const inSubscription = machines.filter((machine) => machine.subscriptionId === subscriptionId);
+    subscriptions.set(subscriptionId, await readSubscription(gateway, settings, subscriptionId, inSubscription, custom.customWorkspace));
   }
   return {
     observedAt: now.toISOString(),
     subscriptions: new Map([...subscriptions].map(([id, subscription]) => [id, freeze(subscription)])),
     machines,
-    ...(await readCustomWorkspace(gateway, settings)),
+    ...custom,
     unreadable,
   };
 }
@@ -74,7 +76,7 @@ async function readMachine(gateway: ArmGateway, id: string): Promise<MachineStat
   return toMachineState(raw, extensions, associations, sqlVirtualMachineId);
 }
 
-async function readSubscription(gateway: ArmGateway, settings: Settings, subscriptionId: string, machines: readonly MachineState[]): Promise<MutableSubscription> {
+async function readSubscription(gateway: ArmGateway, settings: Settings, subscriptionId: string, machines: readonly MachineState[], customWorkspace: WorkspaceState | undefined): Promise<MutableSubscription> {
   const details = await gateway.getSubscription(subscriptionId);
   const pricings = new Map((await gateway.listPricings(subscriptionId)).map((pricing) => [String(pricing["name"]).toLowerCase(), pricing]));
   const subscription: MutableSubscription = {
@@ -84,7 +86,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
     pricings,
     legacyAutoProvisioning: (await gateway.getLegacyAutoProvisioning(subscriptionId)) ?? "unknown",
   };
-  const candidates = candidateSharedIds(settings, subscriptionId, machines);
+  const candidates = candidateSharedIds(settings, subscriptionId, machines, customWorkspace);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
   const groupTags = await mapBounded([...groups], MACHINE_READ_CONCURRENCY, (group) => gateway.getResourceGroupTags(subscriptionId, group));
   for (const [index, group] of [...groups].entries()) {
@@ -101,19 +103,20 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   shared.forEach((raw, index) => {
     if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(present[index] as string).resourceType });
   });
-  if (machines.some((machine) => machine.sqlServer)) {
-    const assignments = await mapBounded(Object.values(SQL_ASSIGNMENT_NAMES), MACHINE_READ_CONCURRENCY, (name) => gateway.getResource(policyAssignmentId(subscriptionId, name)));
-    for (const raw of assignments) {
-      const assignment = raw ? toPolicyAssignmentState(raw) : undefined;
+  // The planner assigns Defender for SQL's initiative wherever the plan is on: it must see existing assignments.
+  if (settings.profiles.has("sql") && toPricingState(pricings.get("sqlservervirtualmachines")).tier === "Standard") {
+    const initiatives = new Set(Object.values(SQL_INITIATIVES).map((id) => id.toLowerCase()));
+    for (const raw of await gateway.listPolicyAssignments(subscriptionId)) {
+      const assignment = toPolicyAssignmentState(raw);
       // Role grants are only checked by sweeps (Resource Graph); an event never re-grants them.
-      if (assignment) subscription.sqlAssignments.push({ id: assignment.id, policyDefinitionId: assignment.policyDefinitionId });
+      if (assignment && initiatives.has(assignment.policyDefinitionId.toLowerCase())) subscription.sqlAssignments.push({ id: assignment.id, policyDefinitionId: assignment.policyDefinitionId });
     }
   }
   return subscription;
 }
 
 /** Shared resources the machines' desired state names; their existence decides what to create. */
-function candidateSharedIds(settings: Settings, subscriptionId: string, machines: readonly MachineState[]): Set<string> {
+function candidateSharedIds(settings: Settings, subscriptionId: string, machines: readonly MachineState[], customWorkspace: WorkspaceState | undefined): Set<string> {
   const ids = new Map<string, string>();
   const add = (id: string) => ids.set(idKey(id), id);
   for (const machine of machines) {
@@ -127,6 +130,7 @@ function candidateSharedIds(settings: Settings, subscriptionId: string, machines
       add(builtInIdentityId(subscriptionId, machine.location));
       add(sqlWorkspaceId(subscriptionId, machine.location));
       add(sqlRuleId(subscriptionId, machine.location));
+      if (customWorkspace?.customerId) add(sqlCustomWorkspaceRuleId(subscriptionId, customWorkspace.location || machine.location, customWorkspace.customerId));
     }
   }
   if (settings.customWorkspaceId) {
