@@ -56,8 +56,7 @@ describe("reconcile by resource ids", () => {
     expect(await secondRunWrites(sqlVm.sqlVirtualMachineId as string)).toEqual([]);
   });
 
-  // BUG: src/discover/machineDiscovery.ts readSubscription (since 1df4f63) reads the Defender for SQL assignments only when a SQL machine is among the targets, but buildPlan.planSubscription still plans the assignment and its 5 role assignments for every subscription with the SQL plan Standard: every event for a non-SQL machine re-PUTs them (real ARM answers 409 RoleAssignmentExists). Read the assignments whenever the SQL profile applies to the subscription, or plan autoprovisioning only when they were read.
-  it.fails.each(named.filter(([, , machine]) => machine !== sqlVm))("a second targeted run writes nothing: %s", async (_name, id) => {
+  it.each(named.filter(([, , machine]) => machine !== sqlVm))("a second targeted run writes nothing: %s", async (_name, id) => {
     expect(await secondRunWrites(id())).toEqual([]);
   });
 
@@ -97,8 +96,7 @@ describe("reconcile by resource ids", () => {
     expect(h.writes().filter((write) => write.includes("vm-deleted"))).toEqual([]);
   });
 
-  // BUG: src/discover/machineDiscovery.ts candidateSharedIds never names the custom-workspace SQL rule (D4SQL-<customerId>-dcr), so a targeted run for the next SQL machine re-PUTs that existing rule (overwriting any change made to it).
-  it.fails("in custom workspace mode, does not rewrite the Defender for SQL rule an earlier run created", async () => {
+  it("in custom workspace mode, does not rewrite the Defender for SQL rule an earlier run created", async () => {
     h.load(estate);
     const env = { LOG_ANALYTICS_WORKSPACE_ID: `${production.id}/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/law-contoso-ops` };
     await h.run({ resourceIds: [sqlVm.id] }, env);
@@ -126,8 +124,7 @@ describe("Defender for SQL's initiative already assigned by the customer, under 
     expect(assignmentWrites().filter((write) => write.includes(data.subscriptionId))).toEqual([]);
   });
 
-  // BUG: src/discover/machineDiscovery.ts readSubscription looks for Defender for SQL assignments only under the service's own names, so an event for a SQL machine assigns the initiative a second time (with five more role assignments) when the customer assigned it under another name.
-  it.fails("an event for a SQL machine does not assign it a second time", async () => {
+  it("an event for a SQL machine does not assign it a second time", async () => {
     h.load(estate, customerAssignment);
     await h.run({ resourceIds: [machineWith(estate, "sql-vm-windows").id] });
     expect(assignmentWrites()).toEqual([]);
