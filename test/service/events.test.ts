@@ -184,8 +184,7 @@ describe("at-least-once delivery", () => {
     await harness().drain();
   });
 
-  // BUG: (known, marked in test/engine/targeted.test.ts) a targeted run for a non-SQL machine re-PUTs the Defender for SQL assignment and its role assignments every time
-  it.fails("a new event for a machine already remediated (e.g. raised by the service's own writes) converges with zero writes", async () => {
+  it("a new event for a machine already remediated (e.g. raised by the service's own writes) converges with zero writes", async () => {
     const { azure, estate, service } = harness();
     const vmId = newVirtualMachine(azure, machineWith(estate, "no-identity", "windows"), "vm-new-replay");
     await acceptEvent(service, eventGridEvent(vmId));
