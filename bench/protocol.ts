@@ -6,6 +6,12 @@
 export type Job =
   /** reconcile() over REMEDIATION_SUBSCRIPTIONS: the timer's full sweep. */
   | { readonly kind: "sweep"; readonly dryRun: boolean }
+  /**
+   * Memory experiment: the engine's own stages (discoverSweep, evaluateMachines, buildPlan,
+   * buildReport) batch by batch as reconcile() runs them, a dry run, keeping only each batch's
+   * summary instead of merging every batch's plan and report into one tenant-wide result.
+   */
+  | { readonly kind: "sweepBatches" }
   /** The per-machine evaluator in bench/naive.ts over the same subscriptions. */
   | { readonly kind: "naive"; readonly subscriptionConcurrency: number; readonly machineConcurrency: number }
   /**
@@ -27,7 +33,7 @@ export interface ProcessFigures {
 }
 
 export interface SweepOutcome extends ProcessFigures {
-  readonly kind: "sweep" | "burst";
+  readonly kind: "sweep" | "burst" | "sweepBatches";
   readonly machines: number;
   readonly planItems: number;
   readonly planItemsBySubscription: Readonly<Record<string, number>>;

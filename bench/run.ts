@@ -35,6 +35,7 @@ interface Options {
   readonly seed: number;
   readonly pollIntervalMs: number;
   readonly skipPerEvent: boolean;
+  readonly memoryExperiment: boolean;
 }
 
 function options(): Options {
@@ -47,6 +48,7 @@ function options(): Options {
       seed: { type: "string", default: "42" },
       "poll-interval-ms": { type: "string", default: "100" },
       "skip-per-event": { type: "boolean", default: false },
+      "memory-experiment": { type: "boolean", default: false },
     },
   });
   return {
@@ -57,6 +59,7 @@ function options(): Options {
     seed: Number(values.seed),
     pollIntervalMs: Number(values["poll-interval-ms"]),
     skipPerEvent: values["skip-per-event"],
+    memoryExperiment: values["memory-experiment"],
   };
 }
 
@@ -88,15 +91,15 @@ class Bench {
   }
 
   /** Full buckets, faults (latency) re-seeded, an empty request log: every scenario starts alike. */
-  private async freshStart(): Promise<void> {
-    await this.azure.control("POST", "throttle", { timeScale: this.opts.timeScale });
+  private async freshStart(throttle: Record<string, unknown> = {}): Promise<void> {
+    await this.azure.control("POST", "throttle", { timeScale: this.opts.timeScale, resourceGraph: { queries: 15, windowSeconds: 5 }, ...throttle });
     await this.azure.control("POST", "faults", { seed: this.opts.seed, latency: { fixedMs: this.opts.latencyMs, jitterMs: this.opts.jitterMs } });
     await this.azure.control("POST", "requests/reset");
   }
 
   /** One job in a fresh service process; the figures it prints plus the emulator's request counts. */
-  async run<T extends Outcome>(job: Job, subscriptions: readonly string[]): Promise<{ outcome: T; requests: Measured }> {
-    await this.freshStart();
+  async run<T extends Outcome>(job: Job, subscriptions: readonly string[], extraEnv: Record<string, string> = {}, throttle: Record<string, unknown> = {}): Promise<{ outcome: T; requests: Measured }> {
+    await this.freshStart(throttle);
     const jobPath = join(this.workDir, `job-${++this.jobCount}.json`);
     await writeFile(jobPath, JSON.stringify(job));
     const { NODE_OPTIONS: _nodeOptions, ...inherited } = process.env;
@@ -109,6 +112,7 @@ class Bench {
       ARM_POLL_INTERVAL_MS: String(this.opts.pollIntervalMs),
       ARM_CONFLICT_RETRY_DELAY_MS: "200",
       LOG_LEVEL: "silent",
+      ...extraEnv,
     };
     const wallStarted = performance.now();
     const stdout = await runProcess(process.execPath, [SERVICE_SCRIPT, jobPath], env);
@@ -372,6 +376,38 @@ async function eventBurst(bench: Bench, opts: Options): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * Where the 100k sweep's memory goes: the same dry-run sweep (a) as reconcile() runs it, (b) under a
+ * 256 MiB old-space limit (does it still finish? then the rest of the RSS is collectable garbage), and
+ * (c) batch by batch keeping only summaries. Resource Graph's quota is switched off: only memory counts.
+ */
+async function memoryExperiment(bench: Bench, opts: Options): Promise<void> {
+  const estateOptions = { seed: opts.seed, subscriptions: 1000, machinesPerSubscription: 100, converged: true, optOutTag: OPT_OUT_TAG };
+  const subscriptions: string[] = [];
+  log("memory experiment: 100k machines / 1000 subscriptions; loading");
+  await bench.load(
+    (function* () {
+      for (const resource of generateResources(estateOptions)) {
+        if (resource.type === "Microsoft.Resources/subscriptions") subscriptions.push(resource.id.split("/")[2] as string);
+        yield resource;
+      }
+    })(),
+  );
+  const variants: { name: string; job: Job; env: Record<string, string> }[] = [
+    { name: "reconcile() dry run", job: { kind: "sweep", dryRun: true }, env: {} },
+    { name: "reconcile() dry run, --max-old-space-size=256", job: { kind: "sweep", dryRun: true }, env: { NODE_OPTIONS: "--max-old-space-size=256" } },
+    { name: "per-batch stages, summaries only", job: { kind: "sweepBatches" }, env: {} },
+  ];
+  for (const variant of variants) {
+    try {
+      const { outcome } = await bench.run<SweepOutcome>(variant.job, subscriptions, variant.env, { resourceGraph: false });
+      log(`  ${variant.name}: ${outcome.machines} machines, peak RSS ${outcome.peakRssMiB.toFixed(0)} MiB, ${(outcome.wallMs / 1000).toFixed(1)} s`);
+    } catch (error) {
+      log(`  ${variant.name}: failed (${String(error)})`);
+    }
+  }
+}
+
 function label(machines: number): string {
   return machines >= 1000 ? `${machines / 1000}k` : String(machines);
 }
@@ -393,6 +429,7 @@ async function main(): Promise<void> {
   const started = new Date();
   try {
     const bench = new Bench(azure, opts, workDir);
+    if (opts.memoryExperiment) return await memoryExperiment(bench, opts);
     const rows = [...(await convergedSweeps(bench, opts)), ...(await driftedSweep(bench, opts)), ...(await eventBurst(bench, opts))];
     const results: BenchResults = {
       startedAt: started.toISOString(),

@@ -11,7 +11,11 @@ import { performance } from "node:perf_hooks";
 import { loadSettings } from "../src/config/settings.js";
 import { createCredential } from "../src/azure/credential.js";
 import { createGateway } from "../src/azure/gateway.js";
-import { machinesInScope, reconcile, type EngineDependencies } from "../src/engine.js";
+import { SWEEP_BATCH_SUBSCRIPTIONS, machinesInScope, reconcile, type EngineDependencies } from "../src/engine.js";
+import { discoverSweep } from "../src/discover/sweepDiscovery.js";
+import { evaluateMachines } from "../src/evaluate/evaluate.js";
+import { buildPlan } from "../src/plan/buildPlan.js";
+import { buildReport } from "../src/report/buildReport.js";
 import { parseEvent } from "../src/events/parse.js";
 import { createLogger } from "../src/log.js";
 import type { Plan } from "../src/plan/plan.js";
@@ -50,6 +54,19 @@ async function main(): Promise<void> {
       };
       const { plan, report } = await reconcile({ dryRun: job.dryRun }, { ...dependencies, onProgress });
       outcome = { ...figures(), ...planFigures("sweep", [plan], [report]), ...(firstPlannedMs !== undefined ? { firstPlannedMs } : {}) };
+      break;
+    }
+    case "sweepBatches": {
+      let machines = 0;
+      let planItems = 0;
+      for (let start = 0; start < settings.subscriptions.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
+        const snapshot = await discoverSweep(gateway, settings, settings.subscriptions.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS));
+        const plan = buildPlan(snapshot, evaluateMachines(snapshot, settings), { ...settings, dryRun: true });
+        const report = buildReport("bench", plan, undefined, new Date());
+        machines += plan.assessments.length;
+        planItems += plan.items.length + (report.summary.failed ?? 0);
+      }
+      outcome = { ...figures(), kind: "sweepBatches", machines, planItems, planItemsBySubscription: {}, planItemsByAction: {}, longestMachineChain: 0, summary: {} };
       break;
     }
     case "naive": {
