@@ -57,12 +57,36 @@ export function toArmError(thrown: unknown): ArmError {
     code?: string;
     statusCode?: number;
     details?: { error?: { code?: string; message?: string } };
-    response?: { headers?: { get?(name: string): string | undefined } };
+    response?: { headers?: { get?(name: string): string | undefined }; bodyAsText?: string | null; parsedBody?: unknown };
     body?: { code?: string; message?: string };
   };
-  const detail = error.details?.error ?? error.body;
+  const detail = error.details?.error ?? error.body ?? errorBodyOf(error.response) ?? failedOperation(error.message);
   const code = detail?.code ?? error.code ?? (error.statusCode ? `Http${error.statusCode}` : "Unknown");
   const message = detail?.message ?? error.message;
   const correlationId = error.response?.headers?.get?.("x-ms-correlation-request-id");
   return new ArmError(code, message, error.statusCode, correlationId);
+}
+
+/**
+ * core-lro reports a long-running operation that ended Failed as a plain Error:
+ * "The long-running operation has failed. <code>. <message>" (without the suffix when ARM gave no error).
+ */
+function failedOperation(message: string): { code: string; message: string } | undefined {
+  const match = /^The long-running operation has failed(?:\. ([^\s.]+)\. ([\s\S]*))?$/.exec(message);
+  if (!match) return undefined;
+  return { code: match[1] ?? "LongRunningOperationFailed", message: match[2] ?? "the operation ended Failed without an error from Azure" };
+}
+
+/** ARM's `{ "error": { code, message } }` from a raw response, when the SDK did not parse it for us. */
+function errorBodyOf(response: { bodyAsText?: string | null; parsedBody?: unknown } | undefined): { code?: string; message?: string } | undefined {
+  let body = response?.parsedBody;
+  if (body === undefined && response?.bodyAsText) {
+    try {
+      body = JSON.parse(response.bodyAsText);
+    } catch {
+      return undefined;
+    }
+  }
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  return typeof error?.code === "string" ? { code: error.code, ...(typeof error.message === "string" ? { message: error.message } : {}) } : undefined;
 }

@@ -117,6 +117,8 @@ export interface Snapshot {
   readonly machines: readonly MachineState[];
   /** The custom workspace when one is configured and readable (it may live outside the scope). */
   readonly customWorkspace?: WorkspaceState;
+  /** Whether the configured DATA_COLLECTION_RULE_ID exists (undefined when none is configured). */
+  readonly configuredRuleFound?: boolean;
   /** Subscriptions or ids that could not be read, with the reason. */
   readonly unreadable: readonly { readonly id: string; readonly reason: string }[];
 }

@@ -46,7 +46,8 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
     let promise = running.get(item.key);
     if (!promise) {
       promise = (async () => {
-        const dependencies = await Promise.all(item.dependsOn.flatMap((key) => (items.has(key) ? [run(items.get(key) as PlanItem)] : [])));
+        const prior = (keys: readonly string[]) => Promise.all(keys.flatMap((key) => (items.has(key) ? [run(items.get(key) as PlanItem)] : [])));
+        const [dependencies] = await Promise.all([prior(item.dependsOn), prior(item.after)]);
         const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
         const result = failed
           ? skipped(`depends on ${failed.key}, which ${failed.outcome === "failed" ? "failed" : "was skipped"}`)
@@ -82,6 +83,10 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
     });
   } catch (thrown) {
     const error = thrown instanceof ScopeError ? new ArmError("OutOfScope", thrown.message) : toArmError(thrown);
+    if (isGuestUnavailable(error)) {
+      // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
+      return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
+    }
     return finish({
       outcome: "failed",
       error: { code: error.code, message: error.message },
@@ -111,6 +116,13 @@ async function resolveBody(item: PlanItem, gateway: ArmWriter): Promise<Record<s
   if (typeof principalId !== "string") throw new ArmError("PrincipalNotFound", `${item.principalFrom} has no system-assigned identity to grant roles to`);
   const properties = (body["properties"] as Record<string, unknown> | undefined) ?? {};
   return { ...body, properties: { ...properties, principalId } };
+}
+
+/** Result code of a write skipped because the guest was not running; reported as skipped, never failed. */
+export const GUEST_UNAVAILABLE = "GuestUnavailable";
+
+function isGuestUnavailable(error: ArmError): boolean {
+  return error.statusCode === 409 && /not running|deallocat|not connected|MachineNotConnected/i.test(`${error.code} ${error.message}`);
 }
 
 function skipped(reason: string): ItemResult {

@@ -83,7 +83,7 @@ export class ArmGateway {
 
   /** Every subscription the credential can see. */
   async *listSubscriptions(): AsyncGenerator<{ subscriptionId: string; displayName?: string; state?: string; tags: Record<string, string> }> {
-    for await (const subscription of this.subscriptionClient.subscriptions.list()) {
+    for await (const subscription of armErrors(this.subscriptionClient.subscriptions.list())) {
       if (!subscription.subscriptionId) continue;
       yield {
         subscriptionId: subscription.subscriptionId.toLowerCase(),
@@ -146,13 +146,13 @@ export class ArmGateway {
       return (result.value ?? []) as unknown as ArmObject[];
     }
     const extensions: ArmObject[] = [];
-    for await (const extension of hybrid.machineExtensions.list(group, parsed.name)) extensions.push(extension as unknown as ArmObject);
+    for await (const extension of armErrors(hybrid.machineExtensions.list(group, parsed.name))) extensions.push(extension as unknown as ArmObject);
     return extensions;
   }
 
   async listAssociations(machineId: string): Promise<ArmObject[]> {
     const associations: ArmObject[] = [];
-    for await (const association of this.monitor.dataCollectionRuleAssociations.listByResource(trimSlash(machineId))) {
+    for await (const association of armErrors(this.monitor.dataCollectionRuleAssociations.listByResource(trimSlash(machineId)))) {
       associations.push(association as unknown as ArmObject);
     }
     return associations;
@@ -168,7 +168,7 @@ export class ArmGateway {
   async listPolicyAssignments(subscriptionId: string): Promise<ArmObject[]> {
     const { policy } = this.clients(subscriptionId);
     const assignments: ArmObject[] = [];
-    for await (const assignment of policy.policyAssignments.list({ filter: "atScope()" })) assignments.push(assignment as unknown as ArmObject);
+    for await (const assignment of armErrors(policy.policyAssignments.list({ filter: "atScope()" }))) assignments.push(assignment as unknown as ArmObject);
     return assignments;
   }
 
@@ -260,6 +260,15 @@ export class ArmGateway {
       if (armError.statusCode === 404) return undefined;
       throw armError;
     }
+  }
+}
+
+/** SDK pagers throw their own errors ("Pagination failed…"); surface ARM's code and message instead. */
+async function* armErrors<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* pages;
+  } catch (error) {
+    throw toArmError(error);
   }
 }
 

@@ -18,7 +18,7 @@ import {
   sqlWorkspaceId,
 } from "../defender/names.js";
 import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
-import { readCustomWorkspace } from "./customWorkspace.js";
+import { readConfiguredResources } from "./configuredResources.js";
 import { mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
@@ -35,7 +35,7 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
     if (machine) machines.push(machine);
     else unreadable.push({ id: unique[index] as string, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
   });
-  const custom = await readCustomWorkspace(gateway, settings);
+  const custom = await readConfiguredResources(gateway, settings);
   const subscriptions = new Map<string, MutableSubscription>();
   for (const subscriptionId of new Set(machines.map((machine) => machine.subscriptionId))) {
     const inSubscription = machines.filter((machine) => machine.subscriptionId === subscriptionId);

@@ -10,7 +10,7 @@ import { idKey } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
 import type { AssociationState, ExtensionState, MachineState, PolicyAssignmentState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
 import { machineKeyOf, roleGrantOf, ruleDestinationsOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
-import { readCustomWorkspace } from "./customWorkspace.js";
+import { readConfiguredResources } from "./configuredResources.js";
 
 const quote = (value: string): string => `'${value.replace(/'/g, "\\'")}'`;
 
@@ -119,7 +119,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
     observedAt: now.toISOString(),
     subscriptions: new Map([...subscriptions].map(([id, subscription]) => [id, freeze(subscription)])),
     machines,
-    ...(await readCustomWorkspace(gateway, settings)),
+    ...(await readConfiguredResources(gateway, settings)),
     unreadable: [],
   };
 }

@@ -129,25 +129,31 @@ function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription
     });
     if (ama) needs.push(ama);
   }
-  const workspace = machinesWorkspace(machine, snapshot, subscription, settings);
-  if (workspace) needs.push({ kind: "workspace", workspace });
+  const workspace = machinesWorkspace(machine.location, snapshot, subscription, settings);
+  needs.push({ kind: "workspace", workspace });
   const rule: RuleSpec = settings.dataCollectionRuleId
     ? { ruleId: settings.dataCollectionRuleId, flavour: "configured", location: machine.location }
-    : { ruleId: ownedRuleId(machine.subscriptionId, machine.location), flavour: "owned", location: normaliseRegion(machine.location), ...(workspace ? { workspace } : {}) };
+    : ownedRuleSpec(machine.location, snapshot, subscription, settings);
   if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
   return needs;
 }
 
-function machinesWorkspace(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): WorkspaceSpec | undefined {
+/** The per-region rule the service owns, sending to the workspace the settings name for that region. */
+export function ownedRuleSpec(region: string, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): RuleSpec {
+  const workspace = machinesWorkspace(region, snapshot, subscription, settings);
+  return { ruleId: ownedRuleId(subscription.subscriptionId, region), flavour: "owned", location: normaliseRegion(region), workspace };
+}
+
+function machinesWorkspace(region: string, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): WorkspaceSpec {
   const solutions = ["SecurityCenterFree", ...(isServersPlan2(subscription) ? ["Security"] : [])];
   if (settings.customWorkspaceId) return customWorkspace(snapshot, settings.customWorkspaceId, solutions);
-  const workspaceId = defaultWorkspaceId(machine.subscriptionId, machine.location);
+  const workspaceId = defaultWorkspaceId(subscription.subscriptionId, region);
   const existing = subscription.workspaces.get(idKey(workspaceId));
   return {
     workspaceId: existing?.id ?? workspaceId,
-    location: existing?.location ?? normaliseRegion(machine.location),
+    location: existing?.location ?? normaliseRegion(region),
     ...(existing?.customerId ? { customerId: existing.customerId } : {}),
-    ...(existing ? {} : { createIn: { location: normaliseRegion(machine.location), flavour: "defender" as const } }),
+    ...(existing ? {} : { createIn: { location: normaliseRegion(region), flavour: "defender" as const } }),
     solutions,
   };
 }

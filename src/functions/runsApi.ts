@@ -6,7 +6,7 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { InputError } from "../errors.js";
-import { isGuid } from "../azure/ids.js";
+import { isGuid, tryParseResourceId } from "../azure/ids.js";
 import { isRunId } from "../state/keys.js";
 import { startRun } from "../service/runs.js";
 import { sharedService, type Service } from "../service/service.js";
@@ -52,7 +52,7 @@ async function postRun(service: Service, request: HttpRequest): Promise<HttpResp
   const unknown = Object.keys(body).find((key) => !RUN_FIELDS.has(key));
   if (unknown) return problem(400, "Bad Request", `unknown field "${unknown.slice(0, 64)}"`, unknown.slice(0, 64));
   const subscriptions = stringList(body["subscriptions"], "subscriptions", (value) => isGuid(value) || `"${value.slice(0, 64)}" is not a subscription id`);
-  const resourceIds = stringList(body["resourceIds"], "resourceIds", (value) => value.startsWith("/subscriptions/") || `"${value.slice(0, 64)}" is not an ARM resource id`);
+  const resourceIds = stringList(body["resourceIds"], "resourceIds", (value) => tryParseResourceId(value) !== undefined || `"${value.slice(0, 64)}" is not an ARM resource id`);
   if (body["dryRun"] !== undefined && typeof body["dryRun"] !== "boolean") throw new InputError("dryRun must be true or false", "dryRun");
   const run = await startRun(service, {
     trigger: "http",
@@ -79,6 +79,8 @@ async function listRuns(service: Service, limitText: string | null): Promise<Htt
 function stringList(value: unknown, field: string, check: (value: string) => true | string): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw new InputError(`${field} must be an array of strings`, field);
+  // An empty list must not widen into "everything": omit the field to mean the whole scope.
+  if (value.length === 0) throw new InputError(`${field} must not be empty (omit it for the whole configured scope)`, field);
   if (value.length > MAX_IDS) throw new InputError(`${field} may list at most ${MAX_IDS} entries`, field);
   return value.map((entry) => {
     if (typeof entry !== "string") throw new InputError(`${field} must be an array of strings`, field);

@@ -8,7 +8,7 @@ import { app, type InvocationContext } from "@azure/functions";
 import { parseWorkItem, WORK_QUEUE } from "../state/workQueue.js";
 import { poisonWorkItem, processWorkItem } from "../service/runs.js";
 import { sharedService, type Service } from "../service/service.js";
-import { InputError, toError } from "../errors.js";
+import { ArmError, InputError, toError } from "../errors.js";
 
 export async function workItems(message: unknown, context: InvocationContext): Promise<void> {
   await handleWorkItemMessage(await sharedService(), message, Number(context.triggerMetadata?.["dequeueCount"] ?? 1));
@@ -27,9 +27,24 @@ export async function handleWorkItemMessage(service: Service, message: unknown, 
   try {
     await processWorkItem(service, item);
   } catch (error) {
-    if (dequeueCount >= service.maxDequeueCount) await poisonWorkItem(service, item, `failed ${dequeueCount} times; last error: ${toError(error).message}`);
-    throw error;
+    // Bad input (an unknown run, an id outside the scope) fails the same way every time: give up at once.
+    const terminal = error instanceof InputError;
+    if (!terminal && dequeueCount < service.maxDequeueCount) throw error;
+    const reason = terminal ? `refused: ${error.message}` : `failed ${dequeueCount} times; last error: ${describeError(error)}`;
+    try {
+      await poisonWorkItem(service, item, reason);
+    } catch (recordError) {
+      // The run itself is gone or unreadable: the poison queue still keeps the item and the reason.
+      await service.state.workQueue.sendToPoison(JSON.stringify(item), `${reason}; not recorded on run ${item.runId}: ${toError(recordError).message}`);
+    }
+    if (!terminal) throw error;
   }
+}
+
+/** ARM's code and correlation id make a poison reason actionable. */
+function describeError(error: unknown): string {
+  if (error instanceof ArmError) return `${error.code}: ${error.message}${error.correlationId ? ` (correlation id ${error.correlationId})` : ""}`;
+  return toError(error).message;
 }
 
 app.storageQueue("workItems", { queueName: WORK_QUEUE, connection: "AzureWebJobsStorage", handler: workItems });

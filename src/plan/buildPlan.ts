@@ -18,7 +18,7 @@ import {
   solutionId,
 } from "../defender/names.js";
 import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
-import { isOptedOut } from "../evaluate/evaluate.js";
+import { isOptedOut, ownedRuleSpec } from "../evaluate/evaluate.js";
 import { roleGrantKey, type MachineState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
   associationBody,
@@ -34,6 +34,28 @@ import { PLAN_VERSION, type HttpMethod, type Plan, type PlanAction, type PlanIte
 
 /** Why a machine's need could not be planned (outside scope, opted-out group, missing custom workspace). */
 class Unplannable extends Error {}
+
+/** The last write planned for a machine, and its identity write (extensions need the identity). */
+interface MachineChain {
+  last: string | undefined;
+  identity: string | undefined;
+}
+
+interface NewItem {
+  readonly machine?: MachineState;
+  readonly action: PlanAction;
+  readonly method: HttpMethod;
+  readonly targetId: string;
+  readonly body?: Record<string, unknown>;
+  readonly observed: unknown;
+  readonly reason: string;
+  readonly dependsOn?: readonly string[];
+  readonly after?: readonly string[];
+  readonly principalFrom?: string;
+}
+
+/** `.../dataCollectionRules/ama-remediator-<region>-dcr`, lower-case: the rules the service owns. */
+const OWNED_RULE_NAME = /\/datacollectionrules\/ama-remediator-([a-z0-9]+)-dcr$/;
 
 export function buildPlan(snapshot: Snapshot, assessments: readonly MachineAssessment[], settings: Settings, now = new Date()): Plan {
   const builder = new PlanBuilder(snapshot, settings);
@@ -63,20 +85,21 @@ class PlanBuilder {
     if (assessment.status !== "inScope") return assessment;
     const machine = assessment.machine;
     const blocked = [...assessment.blocked];
-    const chain: string[] = [];
     const needs = [...assessment.needs];
     // One identity write carries both identity needs.
     const identityNeeds: Need[] = needs.filter((need) => need.kind === "systemIdentity" || need.kind === "userAssignedIdentity");
     const ordered: Need[] = [...needs.filter((need) => need.kind === "workspace"), ...needs.filter((need) => need.kind !== "workspace" && !identityNeeds.includes(need))];
+    const chain: MachineChain = { last: undefined, identity: undefined };
     try {
-      if (identityNeeds.length > 0) chain.push(this.identityItem(machine, identityNeeds));
+      if (identityNeeds.length > 0) chain.identity = chain.last = this.identityItem(machine, identityNeeds);
     } catch (error) {
-      for (const need of identityNeeds) blocked.push({ need, reason: (error as Error).message });
+      if (!(error instanceof Unplannable)) throw error;
+      for (const need of identityNeeds) blocked.push({ need, reason: error.message });
     }
     for (const need of ordered) {
       try {
         const key = this.needItem(machine, need, chain);
-        if (key) chain.push(key);
+        if (key) chain.last = key;
       } catch (error) {
         if (!(error instanceof Unplannable)) throw error;
         blocked.push({ need, reason: error.message });
@@ -90,9 +113,23 @@ class PlanBuilder {
     if (subscription.legacyAutoProvisioning === "On") {
       this.addFinding({ subscriptionId: id, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
     }
-    if (!this.settings.profiles.has("sql") || subscription.sqlServersOnMachinesPlan.tier !== "Standard") return;
     if (isOptedOut(subscription.tags, this.settings.optOutTag)) return;
-    this.planSqlAutoprovisioning(subscription);
+    if (this.settings.profiles.has("machines") && !this.settings.dataCollectionRuleId) this.repointOwnedRules(subscription);
+    if (this.settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard") this.planSqlAutoprovisioning(subscription);
+  }
+
+  /** Rules the service owns follow the settings even where every machine is already associated with them. */
+  private repointOwnedRules(subscription: SubscriptionState): void {
+    for (const ruleKey of subscription.ruleDestinations.keys()) {
+      const region = OWNED_RULE_NAME.exec(ruleKey)?.[1];
+      if (!region) continue;
+      try {
+        this.ensureRule(ownedRuleSpec(region, this.snapshot, subscription, this.settings));
+      } catch (error) {
+        if (!(error instanceof Unplannable)) throw error;
+        this.addFinding({ subscriptionId: subscription.subscriptionId, message: `rule ${ruleKey} cannot follow the settings: ${error.message}` });
+      }
+    }
   }
 
   orderedItems(): PlanItem[] {
@@ -102,34 +139,71 @@ class PlanBuilder {
 
   // ---- machine needs ----
 
-  private needItem(machine: MachineState, need: Need, chain: readonly string[]): string | undefined {
-    const previous = chain.length > 0 ? [chain[chain.length - 1] as string] : [];
+  private needItem(machine: MachineState, need: Need, chain: MachineChain): string | undefined {
+    // Writes to one machine go one at a time (`after`); only real prerequisites fail their dependants.
+    const after = chain.last ? [chain.last] : [];
+    const identity = chain.identity ? [chain.identity] : [];
     switch (need.kind) {
       case "workspace":
         this.ensureWorkspace(need.workspace);
         return undefined;
       case "extension": {
-        const targetId = `${machine.id}/extensions/${need.extension.name}`;
-        const observed = need.why === "missing" ? "absent" : { name: need.extension.name, problem: need.why };
         const reason = {
           missing: `${need.extension.type} is not installed`,
           failed: `${need.extension.type} is in state Failed: reinstall under its existing name`,
           autoUpgradeOff: `${need.extension.type} has automatic upgrade off`,
         }[need.why];
-        return this.add(machine, "installExtension", "PUT", targetId, extensionBody(machine.location, need.extension), observed, reason, previous);
+        return this.add({
+          machine,
+          action: "installExtension",
+          method: "PUT",
+          targetId: `${machine.id}/extensions/${need.extension.name}`,
+          body: extensionBody(machine.location, need.extension),
+          observed: need.why === "missing" ? "absent" : { name: need.extension.name, problem: need.why },
+          reason,
+          dependsOn: identity,
+          after,
+        });
       }
       case "association": {
-        const ruleKey = this.ensureRule(need.rule);
-        const targetId = `${machine.id}/providers/Microsoft.Insights/dataCollectionRuleAssociations/${need.name}`;
+        const ruleKey = need.rule.flavour === "configured" ? this.checkConfiguredRule(need.rule.ruleId) : this.ensureRule(need.rule);
         const description = need.rule.flavour === "sql" ? "Configure association between SQL Virtual Machine and the Microsoft Defender for SQL user-defined DCR." : "Associates the machine with the Defender for Cloud data collection rule. Managed by ama-remediator.";
-        return this.add(machine, "associateDataCollectionRule", "PUT", targetId, associationBody(need.rule.ruleId, description), "no association to this rule", `not associated with ${need.rule.ruleId}`, [...previous, ...(ruleKey ? [ruleKey] : [])]);
+        return this.add({
+          machine,
+          action: "associateDataCollectionRule",
+          method: "PUT",
+          targetId: `${machine.id}/providers/Microsoft.Insights/dataCollectionRuleAssociations/${need.name}`,
+          body: associationBody(need.rule.ruleId, description),
+          observed: "no association to this rule",
+          reason: `not associated with ${need.rule.ruleId}`,
+          dependsOn: ruleKey ? [ruleKey] : [],
+          after,
+        });
       }
       case "removeExtension":
-        return this.add(machine, "removeExtension", "DELETE", need.extension.id, undefined, { name: need.extension.name, type: need.extension.type }, `${need.extension.type} is retired and the Azure Monitor Agent runs (REMOVE_LEGACY_MMA=true)`, previous);
+        return this.add({
+          machine,
+          action: "removeExtension",
+          method: "DELETE",
+          targetId: need.extension.id,
+          observed: { name: need.extension.name, type: need.extension.type },
+          reason: `${need.extension.type} is retired and the Azure Monitor Agent runs (REMOVE_LEGACY_MMA=true)`,
+          after,
+        });
       case "systemIdentity":
       case "userAssignedIdentity":
         return undefined; // handled together by identityItem
     }
+  }
+
+  /** A configured rule is never created; when discovery did not find it, associations to it are not attempted. */
+  private checkConfiguredRule(ruleId: string): undefined {
+    if (this.snapshot.configuredRuleFound === false) {
+      const subscriptionId = parseResourceId(ruleId).subscriptionId;
+      this.addFinding({ subscriptionId, message: `DATA_COLLECTION_RULE_ID ${ruleId} was not found: no machine is associated with it until it exists` });
+      throw new Unplannable(`configured data collection rule ${ruleId} was not found`);
+    }
+    return undefined;
   }
 
   private identityItem(machine: MachineState, needs: readonly Need[]): string {
@@ -145,16 +219,16 @@ class PlanBuilder {
       ...(needs.some((need) => need.kind === "systemIdentity") ? ["no system-assigned identity"] : []),
       ...newUserIds.map((id) => `Defender for SQL identity ${id.split("/").pop()} not attached`),
     ];
-    return this.add(
+    return this.add({
       machine,
-      "updateMachineIdentity",
-      "PATCH",
-      machine.id,
-      { identity },
-      { systemAssigned: machine.identity.systemAssigned, userAssignedIds: machine.identity.userAssignedIds },
-      reasons.join("; "),
-      dependencies.filter((key): key is string => key !== undefined),
-    );
+      action: "updateMachineIdentity",
+      method: "PATCH",
+      targetId: machine.id,
+      body: { identity },
+      observed: { systemAssigned: machine.identity.systemAssigned, userAssignedIds: machine.identity.userAssignedIds },
+      reason: reasons.join("; "),
+      dependsOn: dependencies.filter((key): key is string => key !== undefined),
+    });
   }
 
   // ---- shared resources ----
@@ -164,14 +238,14 @@ class PlanBuilder {
     const subscription = this.writableSubscription(id);
     if (subscription.optedOutResourceGroups.has(name.toLowerCase())) throw new Unplannable(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
     if (subscription.existing.has(idKey(id))) return undefined;
-    return this.add(undefined, "createResourceGroup", "PUT", id, resourceGroupBody(location, tags), "absent", "resource group for Defender's resources does not exist", []);
+    return this.add({ action: "createResourceGroup", method: "PUT", targetId: id, body: resourceGroupBody(location, tags), observed: "absent", reason: "resource group for Defender's resources does not exist" });
   }
 
   private ensureUserAssignedIdentity(machine: MachineState, identityId: string): string | undefined {
     const parsed = parseResourceId(identityId);
     const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION, { ...SQL_CREATED_BY_TAG });
     if (this.writableSubscription(identityId).existing.has(idKey(identityId))) return undefined;
-    return this.add(undefined, "createUserAssignedIdentity", "PUT", identityId, userAssignedIdentityBody(machine.location), "absent", "Defender for SQL's built-in identity does not exist", groupKey ? [groupKey] : []);
+    return this.add({ action: "createUserAssignedIdentity", method: "PUT", targetId: identityId, body: userAssignedIdentityBody(machine.location), observed: "absent", reason: "Defender for SQL's built-in identity does not exist", dependsOn: groupKey ? [groupKey] : [] });
   }
 
   private ensureWorkspace(spec: WorkspaceSpec): string | undefined {
@@ -180,7 +254,7 @@ class PlanBuilder {
     let workspaceKey: string | undefined;
     if (spec.createIn) {
       const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, spec.createIn.location, spec.createIn.flavour === "sql" ? { ...SQL_CREATED_BY_TAG } : undefined);
-      workspaceKey = this.add(undefined, "createWorkspace", "PUT", spec.workspaceId, workspaceBody(spec), "absent", "workspace does not exist", groupKey ? [groupKey] : []);
+      workspaceKey = this.add({ action: "createWorkspace", method: "PUT", targetId: spec.workspaceId, body: workspaceBody(spec), observed: "absent", reason: "workspace does not exist", dependsOn: groupKey ? [groupKey] : [] });
     } else if (!spec.location) {
       throw new Unplannable(`custom workspace ${spec.workspaceId} was not found (it is never created by this service)`);
     }
@@ -192,7 +266,7 @@ class PlanBuilder {
     for (const gallery of spec.solutions) {
       const id = solutionId(spec.workspaceId, gallery);
       if (inScope.existing.has(idKey(id))) continue;
-      this.add(undefined, "installSolution", "PUT", id, solutionBody(spec.workspaceId, spec.location, gallery), "absent", `workspace lacks the ${gallery} solution`, workspaceKey ? [workspaceKey] : []);
+      this.add({ action: "installSolution", method: "PUT", targetId: id, body: solutionBody(spec.workspaceId, spec.location, gallery), observed: "absent", reason: `workspace lacks the ${gallery} solution`, dependsOn: workspaceKey ? [workspaceKey] : [] });
     }
     return workspaceKey;
   }
@@ -211,7 +285,7 @@ class PlanBuilder {
     const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, rule.location);
     const body = rule.flavour === "sql" ? sqlRuleBody(rule.location, workspace.workspaceId) : ownedRuleBody(rule.location, workspace.workspaceId);
     const [observed, reason] = destinations ? [{ sendsTo: destinations }, `data collection rule sends to ${destinations.join(", ") || "no workspace"}, not ${workspace.workspaceId}`] : ["absent", "data collection rule does not exist"];
-    return this.add(undefined, "createDataCollectionRule", "PUT", rule.ruleId, body, observed, reason, [groupKey, workspaceKey].filter((key): key is string => key !== undefined));
+    return this.add({ action: "createDataCollectionRule", method: "PUT", targetId: rule.ruleId, body, observed, reason, dependsOn: [groupKey, workspaceKey].filter((key): key is string => key !== undefined) });
   }
 
   /**
@@ -234,12 +308,11 @@ class PlanBuilder {
       this.addFinding({ subscriptionId, message: `custom workspace ${this.settings.customWorkspaceId} was not found: Defender for SQL autoprovisioning was not assigned` });
       return;
     }
-    const assignmentKey = this.add(
-      undefined,
-      "assignPolicy",
-      "PUT",
-      assignmentId,
-      {
+    const assignmentKey = this.add({
+      action: "assignPolicy",
+      method: "PUT",
+      targetId: assignmentId,
+      body: {
         location: BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION,
         identity: { type: "SystemAssigned" },
         properties: {
@@ -249,10 +322,9 @@ class PlanBuilder {
           ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
         },
       },
-      "absent",
-      "the SqlServerVirtualMachines plan is Standard but Defender for SQL's autoprovisioning initiative is not assigned",
-      [],
-    );
+      observed: "absent",
+      reason: "the SqlServerVirtualMachines plan is Standard but Defender for SQL's autoprovisioning initiative is not assigned",
+    });
     this.planRoleGrants(subscription, assignmentId, undefined, assignmentKey);
   }
 
@@ -260,23 +332,22 @@ class PlanBuilder {
     const scope = `/subscriptions/${subscription.subscriptionId}`;
     for (const [roleName, roleId] of Object.entries(SQL_ASSIGNMENT_ROLES)) {
       if (principalId && subscription.roleGrants.has(roleGrantKey(principalId, roleId))) continue;
-      this.add(
-        undefined,
-        "assignRole",
-        "PUT",
-        `${scope}/providers/Microsoft.Authorization/roleAssignments/${stableGuid(`${assignmentId}|${roleId}`)}`,
-        {
+      this.add({
+        action: "assignRole",
+        method: "PUT",
+        targetId: `${scope}/providers/Microsoft.Authorization/roleAssignments/${stableGuid(`${assignmentId}|${roleId}`)}`,
+        body: {
           properties: {
             roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`,
             principalId: principalId ?? "(known after apply)",
             principalType: "ServicePrincipal",
           },
         },
-        principalId ? { principalId, hasRole: false } : "absent",
-        `the initiative's identity needs ${roleName} to remediate`,
-        assignmentKey ? [assignmentKey] : [],
-        principalId ? undefined : assignmentId,
-      );
+        observed: principalId ? { principalId, hasRole: false } : "absent",
+        reason: `the initiative's identity needs ${roleName} to remediate`,
+        dependsOn: assignmentKey ? [assignmentKey] : [],
+        ...(principalId ? {} : { principalFrom: assignmentId }),
+      });
     }
   }
 
@@ -310,37 +381,29 @@ class PlanBuilder {
     return subscription;
   }
 
-  private add(
-    machine: MachineState | undefined,
-    action: PlanAction,
-    method: HttpMethod,
-    targetId: string,
-    body: Record<string, unknown> | undefined,
-    observed: unknown,
-    reason: string,
-    dependsOn: readonly string[],
-    principalFrom?: string,
-  ): string {
-    const key = `${action} ${idKey(targetId)}`;
+  private add(item: NewItem): string {
+    const key = `${item.action} ${idKey(item.targetId)}`;
     if (this.items.has(key)) return key;
-    const parsed = parseResourceId(targetId);
-    if (machine) this.writableSubscription(targetId);
+    const parsed = parseResourceId(item.targetId);
+    if (item.machine) this.writableSubscription(item.targetId);
     this.items.set(key, {
       key,
-      action,
-      method,
-      targetId,
+      action: item.action,
+      method: item.method,
+      targetId: item.targetId,
       apiVersion: apiVersionFor(parsed.resourceType),
       subscriptionId: parsed.subscriptionId,
-      ...(machine ? { machineId: machine.id } : {}),
-      ...(body ? { body } : {}),
-      ...(principalFrom ? { principalFrom } : {}),
-      observed,
-      reason,
-      dependsOn: [...new Set(dependsOn)],
+      ...(item.machine ? { machineId: item.machine.id } : {}),
+      ...(item.body ? { body: item.body } : {}),
+      ...(item.principalFrom ? { principalFrom: item.principalFrom } : {}),
+      observed: item.observed,
+      reason: item.reason,
+      dependsOn: [...new Set(item.dependsOn ?? [])],
+      after: [...new Set(item.after ?? [])],
     });
     return key;
   }
+
 }
 
 /** Role assignment names are GUIDs; deriving them from what they grant makes a re-run hit the same one. */

@@ -42,7 +42,10 @@ export interface PlanItem {
   readonly observed: unknown;
   /** For people; apply never reads it. */
   readonly reason: string;
+  /** Items that must succeed first; when one fails, this item is skipped. */
   readonly dependsOn: readonly string[];
+  /** Items that must finish first, whatever their outcome (writes to one machine go one at a time). */
+  readonly after: readonly string[];
 }
 
 export interface SubscriptionFinding {

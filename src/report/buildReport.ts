@@ -2,7 +2,7 @@
  * Report: plan + results -> what happened to every machine and shared resource, in the five-word
  * vocabulary operators read: compliant | remediated | planned | failed | skipped. Pure.
  */
-import type { ItemResult } from "../apply/applyPlan.js";
+import { GUEST_UNAVAILABLE, type ItemResult } from "../apply/applyPlan.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 
 export type ResourceStatus = "compliant" | "remediated" | "planned" | "failed" | "skipped";
@@ -63,11 +63,13 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
 
   const resources: ReportResource[] = plan.assessments.map((assessment) => {
     const machine = assessment.machine;
-    const actions = (byMachine.get(machine.id.toLowerCase()) ?? []).map(actionOf);
-    const blocked = assessment.blocked.map((entry) => entry.reason);
+    const allActions = (byMachine.get(machine.id.toLowerCase()) ?? []).map(actionOf);
+    // A write the guest could not take (the machine stopped meanwhile) is as if it had been blocked at planning.
+    const actions = allActions.filter((action) => action.error?.code !== GUEST_UNAVAILABLE);
+    const blocked = [...assessment.blocked.map((entry) => entry.reason), ...allActions.filter((action) => !actions.includes(action)).map((action) => action.error?.message ?? "")];
     const notes = [...(assessment.skipReason ? [assessment.skipReason] : []), ...new Set(blocked), ...assessment.notes];
     const status: ResourceStatus = assessment.status === "skipped" ? "skipped" : actions.length === 0 ? (blocked.length > 0 ? "skipped" : "compliant") : statusOf(actions);
-    return { id: machine.id, kind: machine.kind, subscriptionId: machine.subscriptionId, status, actions, notes };
+    return { id: machine.id, kind: machine.kind, subscriptionId: machine.subscriptionId, status, actions: allActions, notes };
   });
   for (const item of shared) {
     const action = actionOf(item);

@@ -305,6 +305,7 @@ export class RunStore {
       if (!isTerminal(next.status) && next.done + next.poisoned >= next.total) {
         next.status = next.poisoned > 0 ? "failed" : "succeeded";
         next.finishedAt = now;
+        if (next.poisoned > 0) next.error = `${next.poisoned} of ${next.total} work items were given up (see poison)`;
       }
       await this.table.submitTransaction([
         item ? ["update", settled, "Replace", { etag: item.etag }] : ["create", settled],

@@ -104,8 +104,7 @@ describe("a work item that always fails", () => {
     expect((await runStatus(run.runId)).workItems).toEqual({ total: 1, done: 0, poisoned: 1 });
   });
 
-  // BUG: RunStore.settle already marks the run failed+finished, so finishIfSettled returns early and never records its error (nor logs "run finished")
-  it.fails("a run failed by a poisoned item says why at the top level (error)", async () => {
+  it("a run failed by a poisoned item says why at the top level (error)", async () => {
     const { estate, service } = harness();
     const run = await startRun(service, { trigger: "http", subscriptions: [estate.subscriptions[1]?.subscriptionId as string], dryRun: true });
     const [item] = await takeItems(run.runId);
@@ -140,8 +139,7 @@ describe("a work item that always fails", () => {
     expect((await runStatus(run.runId)).poison).toEqual([expect.objectContaining({ workItemId: item?.workItemId })]);
   });
 
-  // BUG: terminal errors (InputError: the run does not exist) are rethrown and retried maxDequeueCount times; the last attempt then fails again inside poisonWorkItem
-  it.fails("a work item for a run that does not exist is terminal: poisoned with the reason on the first attempt, not retried", async () => {
+  it("a work item for a run that does not exist is terminal: poisoned with the reason on the first attempt, not retried", async () => {
     const { estate, service } = harness();
     const item = machineWorkItem({ runId: "no-such-run", resourceIds: [machineWith(estate, "no-identity", "windows").id], dryRun: true });
     await expect(handleWorkItemMessage(service, item, 1)).resolves.toBeUndefined();

@@ -198,12 +198,14 @@ describe("at-least-once delivery", () => {
     ];
     await harness().drain();
     expect(harness().writes()).toEqual([]);
-    for (const runId of runIds) {
-      const run = await runOf(runId);
+    // Both runs succeed; the VM is reported by whichever flush found it pending (flushes share pending machines).
+    const runs = await Promise.all(runIds.map((runId) => runOf(runId)));
+    for (const run of runs) {
       expect(run.status).toBe("succeeded");
       expect(run.counts).toMatchObject({ remediated: 0, failed: 0, planned: 0 });
-      expect(run.report?.find((resource) => resource.id?.toLowerCase() === vmId.toLowerCase())?.status).toBe("compliant");
     }
+    const reports = runs.flatMap((run) => run.report ?? []).filter((resource) => resource.id?.toLowerCase() === vmId.toLowerCase());
+    expect(reports.map((resource) => resource.status)).toEqual(["compliant"]);
   });
 });
 
@@ -350,8 +352,7 @@ describe("a burst of events (EVENT_BATCH_SECONDS)", () => {
     }
   });
 
-  // BUG: events-mode flushes take no subscription lease and do not claim the pending rows, so two flushes of one subscription that overlap (the second window's flush comes due while the first still runs, or EVENT_BATCH_SECONDS=0) both reconcile every pending machine
-  it.fails("two flushes of one subscription due at the same time do not both write the same machines", async () => {
+  it("two flushes of one subscription due at the same time do not both write the same machines", async () => {
     const { azure, estate } = harness();
     const service = await harness().freshService({ EVENT_BATCH_SECONDS: "1" });
     const template = machineWith(estate, "no-identity", "windows");

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { acceptEvent } from "../../src/service/events.js";
-import { startRun } from "../../src/service/runs.js";
+import { startRun, subscriptionLeaseOwner } from "../../src/service/runs.js";
 import { reconcile } from "../../src/engine.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
 import type { RunRecord } from "../../src/state/runStore.js";
@@ -47,7 +47,7 @@ describe("restarting the host mid-run", () => {
     const [taken] = await hostA.state.workQueue.receive({ max: 1, visibilityTimeoutInSeconds: 1 });
     if (!taken?.decoded.ok || taken.decoded.item.kind !== "subscription") throw new Error("expected a subscription work item");
     const crashed = taken.decoded.item;
-    expect(await hostA.state.checkpoints.acquire(crashed.subscriptionId, 30 * 60 * 1000, crashed.workItemId)).toBeDefined();
+    expect(await hostA.state.checkpoints.acquire(crashed.subscriptionId, 30 * 60 * 1000, subscriptionLeaseOwner(crashed))).toBeDefined();
     const partly = estate.machines.find((machine) => machine.subscriptionId === crashed.subscriptionId && (machine.state === "no-identity" || machine.state === "mma-only" || machine.state === "arc-windows-connected"));
     if (partly) await reconcile({ runId: run.runId, resourceIds: [partly.id] }, { settings: hostA.settings, gateway: hostA.gateway, logger: hostA.logger });
     const midway = await runOf(hostA, run.runId);
