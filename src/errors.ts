@@ -36,6 +36,12 @@ export class ArmError extends Error {
   }
 }
 
+/** One line for logs, poison reasons and health: ARM's code and correlation id make it actionable. */
+export function describeError(error: unknown): string {
+  if (error instanceof ArmError) return `${error.code}: ${error.message}${error.correlationId ? ` (correlation id ${error.correlationId})` : ""}`;
+  return toError(error).message;
+}
+
 /** Turns anything thrown into an Error (libraries throw strings and plain objects too). */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

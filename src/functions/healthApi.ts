@@ -2,7 +2,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import packageJson from "../../package.json" with { type: "json" };
 import { sharedService, type Service } from "../service/service.js";
-import { toError } from "../errors.js";
+import { describeError } from "../errors.js";
 import { json, methodNotAllowed } from "./problem.js";
 
 export async function healthApi(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
@@ -45,7 +45,7 @@ async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; erro
     await check();
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: toError(error).message.slice(0, 300) };
+    return { ok: false, error: describeError(error).slice(0, 300) };
   }
 }
 

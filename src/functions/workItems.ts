@@ -8,7 +8,7 @@ import { app, type InvocationContext } from "@azure/functions";
 import { parseWorkItem, WORK_QUEUE } from "../state/workQueue.js";
 import { poisonWorkItem, processWorkItem } from "../service/runs.js";
 import { sharedService, type Service } from "../service/service.js";
-import { ArmError, InputError, toError } from "../errors.js";
+import { InputError, describeError, toError } from "../errors.js";
 
 export async function workItems(message: unknown, context: InvocationContext): Promise<void> {
   await handleWorkItemMessage(await sharedService(), message, Number(context.triggerMetadata?.["dequeueCount"] ?? 1));
@@ -41,10 +41,5 @@ export async function handleWorkItemMessage(service: Service, message: unknown, 
   }
 }
 
-/** ARM's code and correlation id make a poison reason actionable. */
-function describeError(error: unknown): string {
-  if (error instanceof ArmError) return `${error.code}: ${error.message}${error.correlationId ? ` (correlation id ${error.correlationId})` : ""}`;
-  return toError(error).message;
-}
 
 app.storageQueue("workItems", { queueName: WORK_QUEUE, connection: "AzureWebJobsStorage", handler: workItems });

@@ -63,8 +63,7 @@ describe("GET /api/health", () => {
     expect(visible(response)).not.toContain(azure.token);
   });
 
-  // BUG: gateway.listSubscriptions iterates the SDK pager outside `call()`, so the probe shows "Pagination failed with unexpected statusCode 403" instead of ARM's code and message
-  it.fails("the degraded ARM probe carries ARM's error code (AuthorizationFailed), not the SDK pager's wording", async () => {
+  it("the degraded ARM probe carries ARM's error code (AuthorizationFailed), not the SDK pager's wording", async () => {
     harness().azure.setFaults({ forbidden: [{ scope: "/" }] });
     expect(jsonOf(await health()).arm.error).toMatch(/AuthorizationFailed/);
   });
