@@ -80,7 +80,7 @@ export function toArmError(thrown: unknown): ArmError {
 function failedOperation(message: string): { code: string; message: string } | undefined {
   const match = /^The long-running operation has failed(?:\. ([^\s.]+)\. ([\s\S]*))?$/.exec(message);
   if (!match) return undefined;
-  return { code: match[1] ?? "LongRunningOperationFailed", message: match[2] ?? "the operation ended Failed without an error from Azure" };
+  return { code: match[1] ?? "LongRunningOperationFailed", message: match[2] ?? "the long-running operation has failed without an error from Azure" };
 }
 
 /** ARM's `{ "error": { code, message } }` from a raw response, when the SDK did not parse it for us. */

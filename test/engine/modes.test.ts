@@ -55,8 +55,7 @@ describe("LOG_ANALYTICS_WORKSPACE_ID", () => {
     }
   });
 
-  // BUG: src/plan/buildPlan.ts reaches ensureRule (and its destination check) only through an association need, so an owned rule whose machines are all associated already (japaneast here) keeps sending to the old workspace.
-  it.fails("an owned rule that still sends to the default workspace is pointed at the custom workspace", async () => {
+  it("an owned rule that still sends to the default workspace is pointed at the custom workspace", async () => {
     h.load(estate);
     await h.run({}, { LOG_ANALYTICS_WORKSPACE_ID: CUSTOM_WORKSPACE });
     for (const rule of ofType("Microsoft.Insights/dataCollectionRules").filter((candidate) => /^ama-remediator-/.test(candidate.name))) {

@@ -45,16 +45,18 @@ const itemFor = (p: Plan, action: PlanItem["action"], nameOrId: string): PlanIte
 };
 const indexOf = (p: Plan, item: PlanItem) => p.items.indexOf(item);
 /** Whether `item` runs only after `dependency` (directly or through other items). */
+/** Whether apply runs `item` only once `dependency` has finished (directly or through others; `dependsOn` or `after`). */
 function waitsFor(p: Plan, item: PlanItem, dependency: PlanItem): boolean {
   const byKey = new Map(p.items.map((entry) => [entry.key, entry]));
-  const pending = [...item.dependsOn];
+  const pending = [...item.dependsOn, ...item.after];
   const seen = new Set<string>();
   while (pending.length > 0) {
     const key = pending.pop() as string;
     if (key === dependency.key) return true;
     if (seen.has(key)) continue;
     seen.add(key);
-    pending.push(...(byKey.get(key)?.dependsOn ?? []));
+    const entry = byKey.get(key);
+    pending.push(...(entry?.dependsOn ?? []), ...(entry?.after ?? []));
   }
   return false;
 }
@@ -173,7 +175,7 @@ describe("plan: shared resources", () => {
     const p = plan({ machines, sub: { serversPlan: { tier: "Standard", subPlan: "P2" }, sqlServersOnMachinesPlan: { tier: "Standard" } } });
     const seen = new Set<string>();
     for (const item of p.items) {
-      for (const dependency of item.dependsOn) expect(seen, `${item.key} waits for ${dependency}`).toContain(dependency);
+      for (const dependency of [...item.dependsOn, ...item.after]) expect(seen, `${item.key} waits for ${dependency}`).toContain(dependency);
       seen.add(item.key);
     }
     const targets = p.items.map((item) => `${item.method} ${item.targetId.toLowerCase()}`);
