@@ -51,6 +51,7 @@ function forgedItem(action: PlanItem["action"], method: PlanItem["method"], targ
     observed: "absent",
     reason: "forged: the plan says so",
     dependsOn: [],
+    after: [],
   };
 }
 

@@ -86,7 +86,7 @@ export function finalState(azure: LocalAzure): Record<string, string> {
         "microsoft.resources/resourcegroups",
       ].includes(type)
     ) {
-      state[`${type} ${id}`] = "present";
+      state[`${type} ${id}`] = String(properties["provisioningState"] ?? "present");
     } else if (type === "microsoft.authorization/roleassignments") {
       state[`roleAssignment ${idKey(String(properties["scope"] ?? id.split("/providers/microsoft.authorization/")[0]))} ${idKey(String(properties["roleDefinitionId"]))}`] = "present";
     }
