@@ -46,7 +46,7 @@ export async function acceptEvent(service: Service, delivered: unknown): Promise
     const run = await startRun(
       service,
       { trigger: "eventGrid" },
-      async (runId, dryRun) => [subscriptionWorkItem({ runId, subscriptionId: event.subscriptionId, dryRun, mode: "events" })],
+      async (runId, dryRun) => [subscriptionWorkItem({ runId, subscriptionIds: [event.subscriptionId], dryRun, mode: "events" })],
       { visibilityTimeoutInSeconds: settings.eventBatchSeconds },
     );
     log.info({ runId: run.runId, resourceId: event.resourceId, eventId: event.id, operation: event.operationName }, "event queued");

@@ -9,8 +9,9 @@ import type { ItemResult } from "../apply/applyPlan.js";
 import type { PlanItem } from "../plan/plan.js";
 import { bodyHash } from "../state/auditLog.js";
 import type { Lease } from "../state/checkpoints.js";
+import { mapBounded } from "../concurrency.js";
 import type { RunSummary, RunTrigger, SettledWorkItem } from "../state/runStore.js";
-import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
+import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
 import type { Service } from "./service.js";
 
 export interface RunRequest {
@@ -42,7 +43,7 @@ export async function startRun(
     runId,
     trigger: request.trigger,
     dryRun,
-    scope: { subscriptions: [...new Set(workItems.flatMap((item) => (item.kind === "subscription" ? [item.subscriptionId] : [])))], resourceIds: [...(request.resourceIds ?? [])] },
+    scope: { subscriptions: [...new Set(workItems.flatMap((item) => (item.kind === "subscription" ? item.subscriptionIds : [])))], resourceIds: [...(request.resourceIds ?? [])] },
     workItemIds: workItems.map((item) => item.workItemId),
   });
   if (workItems.length === 0) return service.state.runs.finish(runId, { status: "succeeded" });
@@ -61,59 +62,75 @@ async function defaultWorkItems(service: Service, request: RunRequest, runId: st
     return chunks;
   }
   const subscriptions = await resolveSubscriptions(request.subscriptions, service.settings, service.gateway);
-  return subscriptions.map((subscriptionId) => subscriptionWorkItem({ runId, subscriptionId, dryRun, mode: "full" }));
+  return subscriptionWorkItems({ runId, subscriptionIds: subscriptions, dryRun, mode: "full" });
 }
 
 export type WorkItemOutcome = "done" | "busy";
 
 /**
  * Processes one work item. Idempotent: a redelivered item re-reads Azure and finds nothing left to
- * write, and the run counts it once. A subscription already being swept or flushed returns "busy" and
- * the item is queued again for later (one writer per subscription at a time).
+ * write, and the run counts it once. One writer per subscription: subscriptions still busy after a
+ * short wait go on as a work item of their own, queued for later; the others are swept together.
  */
 export async function processWorkItem(service: Service, item: WorkItem): Promise<WorkItemOutcome> {
   const { state } = service;
   if (item.kind === "machine") {
-    await reconcileWorkItem(service, item);
+    await reconcileWorkItem(service, item, { resourceIds: item.resourceIds });
     return "done";
   }
-  const lease = await acquireSubscription(service, item);
-  if (!lease) {
-    await state.workQueue.enqueue([item], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
-    service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${item.subscriptionId}` }, "subscription busy: work item requeued");
-    return "busy";
-  }
+  const leases = await acquireSubscriptions(service, item);
   try {
+    const held = item.subscriptionIds.filter((id) => leases.has(id));
+    const busy = item.subscriptionIds.filter((id) => !leases.has(id));
+    if (held.length === 0) {
+      await state.workQueue.enqueue([item], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
+      service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${busy[0]}`, busy: busy.length }, "subscriptions busy: work item requeued");
+      return "busy";
+    }
+    if (busy.length > 0) await deferSubscriptions(service, item, busy);
     const startedAt = new Date();
     if (item.mode === "events") {
-      await flushPendingMachines(service, item);
+      await flushPendingMachines(service, item, held[0] as string);
     } else {
-      await reconcileWorkItem(service, item);
+      await reconcileWorkItem(service, item, { subscriptions: held, ...(item.since ? { createdSince: new Date(item.since) } : {}) });
       // A dry run changed nothing: the next sweep must still look at what it looked at.
-      if (!item.dryRun) await state.checkpoints.record(item.subscriptionId, { lastSweepAt: startedAt, ...(item.mode === "full" ? { lastFullReconcileAt: startedAt } : {}) });
+      if (!item.dryRun) {
+        await Promise.all(held.map((id) => state.checkpoints.record(id, { lastSweepAt: startedAt, ...(item.mode === "full" ? { lastFullReconcileAt: startedAt } : {}) })));
+      }
     }
   } finally {
-    await state.checkpoints.release(lease);
+    await Promise.all([...leases.values()].map((lease) => state.checkpoints.release(lease)));
   }
   return "done";
 }
 
-export function subscriptionLeaseOwner(item: WorkItem & { kind: "subscription" }): string {
+export function subscriptionLeaseOwner(item: SubscriptionWorkItem): string {
   return `${item.runId}:${item.workItemId}`;
 }
 
 /**
- * One writer per subscription: the lease's owner names this run's item, so a redelivery of it may
- * retake its own lease and another run may not. Short overlaps (two flushes, a flush beside a
+ * Leases for the item's subscriptions. The owner names this run's item, so a redelivery of it may
+ * retake its own leases and another run may not. Short overlaps (two flushes, a flush beside a
  * sweep's end) are waited out here rather than costing a requeue.
  */
-async function acquireSubscription(service: Service, item: WorkItem & { kind: "subscription" }): Promise<Lease | undefined> {
+async function acquireSubscriptions(service: Service, item: SubscriptionWorkItem): Promise<Map<string, Lease>> {
+  const leases = new Map<string, Lease>();
   const deadline = Date.now() + LEASE_WAIT_MS;
   for (;;) {
-    const lease = await service.state.checkpoints.acquire(item.subscriptionId, SUBSCRIPTION_LEASE_MS, subscriptionLeaseOwner(item));
-    if (lease || Date.now() >= deadline) return lease;
+    const wanted = item.subscriptionIds.filter((id) => !leases.has(id));
+    const taken = await mapBounded(wanted, 16, (id) => service.state.checkpoints.acquire(id, SUBSCRIPTION_LEASE_MS, subscriptionLeaseOwner(item)));
+    taken.forEach((lease, index) => lease && leases.set(wanted[index] as string, lease));
+    if (leases.size === item.subscriptionIds.length || Date.now() >= deadline) return leases;
     await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
   }
+}
+
+/** Busy subscriptions become a work item of the same run, registered before it is queued (so the run waits for it). */
+async function deferSubscriptions(service: Service, item: SubscriptionWorkItem, busy: readonly string[]): Promise<void> {
+  const rest = subscriptionWorkItem({ runId: item.runId, dryRun: item.dryRun, mode: item.mode, ...(item.since ? { since: item.since } : {}), subscriptionIds: busy });
+  await service.state.runs.registerWorkItems(item.runId, [rest.workItemId]);
+  await service.state.workQueue.enqueue([rest], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
+  service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${busy[0]}`, busy: busy.length }, "busy subscriptions deferred to a work item of their own");
 }
 
 /** Machines reconciled per round of an events flush (a burst larger than this takes several rounds). */
@@ -121,27 +138,23 @@ const FLUSH_MACHINES = 500;
 const FLUSH_ROUNDS = 20;
 
 /** Reconciles every machine events named for the subscription, a round at a time, then removes them. */
-async function flushPendingMachines(service: Service, item: WorkItem & { kind: "subscription" }): Promise<void> {
+async function flushPendingMachines(service: Service, item: SubscriptionWorkItem, subscriptionId: string): Promise<void> {
   const counts = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
   const entries: unknown[] = [];
   // Machines named while a round runs are taken by the next round; bounded so a storm cannot hold the lease forever.
   for (let round = 0; round < FLUSH_ROUNDS; round++) {
-    const pending = await service.state.pending.list(item.subscriptionId, FLUSH_MACHINES);
+    const pending = await service.state.pending.list(subscriptionId, FLUSH_MACHINES);
     if (pending.length === 0) break;
     const report = await reconcileForWorkItem(service, item, { resourceIds: pending.map((machine) => machine.machineId) });
     for (const status of Object.keys(counts) as (keyof typeof counts)[]) counts[status] += report.summary[status];
     entries.push(...reportEntries(report));
-    await service.state.pending.remove(item.subscriptionId, pending);
+    await service.state.pending.remove(subscriptionId, pending);
   }
   await settle(service, item, counts, entries);
 }
 
-async function reconcileWorkItem(service: Service, item: WorkItem): Promise<void> {
-  const report = await reconcileForWorkItem(
-    service,
-    item,
-    item.kind === "machine" ? { resourceIds: item.resourceIds } : { subscriptions: [item.subscriptionId], ...(item.since ? { createdSince: new Date(item.since) } : {}) },
-  );
+async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince">): Promise<void> {
+  const report = await reconcileForWorkItem(service, item, scope);
   await settle(service, item, report.summary, reportEntries(report));
 }
 
@@ -179,7 +192,7 @@ async function settle(service: Service, item: WorkItem, counts: Report["summary"
 /** Gives up on a work item (malformed, or failed on every attempt): it shows in the run's status. */
 export async function poisonWorkItem(service: Service, item: WorkItem, reason: string): Promise<void> {
   const settled = await service.state.runs.poisonWorkItem(item.runId, { workItemId: item.workItemId, reason });
-  service.logger.error({ runId: item.runId, resourceId: item.kind === "subscription" ? `/subscriptions/${item.subscriptionId}` : item.resourceIds[0], workItemId: item.workItemId, reason }, "work item poisoned");
+  service.logger.error({ runId: item.runId, resourceId: item.kind === "subscription" ? `/subscriptions/${item.subscriptionIds[0]}` : item.resourceIds[0], workItemId: item.workItemId, reason }, "work item poisoned");
   logIfFinished(service, settled);
 }
 

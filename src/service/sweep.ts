@@ -5,7 +5,7 @@
  */
 import { resolveSubscriptions } from "../engine.js";
 import type { RunSummary } from "../state/runStore.js";
-import { subscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
+import { subscriptionWorkItems } from "../state/workQueue.js";
 import { startRun } from "./runs.js";
 import type { Service } from "./service.js";
 
@@ -16,18 +16,19 @@ export async function startSweep(service: Service, now = new Date()): Promise<Ru
   const fullEveryMs = service.settings.fullReconcileHours * 60 * 60 * 1000;
   return startRun(service, { trigger: "timer" }, async (runId, dryRun) => {
     const subscriptions = await resolveSubscriptions(undefined, service.settings, service.gateway);
-    const items: WorkItem[] = [];
+    // Subscriptions due the same kind of sweep from the same time go together, a Resource Graph batch per item.
+    const groups = new Map<string, { mode: "full" | "new-since"; since?: string; subscriptionIds: string[] }>();
     for (const subscriptionId of subscriptions) {
       const checkpoint = await service.state.checkpoints.get(subscriptionId);
       const lastFull = checkpoint?.lastFullReconcileAt?.getTime();
       const lastSweep = checkpoint?.lastSweepAt?.getTime();
       const full = lastFull === undefined || lastSweep === undefined || now.getTime() - lastFull >= fullEveryMs;
-      items.push(
-        full
-          ? subscriptionWorkItem({ runId, subscriptionId, dryRun, mode: "full" })
-          : subscriptionWorkItem({ runId, subscriptionId, dryRun, mode: "new-since", since: new Date(lastSweep - NEW_SINCE_OVERLAP_MS).toISOString() }),
-      );
+      const since = full ? undefined : new Date(lastSweep - NEW_SINCE_OVERLAP_MS).toISOString();
+      const key = since ?? "full";
+      const group = groups.get(key) ?? { mode: full ? "full" : "new-since", ...(since ? { since } : {}), subscriptionIds: [] };
+      group.subscriptionIds.push(subscriptionId);
+      groups.set(key, group);
     }
-    return items;
+    return [...groups.values()].flatMap((group) => subscriptionWorkItems({ runId, dryRun, ...group }));
   });
 }

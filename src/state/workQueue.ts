@@ -20,11 +20,15 @@ export interface SubscriptionWorkItem {
   readonly kind: "subscription";
   readonly workItemId: string;
   readonly runId: string;
-  readonly subscriptionId: string;
+  /**
+   * Swept together (lower case, sorted, unique): one Resource Graph query answers for all of them.
+   * An `events` flush names exactly one.
+   */
+  readonly subscriptionIds: readonly string[];
   readonly dryRun: boolean;
   /** `full`: every machine; `new-since`: machines created after `since`; `events`: the machines events named (pending). */
   readonly mode: "full" | "new-since" | "events";
-  /** ISO 8601; required for `new-since`, absent for `full`. */
+  /** ISO 8601; required for `new-since`, absent otherwise. */
   readonly since?: string;
 }
 
@@ -39,19 +43,26 @@ export interface MachineWorkItem {
 export type WorkItem = SubscriptionWorkItem | MachineWorkItem;
 
 export const MAX_MACHINES_PER_WORK_ITEM = 50;
+/** Subscriptions per sweep work item: what one Resource Graph query batch covers in the engine. */
+export const MAX_SUBSCRIPTIONS_PER_WORK_ITEM = 200;
 /** A Storage queue message holds at most 64 KiB. */
 const MAX_MESSAGE_CHARS = 64 * 1024;
 const ENQUEUE_CONCURRENCY = 16;
 
 /** A subscription work item with a deterministic id, so re-enqueueing the same sweep is recognised. */
-export function subscriptionWorkItem(input: Omit<SubscriptionWorkItem, "kind" | "workItemId">): SubscriptionWorkItem {
-  const subscriptionId = input.subscriptionId.toLowerCase();
-  return parseWorkItem({
-    kind: "subscription",
-    workItemId: `sub:${subscriptionId}:${input.mode}`,
-    ...input,
-    subscriptionId,
-  }) as SubscriptionWorkItem;
+export function subscriptionWorkItem(input: Omit<SubscriptionWorkItem, "kind" | "workItemId" | "subscriptionIds"> & { readonly subscriptionIds: readonly string[] }): SubscriptionWorkItem {
+  const subscriptionIds = [...new Set(input.subscriptionIds.map((id) => id.toLowerCase()))].sort();
+  const scope = subscriptionIds.length === 1 ? `sub:${subscriptionIds[0]}` : `subs:${sha256Hex(subscriptionIds.join("\n")).slice(0, 32)}`;
+  return parseWorkItem({ kind: "subscription", workItemId: `${scope}:${input.mode}`, ...input, subscriptionIds }) as SubscriptionWorkItem;
+}
+
+/** Subscription work items for a scope, at most MAX_SUBSCRIPTIONS_PER_WORK_ITEM subscriptions each. */
+export function subscriptionWorkItems(input: Omit<SubscriptionWorkItem, "kind" | "workItemId" | "subscriptionIds"> & { readonly subscriptionIds: readonly string[] }): SubscriptionWorkItem[] {
+  const items: SubscriptionWorkItem[] = [];
+  for (let start = 0; start < input.subscriptionIds.length; start += MAX_SUBSCRIPTIONS_PER_WORK_ITEM) {
+    items.push(subscriptionWorkItem({ ...input, subscriptionIds: input.subscriptionIds.slice(start, start + MAX_SUBSCRIPTIONS_PER_WORK_ITEM) }));
+  }
+  return items;
 }
 
 /** A machine work item whose id is derived from its (case-normalised, sorted) resource ids. */
@@ -73,7 +84,7 @@ export function parseWorkItem(value: unknown): WorkItem {
   const item = value as Record<string, unknown>;
   const allowed =
     item["kind"] === "subscription"
-      ? ["kind", "workItemId", "runId", "subscriptionId", "dryRun", "mode", "since"]
+      ? ["kind", "workItemId", "runId", "subscriptionIds", "dryRun", "mode", "since"]
       : item["kind"] === "machine"
         ? ["kind", "workItemId", "runId", "resourceIds", "dryRun"]
         : undefined;
@@ -86,19 +97,22 @@ export function parseWorkItem(value: unknown): WorkItem {
   const common = { workItemId: item["workItemId"], runId: item["runId"], dryRun: item["dryRun"] };
 
   if (item["kind"] === "subscription") {
-    const subscriptionId = item["subscriptionId"];
-    if (typeof subscriptionId !== "string" || !isGuid(subscriptionId)) throw new InputError("subscriptionId must be a GUID", "subscriptionId");
+    const ids = item["subscriptionIds"];
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_SUBSCRIPTIONS_PER_WORK_ITEM || !ids.every((id) => typeof id === "string" && isGuid(id))) {
+      throw new InputError(`subscriptionIds must be an array of 1-${MAX_SUBSCRIPTIONS_PER_WORK_ITEM} subscription ids (GUIDs)`, "subscriptionIds");
+    }
+    const subscriptionIds = [...new Set((ids as string[]).map((id) => id.toLowerCase()))].sort();
     const mode = item["mode"];
     if (mode !== "full" && mode !== "new-since" && mode !== "events") throw new InputError(`mode must be "full", "new-since" or "events", got ${brief(mode)}`, "mode");
+    if (mode === "events" && subscriptionIds.length !== 1) throw new InputError("an events flush names exactly one subscription", "subscriptionIds");
     if (mode === "full" || mode === "events") {
       if (item["since"] !== undefined) throw new InputError("since is only allowed with mode new-since", "since");
-      // An events flush carries no machine ids: it reads the pending table when it runs.
-      return { kind: "subscription", ...common, subscriptionId: subscriptionId.toLowerCase(), mode };
+      return { kind: "subscription", ...common, subscriptionIds, mode };
     }
     const since = item["since"];
     const sinceTime = typeof since === "string" && /^\d{4}-\d{2}-\d{2}T/.test(since) ? Date.parse(since) : Number.NaN;
     if (Number.isNaN(sinceTime)) throw new InputError("since must be an ISO 8601 date-time for mode new-since", "since");
-    return { kind: "subscription", ...common, subscriptionId: subscriptionId.toLowerCase(), mode, since: new Date(sinceTime).toISOString() };
+    return { kind: "subscription", ...common, subscriptionIds, mode, since: new Date(sinceTime).toISOString() };
   }
 
   const resourceIds = item["resourceIds"];

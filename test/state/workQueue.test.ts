@@ -7,6 +7,7 @@ import {
   machineWorkItem,
   parseWorkItem,
   subscriptionWorkItem,
+  subscriptionWorkItems,
   WORK_QUEUE,
   type WorkItem,
 } from "../../src/state/workQueue.js";
@@ -17,7 +18,7 @@ const SUB = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
 const VM = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1`;
 const ARC = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/arc-1`;
 
-const sweep = subscriptionWorkItem({ runId: "run-1", subscriptionId: SUB.toUpperCase(), dryRun: false, mode: "new-since", since: "2026-11-24T09:00:00Z" });
+const sweep = subscriptionWorkItem({ runId: "run-1", subscriptionIds: [SUB.toUpperCase()], dryRun: false, mode: "new-since", since: "2026-11-24T09:00:00Z" });
 const machines = machineWorkItem({ runId: "run-1", resourceIds: [VM, ARC], dryRun: true });
 
 describe("work items", () => {
@@ -26,12 +27,20 @@ describe("work items", () => {
       kind: "subscription",
       workItemId: `sub:${SUB}:new-since`,
       runId: "run-1",
-      subscriptionId: SUB,
+      subscriptionIds: [SUB],
       dryRun: false,
       mode: "new-since",
       since: "2026-11-24T09:00:00.000Z",
     });
     expect(machineWorkItem({ runId: "run-1", resourceIds: [ARC.toUpperCase(), VM], dryRun: true }).workItemId).toBe(machines.workItemId);
+  });
+
+  it("carry up to 200 subscriptions each: a scope is split into Resource Graph-sized batches", () => {
+    const ids = Array.from({ length: 450 }, (_, index) => `00000000-0000-4000-8000-${String(index).padStart(12, "0")}`);
+    const items = subscriptionWorkItems({ runId: "run-1", subscriptionIds: ids, dryRun: false, mode: "full" });
+    expect(items.map((item) => item.subscriptionIds.length)).toEqual([200, 200, 50]);
+    expect(items.flatMap((item) => item.subscriptionIds)).toEqual(ids);
+    expect(new Set(items.map((item) => item.workItemId)).size).toBe(3);
   });
 
   it("round-trip through base64", () => {
@@ -49,7 +58,10 @@ describe("work items", () => {
     ["dryRun as string", { ...machines, dryRun: "false" }, /dryRun/],
     ["not a machine", { ...machines, resourceIds: [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa`] }, /resourceIds\[0\]/],
     ["no machines", { ...machines, resourceIds: [] }, /resourceIds/],
-    ["bad subscription", { ...sweep, subscriptionId: "nope" }, /subscriptionId/],
+    ["bad subscription", { ...sweep, subscriptionIds: ["nope"] }, /subscriptionIds/],
+    ["no subscriptions", { ...sweep, subscriptionIds: [] }, /subscriptionIds/],
+    ["a subscription id as a string", { ...sweep, subscriptionIds: SUB }, /subscriptionIds/],
+    ["an events flush over two subscriptions", { ...sweep, mode: "events", since: undefined, subscriptionIds: [SUB, "11111111-1111-4111-8111-111111111111"] }, /exactly one/],
     ["new-since without since", { ...sweep, since: undefined }, /since/],
     ["since with full", { ...sweep, mode: "full" }, /since/],
     ["bad mode", { ...sweep, mode: "partial" }, /mode/],
