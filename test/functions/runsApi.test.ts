@@ -51,7 +51,7 @@ describe("POST /api/runs", () => {
     expect(status.status).toBe(200);
     const run = jsonOf(status);
     expect(run).toMatchObject({ runId: accepted.runId, trigger: "http", status: "succeeded", dryRun: true, poison: [] });
-    expect(run.workItems).toEqual({ total: estate.subscriptions.length, done: estate.subscriptions.length, poisoned: 0 });
+    expect(run.workItems).toEqual({ total: 1, done: 1, poisoned: 0 }); // the whole scope in one Resource Graph batch
     expect([...run.scope.subscriptions].sort()).toEqual([...configuredSubscriptions()].sort());
     expect(run.counts.planned).toBeGreaterThan(0);
     expect(run.counts.remediated).toBe(0);
@@ -95,7 +95,7 @@ describe("POST /api/runs", () => {
     expect(response.status).toBe(202);
     const { runId } = jsonOf(response);
     const queued = jsonOf(await getRun(runId));
-    expect(queued).toMatchObject({ status: "queued", dryRun: false, workItems: { total: configuredSubscriptions().length, done: 0, poisoned: 0 } });
+    expect(queued).toMatchObject({ status: "queued", dryRun: false, workItems: { total: 1, done: 0, poisoned: 0 } });
     expect([...queued.scope.subscriptions].sort()).toEqual([...configuredSubscriptions()].sort());
 
     await harness().drain();

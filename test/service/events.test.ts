@@ -95,7 +95,7 @@ describe("a ResourceWriteSuccess for a new VM", () => {
   it.each([
     ["Event Grid schema", eventGridEvent, "vm-new-eventgrid"],
     ["CloudEvents 1.0", cloudEvent, "vm-new-cloudevent"],
-  ] as const)("(%s) is queued as a machine work item and the VM is remediated through the queue", async (_schema, build, name) => {
+  ] as const)("(%s) is queued as its subscription's flush and the VM is remediated through the queue", async (_schema, build, name) => {
     const { azure, estate, service } = harness();
     const vmId = newVirtualMachine(azure, machineWith(estate, "no-identity", "windows"), name);
     expect(remediationOf(azure, vmId)).toEqual({ identity: undefined, agents: [], associations: [] });
@@ -108,7 +108,7 @@ describe("a ResourceWriteSuccess for a new VM", () => {
     const queued = await runOf(runId);
     expect(queued).toMatchObject({ trigger: "eventGrid", status: "queued", dryRun: false, workItems: { total: 1, done: 0, poisoned: 0 } });
     // One flush work item for the VM's subscription; it re-reads the machines events named when it runs.
-    expect(await harness().peekWorkItems()).toEqual([expect.objectContaining({ kind: "subscription", runId, subscriptionId: subscriptionOf(vmId), mode: "events", dryRun: false })]);
+    expect(await harness().peekWorkItems()).toEqual([expect.objectContaining({ kind: "subscription", runId, subscriptionIds: [subscriptionOf(vmId)], mode: "events", dryRun: false })]);
 
     await harness().drain();
 
