@@ -149,7 +149,7 @@ describe("checkpoints mean 'reconciled up to here'", () => {
 
 describe("the registered sweepTimer handler", () => {
   it("queues a sweep of the configured scope with the service built from the app settings", async () => {
-    const { estate, env, service } = harness();
+    const { env, service } = harness();
     Object.assign(process.env, env);
     const before = new Set((await service.state.runs.listRecent(100)).map((run) => run.runId));
     const now = new Date().toISOString();
