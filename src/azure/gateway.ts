@@ -18,7 +18,7 @@ import { apiVersionFor } from "./apiVersions.js";
 import { createCredential } from "./credential.js";
 import type { Settings } from "../config/settings.js";
 import { parseResourceId } from "./ids.js";
-import { conflictRetryPolicy, rateLimitHeadroomPolicy } from "./policies.js";
+import { conflictRetryPolicy, rateLimitHeadroomPolicy, resourceGraphQuotaPolicy } from "./policies.js";
 import { ArmError, ScopeError, toArmError } from "../errors.js";
 
 /** A raw ARM resource as JSON (properties nested, or flattened by a typed client: readers accept both). */
@@ -70,6 +70,7 @@ export class ArmGateway {
     const additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] = [
       { policy: conflictRetryPolicy({ maxRetries: options.conflictRetries ?? 6, delayInMs: options.conflictDelayInMs ?? 10_000 }), position: "perCall" },
       { policy: rateLimitHeadroomPolicy(), position: "perRetry" },
+      { policy: resourceGraphQuotaPolicy(), position: "perRetry" },
     ];
     this.clientOptions = { endpoint: options.endpoint, retryOptions: { maxRetries: options.maxRetries ?? 5 }, additionalPolicies };
     this.pollIntervalInMs = options.pollIntervalInMs ?? 5_000;

@@ -60,6 +60,36 @@ export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelineP
   };
 }
 
+/**
+ * Resource Graph has its own per-user quota (15 queries per 5 s window), reported in
+ * `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` (hh:mm:ss). When it is spent, wait
+ * for the window to reset instead of sending a query that can only earn a 429.
+ */
+export function resourceGraphQuotaPolicy(now: () => number = Date.now): PipelinePolicy {
+  let blockedUntil = 0;
+  return {
+    name: "resourceGraphQuotaPolicy",
+    async sendRequest(request, next) {
+      const isQuery = request.url.includes("/providers/Microsoft.ResourceGraph/");
+      if (isQuery && blockedUntil > now()) await sleep(blockedUntil - now());
+      const response = await next(request);
+      if (isQuery) {
+        const remaining = Number(response.headers.get("x-ms-user-quota-remaining"));
+        const resetsAfterMs = durationMs(response.headers.get("x-ms-user-quota-resets-after"));
+        if (remaining === 0 && resetsAfterMs !== undefined) blockedUntil = now() + resetsAfterMs;
+      }
+      return response;
+    },
+  };
+}
+
+/** "hh:mm:ss" (optionally with fractions of a second) -> milliseconds. */
+function durationMs(value: string | undefined): number | undefined {
+  const match = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value ?? "");
+  if (!match) return undefined;
+  return ((Number(match[1]) * 60 + Number(match[2])) * 60 + Number(match[3])) * 1000;
+}
+
 function subscriptionOf(url: string): string {
   return /\/subscriptions\/([0-9a-f-]{36})/i.exec(url)?.[1]?.toLowerCase() ?? "tenant";
 }

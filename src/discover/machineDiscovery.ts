@@ -21,7 +21,7 @@ import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
-import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
+import { SWEEP_QUERIES, emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
 
 /** Machines read at once: enough to hide latency, few enough to leave the read bucket to others. */
 const MACHINE_READ_CONCURRENCY = 8;
@@ -31,9 +31,11 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
   const machines: MachineState[] = [];
   const unique = [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()];
   const read = await mapBounded(unique, MACHINE_READ_CONCURRENCY, (id) => readMachine(gateway, id));
+  const sqlVirtualMachines = await sqlVirtualMachinesOf(gateway, [...new Set(read.flatMap((machine) => (machine?.kind === "virtualMachine" && !machine.sqlServer ? [machine.subscriptionId] : [])))]);
   read.forEach((machine, index) => {
-    if (machine) machines.push(machine);
-    else unreadable.push({ id: unique[index] as string, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
+    if (!machine) unreadable.push({ id: unique[index] as string, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
+    else if (machine.sqlServer || !sqlVirtualMachines.has(idKey(machine.id))) machines.push(machine);
+    else machines.push({ ...machine, sqlServer: { sqlVirtualMachineId: sqlVirtualMachines.get(idKey(machine.id)) as string } });
   });
   const custom = await readConfiguredResources(gateway, settings);
   const subscriptions = new Map<string, MutableSubscription>();
@@ -50,6 +52,22 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
   };
 }
 
+/**
+ * Which VMs are SQL VMs: one Resource Graph query per batch of subscriptions instead of a probe per VM.
+ * A SQL VM registered after the index caught up raises its own event (sqlVirtualMachines/write).
+ */
+async function sqlVirtualMachinesOf(gateway: ArmGateway, subscriptionIds: readonly string[]): Promise<Map<string, string>> {
+  const byVm = new Map<string, string>();
+  if (subscriptionIds.length === 0) return byVm;
+  for await (const page of gateway.queryResourceGraph(SWEEP_QUERIES.sqlVirtualMachines(), subscriptionIds)) {
+    for (const row of page) {
+      const vmId = (row["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
+      if (typeof vmId === "string") byVm.set(idKey(vmId), String(row["id"]));
+    }
+  }
+  return byVm;
+}
+
 async function readMachine(gateway: ArmGateway, id: string): Promise<MachineState | undefined> {
   const parsed = parseResourceId(id);
   const type = parsed.resourceType.toLowerCase();
@@ -63,9 +81,6 @@ async function readMachine(gateway: ArmGateway, id: string): Promise<MachineStat
     raw = await gateway.getVirtualMachine(vmId);
   } else if (type === "microsoft.compute/virtualmachines") {
     raw = await gateway.getVirtualMachine(id);
-    // A SQL VM resource shares its VM's name and resource group.
-    const sqlId = `${resourceGroupId(parsed.subscriptionId, parsed.resourceGroup as string)}/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/${parsed.name}`;
-    if (raw && (await gateway.getResource(sqlId))) sqlVirtualMachineId = sqlId;
   } else if (type === "microsoft.hybridcompute/machines") {
     raw = await gateway.getResource(id);
   }

@@ -125,11 +125,11 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
 }
 
 /**
- * Machine rows come ordered by id, so each machine's extension rows follow it. Rows whose machine is
- * not the current one (ids cased differently) are kept aside and joined at the end.
+ * Machines and their extension rows, converted as they arrive so no raw page outlives its loop:
+ * only the plain data evaluation needs is kept, and extensions are joined to their machine at the end.
  */
 async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: ReadonlyMap<string, AssociationState[]>, sqlVirtualMachines: ReadonlyMap<string, string>): Promise<MachineState[]> {
-  const machineRows = new Map<string, ArmObject>();
+  const machines = new Map<string, MachineState>();
   const extensions = new Map<string, ExtensionState[]>();
   for await (const page of pages) {
     for (const row of page) {
@@ -137,17 +137,14 @@ async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: 
       if (type.endsWith("/extensions")) {
         const extension = toExtensionState(row);
         if (extension) push(extensions, machineKeyOf(extension.id), extension);
-      } else {
-        machineRows.set(idKey(String(row["id"])), row);
+        continue;
       }
+      const key = idKey(String(row["id"]));
+      const machine = toMachineState(row, [], associations.get(key) ?? [], sqlVirtualMachines.get(key));
+      if (machine) machines.set(key, machine);
     }
   }
-  const machines: MachineState[] = [];
-  for (const [key, row] of machineRows) {
-    const machine = toMachineState(row, extensions.get(key) ?? [], associations.get(key) ?? [], sqlVirtualMachines.get(key));
-    if (machine) machines.push(machine);
-  }
-  return machines;
+  return [...machines].map(([key, machine]) => ({ ...machine, extensions: extensions.get(key) ?? [] }));
 }
 
 export function emptySubscription(subscriptionId: string): MutableSubscription {
