@@ -18,7 +18,7 @@ const RUN = "0b7c6f0e-1f7a-4f57-9a52-3c1f7f7a0c11";
 
 const vm = () => machineWith(harness().estate, "no-identity", "windows");
 const sub = () => vm().subscriptionId;
-const subscriptionItem = (overrides: Record<string, unknown> = {}) => ({ kind: "subscription", workItemId: `sub:${sub()}:full`, runId: RUN, subscriptionId: sub(), dryRun: false, mode: "full", ...overrides });
+const subscriptionItem = (overrides: Record<string, unknown> = {}) => ({ kind: "subscription", workItemId: `sub:${sub()}:full`, runId: RUN, subscriptionIds: [sub()], dryRun: false, mode: "full", ...overrides });
 const machineItem = (overrides: Record<string, unknown> = {}) => ({ kind: "machine", workItemId: "machines:abc", runId: RUN, resourceIds: [vm().id], dryRun: false, ...overrides });
 
 afterEach(async () => {
@@ -51,7 +51,12 @@ describe("not a work item → poisoned at once with the reason, never acted on",
     ["no workItemId", () => subscriptionItem({ workItemId: undefined }), /workItemId must be/],
     ["dryRun as a string", () => subscriptionItem({ dryRun: "false" }), /dryRun must be a boolean/],
     ["no dryRun", () => subscriptionItem({ dryRun: undefined }), /dryRun must be a boolean/],
-    ["a subscriptionId that is not a GUID", () => subscriptionItem({ subscriptionId: "contoso" }), /subscriptionId must be a GUID/],
+    ["a subscription id that is not a GUID", () => subscriptionItem({ subscriptionIds: ["contoso"] }), /subscriptionIds must be an array of 1-\d+ subscription ids/],
+    ["subscriptionIds as a string", () => subscriptionItem({ subscriptionIds: sub() }), /subscriptionIds must be an array/],
+    ["an empty subscriptionIds list", () => subscriptionItem({ subscriptionIds: [] }), /subscriptionIds must be an array/],
+    ["201 subscriptions", () => subscriptionItem({ subscriptionIds: Array.from({ length: 201 }, () => crypto.randomUUID()) }), /subscriptionIds must be an array/],
+    ["an events flush naming two subscriptions", () => subscriptionItem({ mode: "events", subscriptionIds: [sub(), OUTSIDE] }), /exactly one subscription/],
+    ["the old single subscriptionId field", () => ({ ...subscriptionItem({ subscriptionIds: undefined }), subscriptionId: sub() }), /unknown field\(s\): subscriptionId/],
     ["an unknown mode", () => subscriptionItem({ mode: "everything" }), /mode must be/],
     ["since with mode full", () => subscriptionItem({ since: new Date().toISOString() }), /since is only allowed/],
     ["new-since without a date", () => subscriptionItem({ mode: "new-since", since: "last tuesday" }), /since must be an ISO 8601/],
@@ -88,7 +93,7 @@ describe("well formed, but naming what it may not → never acted on", () => {
   const forged: [string, (runId: string) => Record<string, unknown>, boolean][] = [
     ["a subscription item of a run that does not exist", () => subscriptionItem({ runId: crypto.randomUUID() }), false],
     ["a machine item of a run that does not exist", () => machineItem({ runId: crypto.randomUUID() }), false],
-    ["a subscription item for a subscription outside the scope", (runId) => subscriptionItem({ runId, subscriptionId: OUTSIDE, workItemId: `sub:${OUTSIDE}:full` }), true],
+    ["a subscription item for a subscription outside the scope", (runId) => subscriptionItem({ runId, subscriptionIds: [OUTSIDE], workItemId: `sub:${OUTSIDE}:full` }), true],
     ["a machine item for a machine outside the scope", (runId) => machineItem({ runId, resourceIds: [vm().id.replace(sub(), OUTSIDE)] }), true],
   ];
 
@@ -108,12 +113,14 @@ describe("well formed, but naming what it may not → never acted on", () => {
     }
   });
 
-  // BUG: src/functions/workItems.ts handleWorkItemMessage rethrows every processWorkItem error, so a ScopeError/InputError (terminal: outside the scope, unknown run) is retried maxDequeueCount times before it is poisoned; it should poison at once with the reason
-  it.fails.each(forged)("%s: refused as terminal on the first delivery (poisoned with the reason, not retried)", async (_name, build, withRun) => {
-    const { service } = harness();
+  it.each(forged)("%s: refused as terminal on the first delivery, poisoned with the reason", async (_name, build, withRun) => {
+    const { azure, service } = harness();
     const runId = withRun ? await createRun(service, String(build("x")["workItemId"])) : "";
+    azure.resetRequests();
     await expect(handleWorkItemMessage(service, build(runId), 1)).resolves.toBeUndefined();
-    expect(await service.state.workQueue.listPoison()).toEqual([expect.objectContaining({ reason: expect.stringMatching(/outside the configured scope|not found/) })]);
+    const reasons = [...(await service.state.workQueue.listPoison()).map((entry) => entry.reason), ...(withRun ? ((await service.state.runs.get(runId))?.poison ?? []).map((entry) => entry.reason) : [])];
+    expect(reasons).toEqual([expect.stringMatching(/^refused: .*(outside the configured scope|not found)/)]);
+    expect(azure.requests).toEqual([]);
   });
 
   // BUG: src/state/workQueue.ts parseWorkItem (machineKindOf) and src/engine.ts machinesInScope accept a machine id without a resource group; the item reaches the SDK and fails on every delivery instead of being refused as malformed

@@ -92,7 +92,7 @@ async function expectRecovered(log: readonly RequestLogEntry[], since: Date, com
 }
 
 describe("SIGKILL during a timer sweep", () => {
-  it.each([1, 2])("seed %i: killed twice at random points, restarted, converges", async (seed) => {
+  it.each([1])("seed %i: killed twice at random points, restarted, converges", async (seed) => {
     const { azure, estate } = harness();
     azure.reset();
     azure.load(estate.resources);

@@ -100,7 +100,7 @@ describe("a resource that keeps failing", () => {
   it("ends failed with ARM's code and message after a bounded number of requests; the others converge", async () => {
     const denied = machineWith(estate, "no-identity", "windows");
     h.load(estate);
-    h.azure.setFaults({ seed: 3, throttleRate: 0.2, serverErrorRate: 0.03, forbidden: [{ scope: denied.id }] });
+    h.azure.setFaults({ seed: 3, serverErrorRate: 0.03, forbidden: [{ scope: denied.id }] });
     const first = await h.run();
     const second = await h.run();
 
@@ -109,7 +109,7 @@ describe("a resource that keeps failing", () => {
       expect(resource?.status).toBe("failed");
       expect(resource?.actions[0]).toMatchObject({ outcome: "failed", error: { code: "AuthorizationFailed", message: expect.stringContaining("does not have authorization") } });
     }
-    // 403 is terminal: each write was sent once per sweep (plus the SDK's retries of injected 429/5xx on it).
+    // 403 is terminal: each write was sent once per sweep (plus the SDK's retries of injected 5xx on it).
     const writesToDenied = h.azure.requests.filter((entry) => entry.path.toLowerCase().startsWith(denied.id.toLowerCase()) && entry.method !== "GET");
     const refusals = new Map<string, number>();
     for (const entry of writesToDenied.filter((request) => request.status === 403)) refusals.set(`${entry.method} ${entry.path}`, (refusals.get(`${entry.method} ${entry.path}`) ?? 0) + 1);
