@@ -11,6 +11,7 @@ import { main } from "../../src/cli/main.js";
 import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
 import { idKey } from "../../src/azure/ids.js";
 import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
+import { asCloudEvent, resourceWriteEvent } from "../support/events.js";
 
 let h: EngineHarness;
 let dir: string;
@@ -66,31 +67,11 @@ async function file(content: unknown): Promise<string> {
 }
 
 function eventGridEvent(resourceUri: string, overrides: Record<string, unknown> = {}) {
-  const subscriptionId = resourceUri.split("/")[2] as string;
-  return {
-    topic: `/subscriptions/${subscriptionId}`,
-    subject: resourceUri,
-    eventType: "Microsoft.Resources.ResourceWriteSuccess",
-    eventTime: "2026-11-24T09:15:02.1234567Z",
-    id: "6a1e0c7e-2f5b-4d7e-8a61-1f0b9f3c2d11",
-    dataVersion: "2",
-    metadataVersion: "1",
-    data: {
-      resourceProvider: resourceUri.split("/")[6],
-      resourceUri,
-      operationName: `${resourceUri.split("/").slice(6, 8).join("/")}/write`,
-      status: "Succeeded",
-      subscriptionId,
-      tenantId: "72f988bf-0000-0000-0000-000000000000",
-      correlationId: "c0a8f3d2-9b7e-4d16-a2c4-5e6f7a8b9c0d",
-    },
-    ...overrides,
-  };
+  return resourceWriteEvent(resourceUri, overrides);
 }
 
 function cloudEvent(resourceUri: string) {
-  const { topic, subject, eventType, eventTime, id, data } = eventGridEvent(resourceUri);
-  return { specversion: "1.0", type: eventType, source: topic, subject, id, time: eventTime, data };
+  return asCloudEvent(eventGridEvent(resourceUri));
 }
 
 const machinesIn = (report: JsonReport) => report.resources.filter((resource) => resource.id.includes("/virtualMachines/") || resource.id.includes("/machines/")).filter((resource) => !resource.id.includes("/providers/Microsoft.Insights/"));

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_EVENT_BYTES, parseEvent, parseEvents } from "../../src/events/parse.js";
+import { asCloudEvent, resourceWriteEvent } from "../support/events.js";
 
 const SUB = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
 const RG = `/subscriptions/${SUB}/resourceGroups/rg-sql-prod`;
@@ -8,39 +9,12 @@ const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/sqlvm-01`;
 
 /** The domain reference's §7.2 sample (abbreviated ids filled in). */
 function gridEvent(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    topic: `/subscriptions/${SUB}`,
-    subject: VM,
-    eventType: "Microsoft.Resources.ResourceWriteSuccess",
-    eventTime: "2026-11-24T09:15:02.1234567Z",
-    id: "6a1e0c7e-2f5b-4d7e-8a61-1f0b9f3c2d11",
-    dataVersion: "2",
-    metadataVersion: "1",
-    data: {
-      authorization: {
-        scope: VM,
-        action: "Microsoft.Compute/virtualMachines/write",
-        evidence: { role: "Contributor", roleAssignmentScope: `/subscriptions/${SUB}`, roleAssignmentId: "3e5f", roleDefinitionId: "b24988ac-6180-42a0-ab88-20f7382dd24c", principalId: "11111111-2222-3333-4444-555555555555", principalType: "User" },
-      },
-      claims: { aud: "https://management.core.windows.net/", appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", name: "Ada Admin", "http://schemas.microsoft.com/identity/claims/objectidentifier": "11111111-2222-3333-4444-555555555555" },
-      correlationId: "c0a8f3d2-9b7e-4d16-a2c4-5e6f7a8b9c0d",
-      httpRequest: { clientRequestId: "e1d2c3b4-a596-4788-99aa-bbccddeeff00", clientIpAddress: "203.0.113.7", method: "PUT", url: `https://management.azure.com${VM}?api-version=2024-07-01` },
-      resourceProvider: "Microsoft.Compute",
-      resourceUri: VM,
-      operationName: "Microsoft.Compute/virtualMachines/write",
-      status: "Succeeded",
-      subscriptionId: SUB,
-      tenantId: "72f988bf-0000-0000-0000-000000000000",
-      ...data,
-    },
-    ...overrides,
-  };
+  return resourceWriteEvent(VM, overrides, data);
 }
 
 /** The same event in CloudEvents 1.0 (§7.3). */
 function cloudEvent(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
-  const grid = gridEvent({}, data);
-  return { specversion: "1.0", type: grid["eventType"], source: grid["topic"], subject: grid["subject"], id: grid["id"], time: grid["eventTime"], data: grid["data"], ...overrides };
+  return asCloudEvent(gridEvent({}, data), overrides);
 }
 
 const acceptedVm = {
