@@ -167,8 +167,9 @@ export function machinesInScope(resourceIds: readonly string[], settings: Settin
 
 /**
  * The last line of defence, applied to every write whatever the plan says: the target must be in a
- * discovered (in-scope) subscription, and neither it, its resource group, its subscription nor the
- * machine it belongs to may carry the opt-out tag.
+ * discovered (in-scope) subscription, its machine and resource group must have been read in this run,
+ * and neither it, its resource group, its subscription nor the machine it belongs to may carry the
+ * opt-out tag.
  */
 function writeGuard(snapshot: Snapshot, settings: Settings): (id: string) => void {
   const machineTags = new Map(snapshot.machines.map((machine) => [idKey(machine.id), machine.tags]));
@@ -177,10 +178,13 @@ function writeGuard(snapshot: Snapshot, settings: Settings): (id: string) => voi
     const subscription = snapshot.subscriptions.get(parsed.subscriptionId);
     if (!subscription) throw new ScopeError(`refusing to write ${parsed.id}: subscription is outside the run's scope`);
     if (isOptedOut(subscription.tags, settings.optOutTag)) throw new ScopeError(`refusing to write ${parsed.id}: subscription is tagged ${settings.optOutTag}: skip`);
-    if (parsed.resourceGroup && subscription.optedOutResourceGroups.has(parsed.resourceGroup.toLowerCase())) {
-      throw new ScopeError(`refusing to write ${parsed.id}: resource group is tagged ${settings.optOutTag}: skip`);
+    const group = parsed.resourceGroup?.toLowerCase();
+    if (group && subscription.resourceGroupsRead && !subscription.resourceGroupsRead.has(group)) {
+      throw new ScopeError(`refusing to write ${parsed.id}: this run did not read the tags of resource group ${parsed.resourceGroup}`);
     }
+    if (group && subscription.optedOutResourceGroups.has(group)) throw new ScopeError(`refusing to write ${parsed.id}: resource group is tagged ${settings.optOutTag}: skip`);
     const machineId = owningMachineId(parsed);
+    if (machineId && !machineTags.has(idKey(machineId))) throw new ScopeError(`refusing to write ${parsed.id}: its machine was not discovered in this run`);
     if (machineId && isOptedOut(machineTags.get(idKey(machineId)), settings.optOutTag)) throw new ScopeError(`refusing to write ${parsed.id}: machine is tagged ${settings.optOutTag}: skip`);
   };
 }

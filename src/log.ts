@@ -10,7 +10,7 @@ export type { Logger };
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   return pino(
     {
-      level: options.level ?? process.env["LOG_LEVEL"] ?? "info",
+      level: options.level ?? "info",
       base: { service: "ama-remediator" },
       redact: { paths: ["*.authorization", "*.Authorization", "*.headers.authorization", "token", "*.token", "armToken", "*.armToken"], censor: "[redacted]" },
     },

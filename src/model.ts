@@ -97,6 +97,11 @@ export interface SubscriptionState {
   readonly displayName?: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly optedOutResourceGroups: ReadonlySet<string>;
+  /**
+   * Resource groups (lower-case names) whose tags were read, when discovery read only some (targeted
+   * runs); undefined when it knows every group's tags (sweeps). Writes elsewhere are refused.
+   */
+  readonly resourceGroupsRead?: ReadonlySet<string>;
   readonly serversPlan: PricingState;
   readonly sqlServersOnMachinesPlan: PricingState;
   /** Legacy MMA autoprovisioning (`autoProvisioningSettings/default`): read and reported, never turned on. */

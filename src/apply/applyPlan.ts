@@ -5,7 +5,7 @@
  * items that depended on it are skipped with that reason.
  */
 import type { ArmWriter, WriteResult } from "../azure/gateway.js";
-import { ArmError, ScopeError, toArmError } from "../errors.js";
+import { ArmError, InputError, toArmError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { Semaphore } from "../concurrency.js";
@@ -82,7 +82,8 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
       ...(response.correlationId ? { correlationId: response.correlationId } : {}),
     });
   } catch (thrown) {
-    const error = thrown instanceof ScopeError ? new ArmError("OutOfScope", thrown.message) : toArmError(thrown);
+    // The guard refuses (ScopeError) or cannot even read (InputError) the target: either way it is out of scope.
+    const error = thrown instanceof InputError ? new ArmError("OutOfScope", thrown.message) : toArmError(thrown);
     if (isGuestUnavailable(error)) {
       // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
       return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });

@@ -108,7 +108,8 @@ export function parseResourceId(input: string): ParsedResourceId {
 
 /** The machine kind of an id, or undefined when it is not a machine the service handles. */
 export function machineKindOf(parsed: ParsedResourceId): MachineKind | undefined {
-  if (parsed.parentScope) return undefined;
+  // Machines live in a resource group: anything else with a machine type is not a real machine id.
+  if (parsed.parentScope || !parsed.resourceGroup || parsed.names.length !== 1) return undefined;
   return MACHINE_TYPES[parsed.resourceType.toLowerCase()];
 }
 

@@ -43,7 +43,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       writeReport(undefined, Boolean(values.json));
       return 0;
     }
-    const logger = createLogger({ level: env["LOG_LEVEL"] ?? "warn" });
+    const logger = createLogger({ level: settings.logLevel ?? "warn" });
     const onProgress = process.stderr.isTTY ? (message: string) => process.stderr.write(`… ${message}\n`) : undefined;
     const outcome = await reconcile(
       { ...request, ...(values["dry-run"] ? { dryRun: true } : {}) },

@@ -31,6 +31,8 @@ export interface Settings {
   readonly pollIntervalMs: number;
   /** First wait after a 409 "another operation is in progress" on a machine (doubles, up to 8x). */
   readonly conflictRetryDelayMs: number;
+  /** pino level when LOG_LEVEL is set (each entry point has its own default). */
+  readonly logLevel?: (typeof LOG_LEVELS)[number];
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -44,6 +46,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     return value ? value : undefined;
   };
   const armToken = read("ARM_TOKEN");
+  const logLevel = read("LOG_LEVEL");
   const customWorkspaceId = optionalResourceId(read("LOG_ANALYTICS_WORKSPACE_ID"), "LOG_ANALYTICS_WORKSPACE_ID", "Microsoft.OperationalInsights/workspaces");
   const dataCollectionRuleId = optionalResourceId(read("DATA_COLLECTION_RULE_ID"), "DATA_COLLECTION_RULE_ID", "Microsoft.Insights/dataCollectionRules");
   return {
@@ -63,6 +66,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     eventBatchSeconds: parseNonNegativeNumber(read("EVENT_BATCH_SECONDS") ?? "10", "EVENT_BATCH_SECONDS"),
     pollIntervalMs: parsePositiveNumber(read("ARM_POLL_INTERVAL_MS") ?? "5000", "ARM_POLL_INTERVAL_MS"),
     conflictRetryDelayMs: parsePositiveNumber(read("ARM_CONFLICT_RETRY_DELAY_MS") ?? "10000", "ARM_CONFLICT_RETRY_DELAY_MS"),
+    ...(logLevel ? { logLevel: parseChoice(logLevel, LOG_LEVELS, "LOG_LEVEL") } : {}),
   };
 }
 
@@ -140,15 +144,46 @@ function parseNonNegativeNumber(value: string, name: string): number {
   return number;
 }
 
-/** NCRONTAB as the Functions host reads it: six fields, second first. */
+/** NCRONTAB field ranges, second first (day of week 0-6, Sunday = 0; names allowed for month and day of week). */
+const SCHEDULE_FIELDS = [
+  { name: "second", min: 0, max: 59 },
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day", min: 1, max: 31 },
+  { name: "month", min: 1, max: 12, names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] },
+  { name: "day of week", min: 0, max: 6, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+] as const;
+
+/** NCRONTAB as the Functions host reads it: six fields, second first, each value within its range. */
 function parseSchedule(value: string): string {
-  const fields = value.split(/\s+/);
-  const field = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$/;
-  if (fields.length !== 6 || !fields.every((part) => field.test(part))) {
-    throw new SettingsError(`SWEEP_SCHEDULE: "${truncate(value)}" is not a six-field NCRONTAB expression`, "SWEEP_SCHEDULE");
-  }
-  return value;
+  const fields = value.trim().split(/\s+/);
+  const refuse = (why: string): never => {
+    throw new SettingsError(`SWEEP_SCHEDULE: "${truncate(value)}" is not a six-field NCRONTAB expression (${why})`, "SWEEP_SCHEDULE");
+  };
+  if (fields.length !== 6) refuse(`${fields.length} fields`);
+  fields.forEach((field, index) => {
+    const spec = SCHEDULE_FIELDS[index] as (typeof SCHEDULE_FIELDS)[number];
+    const number = (text: string): number => {
+      const named = "names" in spec ? (spec.names as readonly string[]).indexOf(text.toLowerCase()) : -1;
+      const parsed = named >= 0 ? named + spec.min : /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (!(parsed >= spec.min && parsed <= spec.max)) refuse(`${spec.name} "${text}" is outside ${spec.min}-${spec.max}`);
+      return parsed;
+    };
+    for (const part of field.split(",")) {
+      const [range, step, extra] = part.split("/");
+      if (extra !== undefined || range === undefined || range === "") refuse(`${spec.name} "${part}"`);
+      if (step !== undefined && !(/^\d+$/.test(step) && Number(step) > 0)) refuse(`${spec.name} step "${step}"`);
+      if (range === "*") continue;
+      const [low, high, more] = (range as string).split("-");
+      if (more !== undefined) refuse(`${spec.name} "${part}"`);
+      if (high !== undefined && number(low as string) > number(high)) refuse(`${spec.name} range "${range}" runs backwards`);
+      if (high === undefined) number(low as string);
+    }
+  });
+  return value.trim();
 }
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 function truncate(value: string): string {
   return value.length > 80 ? `${value.slice(0, 80)}…` : value;

@@ -104,6 +104,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   const candidates = candidateSharedIds(settings, subscriptionId, machines, customWorkspace);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
   const groupTags = await mapBounded([...groups], MACHINE_READ_CONCURRENCY, (group) => gateway.getResourceGroupTags(subscriptionId, group));
+  subscription.resourceGroupsRead = groups;
   for (const [index, group] of [...groups].entries()) {
     const tags = groupTags[index];
     if (tags === undefined) continue;

@@ -36,6 +36,7 @@ interface MutableSubscription {
   displayName?: string;
   tags: Record<string, string>;
   optedOutResourceGroups: Set<string>;
+  resourceGroupsRead?: Set<string>;
   pricings: Map<string, ArmObject>;
   legacyAutoProvisioning: "On" | "Off" | "unknown";
   existing: Set<string>;
@@ -165,6 +166,8 @@ export function emptySubscription(subscriptionId: string): MutableSubscription {
 /** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */
 export function recordShared(subscription: MutableSubscription, raw: ArmObject): void {
   const id = idKey(String(raw["id"]));
+  // A create that ended Failed left a resource that does not work: plan it again, as for extensions.
+  if (String((raw["properties"] as Record<string, unknown> | undefined)?.["provisioningState"] ?? "").toLowerCase() === "failed") return;
   subscription.existing.add(id);
   const type = String(raw["type"] ?? "").toLowerCase();
   if (type === "microsoft.operationalinsights/workspaces") {
@@ -181,6 +184,7 @@ export function freeze(subscription: MutableSubscription): SubscriptionState {
     ...(subscription.displayName ? { displayName: subscription.displayName } : {}),
     tags: subscription.tags,
     optedOutResourceGroups: subscription.optedOutResourceGroups,
+    ...(subscription.resourceGroupsRead ? { resourceGroupsRead: subscription.resourceGroupsRead } : {}),
     serversPlan: toPricingState(subscription.pricings.get("virtualmachines")),
     sqlServersOnMachinesPlan: toPricingState(subscription.pricings.get("sqlservervirtualmachines")),
     legacyAutoProvisioning: subscription.legacyAutoProvisioning,

@@ -4,6 +4,7 @@
  * burst of events or a tenant-wide sweep never runs inline in a trigger.
  */
 import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileRequest } from "../engine.js";
+import { parseResourceId } from "../azure/ids.js";
 import type { Report } from "../report/buildReport.js";
 import type { ItemResult } from "../apply/applyPlan.js";
 import type { PlanItem } from "../plan/plan.js";
@@ -11,7 +12,7 @@ import { bodyHash } from "../state/auditLog.js";
 import type { Lease } from "../state/checkpoints.js";
 import { mapBounded } from "../concurrency.js";
 import type { RunSummary, RunTrigger, SettledWorkItem } from "../state/runStore.js";
-import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
+import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type MachineWorkItem, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
 import type { Service } from "./service.js";
 
 export interface RunRequest {
@@ -74,11 +75,8 @@ export type WorkItemOutcome = "done" | "busy";
  */
 export async function processWorkItem(service: Service, item: WorkItem): Promise<WorkItemOutcome> {
   const { state } = service;
-  if (item.kind === "machine") {
-    await reconcileWorkItem(service, item, { resourceIds: item.resourceIds });
-    return "done";
-  }
-  const leases = await acquireSubscriptions(service, item);
+  if (item.kind === "machine") return processMachineWorkItem(service, item);
+  const leases = await acquireSubscriptions(service, item.subscriptionIds, subscriptionLeaseOwner(item));
   try {
     const held = item.subscriptionIds.filter((id) => leases.has(id));
     const busy = item.subscriptionIds.filter((id) => !leases.has(id));
@@ -104,7 +102,24 @@ export async function processWorkItem(service: Service, item: WorkItem): Promise
   return "done";
 }
 
-export function subscriptionLeaseOwner(item: SubscriptionWorkItem): string {
+/** Named machines are written under their subscriptions' leases too, so no sweep or flush writes them at the same time. */
+async function processMachineWorkItem(service: Service, item: MachineWorkItem): Promise<WorkItemOutcome> {
+  const subscriptionIds = [...new Set(item.resourceIds.map((id) => parseResourceId(id).subscriptionId))];
+  const leases = await acquireSubscriptions(service, subscriptionIds, subscriptionLeaseOwner(item));
+  try {
+    if (leases.size < subscriptionIds.length) {
+      await service.state.workQueue.enqueue([item], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
+      service.logger.info({ runId: item.runId, resourceId: item.resourceIds[0] }, "machines' subscription busy: work item requeued");
+      return "busy";
+    }
+    await reconcileWorkItem(service, item, { resourceIds: item.resourceIds });
+    return "done";
+  } finally {
+    await Promise.all([...leases.values()].map((lease) => service.state.checkpoints.release(lease)));
+  }
+}
+
+export function subscriptionLeaseOwner(item: WorkItem): string {
   return `${item.runId}:${item.workItemId}`;
 }
 
@@ -113,14 +128,14 @@ export function subscriptionLeaseOwner(item: SubscriptionWorkItem): string {
  * retake its own leases and another run may not. Short overlaps (two flushes, a flush beside a
  * sweep's end) are waited out here rather than costing a requeue.
  */
-async function acquireSubscriptions(service: Service, item: SubscriptionWorkItem): Promise<Map<string, Lease>> {
+async function acquireSubscriptions(service: Service, subscriptionIds: readonly string[], owner: string): Promise<Map<string, Lease>> {
   const leases = new Map<string, Lease>();
   const deadline = Date.now() + LEASE_WAIT_MS;
   for (;;) {
-    const wanted = item.subscriptionIds.filter((id) => !leases.has(id));
-    const taken = await mapBounded(wanted, 16, (id) => service.state.checkpoints.acquire(id, SUBSCRIPTION_LEASE_MS, subscriptionLeaseOwner(item)));
+    const wanted = subscriptionIds.filter((id) => !leases.has(id));
+    const taken = await mapBounded(wanted, 16, (id) => service.state.checkpoints.acquire(id, SUBSCRIPTION_LEASE_MS, owner));
     taken.forEach((lease, index) => lease && leases.set(wanted[index] as string, lease));
-    if (leases.size === item.subscriptionIds.length || Date.now() >= deadline) return leases;
+    if (leases.size === subscriptionIds.length || Date.now() >= deadline) return leases;
     await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
   }
 }

@@ -29,7 +29,7 @@ export async function createService(env: Environment, options: { logger?: Logger
     settings,
     gateway: createGateway(settings),
     state: await createStateStore(connection),
-    logger: options.logger ?? createLogger(),
+    logger: options.logger ?? createLogger({ level: settings.logLevel ?? "info" }),
     maxDequeueCount: MAX_DEQUEUE_COUNT,
   };
 }

@@ -122,7 +122,7 @@ export function parseWorkItem(value: unknown): WorkItem {
   for (const [index, id] of resourceIds.entries()) {
     const parsed = typeof id === "string" ? tryParseResourceId(id) : undefined;
     if (!parsed || !machineKindOf(parsed)) {
-      throw new InputError(`resourceIds[${index}] is not a VM, Arc machine or SQL VM id: ${brief(id)}`, `resourceIds[${index}]`);
+      throw new InputError(`resourceIds[${index}] is not the id of a VM, Arc machine or SQL VM in a resource group: ${brief(id)}`, `resourceIds[${index}]`);
     }
   }
   return { kind: "machine", ...common, resourceIds: [...(resourceIds as string[])] };

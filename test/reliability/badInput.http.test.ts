@@ -104,8 +104,7 @@ describe("resource ids that must never become a run → 400", () => {
     await expectRefused(ids(id()), 400, "resourceIds");
   });
 
-  // BUG: src/engine.ts machinesInScope takes a machine id without a resource group (machineKindOf only checks the type), so the run is queued and its work item fails at the SDK ("resourceGroupName" missing) until poisoned
-  it.fails("a VM id without a resource group → 400", async () => {
+  it("a VM id without a resource group → 400", async () => {
     await expectRefused(ids(`/subscriptions/${sub()}/providers/Microsoft.Compute/virtualMachines/vm`), 400, "resourceIds");
   });
 

@@ -62,10 +62,10 @@ describe("not a work item → poisoned at once with the reason, never acted on",
     ["new-since without a date", () => subscriptionItem({ mode: "new-since", since: "last tuesday" }), /since must be an ISO 8601/],
     ["an empty resourceIds list", () => machineItem({ resourceIds: [] }), /resourceIds must be an array of 1-50/],
     ["51 resourceIds", () => machineItem({ resourceIds: Array.from({ length: 51 }, () => vm().id) }), /resourceIds must be an array of 1-50/],
-    ["resourceIds naming a storage account", () => machineItem({ resourceIds: [`/subscriptions/${sub()}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st`] }), /resourceIds\[0\] is not a VM/],
-    ["resourceIds with '..'", () => machineItem({ resourceIds: [`/subscriptions/${sub()}/resourceGroups/../providers/Microsoft.Compute/virtualMachines/vm`] }), /resourceIds\[0\] is not a VM/],
-    ["resourceIds naming an extension", () => machineItem({ resourceIds: [`${vm().id}/extensions/AzureMonitorWindowsAgent`] }), /resourceIds\[0\] is not a VM/],
-    ["resourceIds holding a number", () => machineItem({ resourceIds: [1] }), /resourceIds\[0\] is not a VM/],
+    ["resourceIds naming a storage account", () => machineItem({ resourceIds: [`/subscriptions/${sub()}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st`] }), /resourceIds\[0\] is not the id of a VM/],
+    ["resourceIds with '..'", () => machineItem({ resourceIds: [`/subscriptions/${sub()}/resourceGroups/../providers/Microsoft.Compute/virtualMachines/vm`] }), /resourceIds\[0\] is not the id of a VM/],
+    ["resourceIds naming an extension", () => machineItem({ resourceIds: [`${vm().id}/extensions/AzureMonitorWindowsAgent`] }), /resourceIds\[0\] is not the id of a VM/],
+    ["resourceIds holding a number", () => machineItem({ resourceIds: [1] }), /resourceIds\[0\] is not the id of a VM/],
   ])("%s", async (_name, message, reason) => {
     const { azure, service } = harness();
     const runsBefore = await runCount(service);
@@ -123,8 +123,7 @@ describe("well formed, but naming what it may not → never acted on", () => {
     expect(azure.requests).toEqual([]);
   });
 
-  // BUG: src/state/workQueue.ts parseWorkItem (machineKindOf) and src/engine.ts machinesInScope accept a machine id without a resource group; the item reaches the SDK and fails on every delivery instead of being refused as malformed
-  it.fails("a machine id without a resource group is refused as malformed", async () => {
+  it("a machine id without a resource group is refused as malformed", async () => {
     const { azure, service } = harness();
     azure.resetRequests();
     const item = machineItem({ resourceIds: [`/subscriptions/${sub()}/providers/Microsoft.Compute/virtualMachines/vm`] });
