@@ -20,6 +20,9 @@ export interface ItemResult {
   readonly error?: { readonly code: string; readonly message: string };
   readonly startedAt: string;
   readonly durationMs: number;
+  /** ARM requests the write took (retries and polls included) and how many were turned away and retried. */
+  readonly requests?: number;
+  readonly retried?: number;
 }
 
 export interface ApplyOptions {
@@ -78,6 +81,8 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
     const response = await send(item, gateway);
     return finish({
       outcome: "succeeded",
+      requests: response.requests,
+      retried: response.retried,
       ...(response.status !== undefined ? { httpStatus: response.status } : {}),
       ...(response.correlationId ? { correlationId: response.correlationId } : {}),
     });
@@ -88,9 +93,11 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
       // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
       return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
     }
+    const attempts = (thrown as { attempts?: { requests: number; retried: number } }).attempts;
     return finish({
       outcome: "failed",
       error: { code: error.code, message: error.message },
+      ...(attempts ? { requests: attempts.requests, retried: attempts.retried } : {}),
       ...(error.statusCode !== undefined ? { httpStatus: error.statusCode } : {}),
       ...(error.correlationId ? { correlationId: error.correlationId } : {}),
     });
@@ -139,6 +146,7 @@ function log(options: ApplyOptions, item: PlanItem, result: ItemResult): void {
     outcome: result.outcome,
     httpStatus: result.httpStatus,
     correlationId: result.correlationId,
+    retried: result.retried,
     durationMs: result.durationMs,
     ...(result.error ? { errorCode: result.error.code, errorMessage: result.error.message } : {}),
   };

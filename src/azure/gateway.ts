@@ -18,7 +18,7 @@ import { apiVersionFor } from "./apiVersions.js";
 import { createCredential } from "./credential.js";
 import type { Settings } from "../config/settings.js";
 import { parseResourceId } from "./ids.js";
-import { conflictRetryPolicy, rateLimitHeadroomPolicy, resourceGraphQuotaPolicy } from "./policies.js";
+import { attemptCounterPolicy, conflictRetryPolicy, countingAttempts, rateLimitHeadroomPolicy, resourceGraphQuotaPolicy } from "./policies.js";
 import { ArmError, ScopeError, toArmError } from "../errors.js";
 
 /** A raw ARM resource as JSON (properties nested, or flattened by a typed client: readers accept both). */
@@ -28,6 +28,9 @@ export interface WriteResult {
   readonly status: number | undefined;
   readonly correlationId?: string;
   readonly resource?: ArmObject;
+  /** Requests the write took (retries and polls included) and how many of them ARM turned away. */
+  readonly requests: number;
+  readonly retried: number;
 }
 
 export interface ArmWriter {
@@ -71,6 +74,7 @@ export class ArmGateway {
       { policy: conflictRetryPolicy({ maxRetries: options.conflictRetries ?? 6, delayInMs: options.conflictDelayInMs ?? 10_000 }), position: "perCall" },
       { policy: rateLimitHeadroomPolicy(), position: "perRetry" },
       { policy: resourceGraphQuotaPolicy(), position: "perRetry" },
+      { policy: attemptCounterPolicy(), position: "perRetry" },
     ];
     this.clientOptions = { endpoint: options.endpoint, retryOptions: { maxRetries: options.maxRetries ?? 5 }, additionalPolicies };
     this.pollIntervalInMs = options.pollIntervalInMs ?? 5_000;
@@ -235,13 +239,14 @@ export class ArmGateway {
         correlationId = response.headers.get("x-ms-correlation-request-id");
       }
     };
+    const { count, result } = countingAttempts(() => send(onResponse));
     try {
-      const resource = (await send(onResponse)) as ArmObject | undefined;
-      return { status, ...(correlationId ? { correlationId } : {}), ...(resource ? { resource } : {}) };
+      const resource = (await result) as ArmObject | undefined;
+      return { status, ...(correlationId ? { correlationId } : {}), ...(resource ? { resource } : {}), requests: count.requests, retried: count.retried };
     } catch (error) {
       if (error instanceof ScopeError) throw error;
       const armError = toArmError(error);
-      throw new ArmError(armError.code, armError.message, armError.statusCode ?? status, armError.correlationId ?? correlationId);
+      throw Object.assign(new ArmError(armError.code, armError.message, armError.statusCode ?? status, armError.correlationId ?? correlationId), { attempts: { ...count } });
     }
   }
 

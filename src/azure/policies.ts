@@ -2,6 +2,7 @@
  * Pipeline policies the service adds to every SDK client. The retry *decisions* are small pure
  * strategies; core-rest-pipeline's retryPolicy runs the loop (one loop, as the SDK intends).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { retryPolicy, type PipelinePolicy, type RetryStrategy } from "@azure/core-rest-pipeline";
 
 /**
@@ -96,4 +97,38 @@ function subscriptionOf(url: string): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Requests one write sent, retries and long-running operation polls included, and how many ARM turned away. */
+export interface AttemptCount {
+  requests: number;
+  /** 429 throttling, 409 another-operation-in-progress, 5xx and dropped connections: each earned a retry. */
+  retried: number;
+}
+
+const attempts = new AsyncLocalStorage<AttemptCount>();
+
+/** Runs `work` counting every request the pipeline sends on its behalf. */
+export function countingAttempts<T>(work: () => Promise<T>): { count: AttemptCount; result: Promise<T> } {
+  const count: AttemptCount = { requests: 0, retried: 0 };
+  return { count, result: attempts.run(count, work) };
+}
+
+/** Counts each try of a request (it sits after the retry loops) into the current write's context. */
+export function attemptCounterPolicy(): PipelinePolicy {
+  return {
+    name: "attemptCounterPolicy",
+    async sendRequest(request, next) {
+      const count = attempts.getStore();
+      if (count) count.requests++;
+      try {
+        const response = await next(request);
+        if (count && (response.status === 429 || response.status === 409 || response.status >= 500)) count.retried++;
+        return response;
+      } catch (error) {
+        if (count) count.retried++;
+        throw error;
+      }
+    },
+  };
 }

@@ -15,6 +15,8 @@ export interface ReportAction {
   readonly outcome: "planned" | ItemResult["outcome"];
   readonly error?: { readonly code: string; readonly message: string };
   readonly correlationId?: string;
+  /** Requests ARM turned away (throttling, busy machine, 5xx) and the SDK sent again. */
+  readonly retries?: number;
 }
 
 export interface ReportResource {
@@ -58,6 +60,7 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
       outcome: result?.outcome ?? "planned",
       ...(result?.error ? { error: result.error } : {}),
       ...(result?.correlationId ? { correlationId: result.correlationId } : {}),
+      ...(result?.retried !== undefined ? { retries: result.retried } : {}),
     };
   };
 
