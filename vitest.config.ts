@@ -6,6 +6,8 @@ export default defineConfig({
     pool: "forks",
     globalSetup: "test/local-azure/global-setup.ts",
     testTimeout: 30_000,
+    // CI also writes a machine-readable summary, from which .ci/run prints its closing line.
+    reporters: process.env["CI"] ? ["default", ["json", { outputFile: ".ci-results/vitest.json" }]] : ["default"],
     hookTimeout: 30_000,
   },
 });
