@@ -138,10 +138,6 @@ export function tryParseResourceId(input: string): ParsedResourceId | undefined 
   }
 }
 
-export function subscriptionIdOf(id: string): string {
-  return parseResourceId(id).subscriptionId;
-}
-
 export function resourceGroupId(subscriptionId: string, resourceGroup: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
 }

@@ -4,6 +4,7 @@
  * Sources: shared/docs/azure-domain.md sections 1.2-1.3, 2.4-2.5, 4.
  */
 import regionCodes from "./region-codes.json" with { type: "json" };
+import { resourceGroupId } from "../azure/ids.js";
 
 const defaultPipelineCodes: Readonly<Record<string, string>> = regionCodes.defenderDefaultPipeline;
 const defenderForSqlCodes: Readonly<Record<string, string>> = regionCodes.defenderForSql;
@@ -27,14 +28,10 @@ export function normaliseRegion(region: string): string {
 
 export const defaultResourceGroupName = (code: string): string => `DefaultResourceGroup-${code}`;
 
-export function resourceGroupIdOf(subscriptionId: string, resourceGroup: string): string {
-  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
-}
-
 /** Defender's default workspace for a subscription and region: `DefaultWorkspace-<sub>-<code>`. */
 export function defaultWorkspaceId(subscriptionId: string, region: string): string {
   const code = defaultPipelineCode(region);
-  return `${resourceGroupIdOf(subscriptionId, defaultResourceGroupName(code))}/providers/Microsoft.OperationalInsights/workspaces/DefaultWorkspace-${subscriptionId}-${code}`;
+  return `${resourceGroupId(subscriptionId, defaultResourceGroupName(code))}/providers/Microsoft.OperationalInsights/workspaces/DefaultWorkspace-${subscriptionId}-${code}`;
 }
 
 /**
@@ -43,7 +40,7 @@ export function defaultWorkspaceId(subscriptionId: string, region: string): stri
  */
 export function ownedRuleId(subscriptionId: string, region: string): string {
   const code = defaultPipelineCode(region);
-  return `${resourceGroupIdOf(subscriptionId, defaultResourceGroupName(code))}/providers/Microsoft.Insights/dataCollectionRules/ama-remediator-${normaliseRegion(region)}-dcr`;
+  return `${resourceGroupId(subscriptionId, defaultResourceGroupName(code))}/providers/Microsoft.Insights/dataCollectionRules/ama-remediator-${normaliseRegion(region)}-dcr`;
 }
 
 /** The service's own association name (one per machine; an association to the same rule under any name counts). */
@@ -66,27 +63,27 @@ export const BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION = "eastus";
 export const SQL_ASSOCIATION_NAME = "MicrosoftDefenderForSQL-RulesAssociation";
 
 export function builtInIdentityId(subscriptionId: string, vmRegion: string): string {
-  return `${resourceGroupIdOf(subscriptionId, BUILT_IN_IDENTITY_RESOURCE_GROUP)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/Built-In-Identity-${normaliseRegion(vmRegion)}`;
+  return `${resourceGroupId(subscriptionId, BUILT_IN_IDENTITY_RESOURCE_GROUP)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/Built-In-Identity-${normaliseRegion(vmRegion)}`;
 }
 
 /** `D4SQL-<subscription without dashes>-<region>` in `DefaultResourceGroup-<code (map B)>`. */
 export function sqlWorkspaceId(subscriptionId: string, region: string): string {
   const location = normaliseRegion(region);
   const resourceGroup = defaultResourceGroupName(defenderForSqlCode(location));
-  return `${resourceGroupIdOf(subscriptionId, resourceGroup)}/providers/Microsoft.OperationalInsights/workspaces/D4SQL-${subscriptionId.replace(/-/g, "")}-${location}`;
+  return `${resourceGroupId(subscriptionId, resourceGroup)}/providers/Microsoft.OperationalInsights/workspaces/D4SQL-${subscriptionId.replace(/-/g, "")}-${location}`;
 }
 
 /** Default mode: `MicrosoftDefenderForSQL-<region>-dcr` beside the D4SQL workspace. */
 export function sqlRuleId(subscriptionId: string, region: string): string {
   const location = normaliseRegion(region);
   const resourceGroup = defaultResourceGroupName(defenderForSqlCode(location));
-  return `${resourceGroupIdOf(subscriptionId, resourceGroup)}/providers/Microsoft.Insights/dataCollectionRules/MicrosoftDefenderForSQL-${location}-dcr`;
+  return `${resourceGroupId(subscriptionId, resourceGroup)}/providers/Microsoft.Insights/dataCollectionRules/MicrosoftDefenderForSQL-${location}-dcr`;
 }
 
 /** Custom-workspace mode: `D4SQL-<workspace customerId without dashes>-dcr` in the workspace region's default group. */
 export function sqlCustomWorkspaceRuleId(subscriptionId: string, workspaceRegion: string, workspaceCustomerId: string): string {
   const resourceGroup = defaultResourceGroupName(defenderForSqlCode(workspaceRegion));
-  return `${resourceGroupIdOf(subscriptionId, resourceGroup)}/providers/Microsoft.Insights/dataCollectionRules/D4SQL-${workspaceCustomerId.replace(/-/g, "")}-dcr`;
+  return `${resourceGroupId(subscriptionId, resourceGroup)}/providers/Microsoft.Insights/dataCollectionRules/D4SQL-${workspaceCustomerId.replace(/-/g, "")}-dcr`;
 }
 
 /** Built-in initiatives (policySetDefinitions) for Defender for SQL servers on machines. */

@@ -1,8 +1,8 @@
 /**
  * Sweep discovery: the whole scope through Azure Resource Graph, a page (1,000 rows) at a time.
  * Requests grow with pages, not machines: a handful of queries cover machines, their extensions,
- * associations, SQL registrations, Defender plans, policy assignments and shared resources of up to
- * 1,000 subscriptions at once. The legacy MMA switch is the one per-subscription read.
+ * associations, SQL registrations, Defender plans and the legacy MMA switch, policy assignments and
+ * their role grants, and shared resources of many subscriptions at once.
  */
 import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";

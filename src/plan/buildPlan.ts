@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Settings } from "../config/settings.js";
-import { idKey, parseResourceId } from "../azure/ids.js";
+import { idKey, parseResourceId, resourceGroupId } from "../azure/ids.js";
 import { apiVersionFor } from "../azure/apiVersions.js";
 import {
   BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION,
@@ -14,7 +14,6 @@ import {
   SQL_CREATED_BY_TAG,
   SQL_INITIATIVES,
   policyAssignmentId,
-  resourceGroupIdOf,
   solutionId,
 } from "../defender/names.js";
 import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
@@ -234,7 +233,7 @@ class PlanBuilder {
   // ---- shared resources ----
 
   private ensureResourceGroup(subscriptionId: string, name: string, location: string, tags?: Record<string, string>): string | undefined {
-    const id = resourceGroupIdOf(subscriptionId, name);
+    const id = resourceGroupId(subscriptionId, name);
     const subscription = this.writableSubscription(id);
     if (subscription.optedOutResourceGroups.has(name.toLowerCase())) throw new Unplannable(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
     if (subscription.existing.has(idKey(id))) return undefined;
