@@ -15,6 +15,7 @@ import functions from "@azure/functions";
 import { startAzurite } from "../test/support/azurite.js";
 import { demoEstate, type Estate } from "../test/local-azure/estate.js";
 import { ensureLocalCertificate } from "../test/local-azure/tls.js";
+import { resourceWriteEvent } from "../test/support/events.js";
 import { spawnLocalAzure, type LocalAzureProcess } from "./localAzureProcess.js";
 import type { Service } from "../src/service/service.js";
 import { pumpWorkQueue } from "./functionsHost.js";
@@ -131,7 +132,7 @@ async function demo(functionKey: string, timer: () => Promise<void>, service: Se
   await fetch(`http://127.0.0.1:${PORT}/runtime/webhooks/EventGrid?functionName=onResourceWrite`, {
     method: "POST",
     headers: { "aeg-event-type": "Notification", "content-type": "application/json" },
-    body: JSON.stringify([writeSuccessEvent(vm.id, vm.subscriptionId)]),
+    body: JSON.stringify([resourceWriteEvent(vm.id, { id: randomUUID(), eventTime: new Date().toISOString() })]),
   });
   const [eventRun] = await service.state.runs.listRecent(1);
   if (eventRun) await waitForRun(functionKey, eventRun.runId);
@@ -161,7 +162,7 @@ async function call(functionKey: string, method: string, path: string, body?: un
 }
 
 /** A running Linux VM without identity or agent, as a user would have just created it. */
-async function createVm(azure: LocalAzureProcess, estate: Estate): Promise<{ id: string; subscriptionId: string }> {
+async function createVm(azure: LocalAzureProcess, estate: Estate): Promise<{ id: string }> {
   const template = estate.machines.find((machine) => machine.kind === "vm" && machine.state === "no-identity") ?? estate.machines[0];
   if (!template) throw new Error("the demo estate has no VM");
   const id = `/subscriptions/${template.subscriptionId}/resourceGroups/${template.resourceGroup}/providers/Microsoft.Compute/virtualMachines/vm-created-just-now`;
@@ -179,28 +180,7 @@ async function createVm(azure: LocalAzureProcess, estate: Estate): Promise<{ id:
       },
     },
   ]);
-  return { id, subscriptionId: template.subscriptionId };
-}
-
-function writeSuccessEvent(resourceId: string, subscriptionId: string): Record<string, unknown> {
-  return {
-    id: randomUUID(),
-    topic: `/subscriptions/${subscriptionId}`,
-    subject: resourceId,
-    eventType: "Microsoft.Resources.ResourceWriteSuccess",
-    eventTime: new Date().toISOString(),
-    dataVersion: "2",
-    metadataVersion: "1",
-    data: {
-      resourceProvider: "Microsoft.Compute",
-      resourceUri: resourceId,
-      operationName: "Microsoft.Compute/virtualMachines/write",
-      status: "Succeeded",
-      subscriptionId,
-      tenantId: "72f988bf-0000-4000-8000-00000000a2e1",
-      correlationId: randomUUID(),
-    },
-  };
+  return { id };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

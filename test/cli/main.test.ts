@@ -6,12 +6,13 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
 import { idKey } from "../../src/azure/ids.js";
 import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 import { asCloudEvent, resourceWriteEvent } from "../support/events.js";
+import { captureOutput, type CapturedRun } from "../support/captureOutput.js";
 
 let h: EngineHarness;
 let dir: string;
@@ -28,24 +29,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type CliResult = CapturedRun;
 
-async function cli(argv: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  try {
-    const code = await main(argv, h.env(env));
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
+function cli(argv: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return captureOutput(() => main(argv, h.env(env)));
 }
 
 interface JsonReport {

@@ -5,11 +5,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { demoEstate, machineWith } from "../local-azure/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 import { expectNoStack } from "./support.js";
+import { captureOutput, type CapturedRun } from "../support/captureOutput.js";
 
 let h: EngineHarness;
 let dir: string;
@@ -28,18 +29,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(argv: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  try {
-    const code = await main(argv, h.env(env));
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
+function cli(argv: readonly string[], env: Record<string, string>): Promise<CapturedRun> {
+  return captureOutput(() => main(argv, h.env(env)));
 }
 
 async function expectUsageError(argv: readonly string[], env: Record<string, string>, message: RegExp): Promise<void> {

@@ -12,21 +12,12 @@ import { machineWith } from "../local-azure/estate.js";
 import { newVirtualMachine, remediationOf, useHarness } from "../service/harness.js";
 import { httpRequest, jsonOf } from "../functions/http.js";
 import { createsPerResource, duplicateCreates } from "./support.js";
+import { resourceWriteEvent } from "../support/events.js";
 
 const harness = useHarness();
 
 function writeEvent(vmId: string): Record<string, unknown> {
-  const subscriptionId = vmId.split("/")[2] as string;
-  return {
-    id: crypto.randomUUID(),
-    topic: `/subscriptions/${subscriptionId}`,
-    subject: vmId,
-    eventType: "Microsoft.Resources.ResourceWriteSuccess",
-    eventTime: new Date().toISOString(),
-    dataVersion: "2",
-    metadataVersion: "1",
-    data: { resourceUri: vmId, operationName: "Microsoft.Compute/virtualMachines/write", status: "Succeeded", subscriptionId },
-  };
+  return resourceWriteEvent(vmId, { id: crypto.randomUUID(), eventTime: new Date().toISOString() });
 }
 
 describe("a timer sweep, events and an HTTP run at once, two hosts", () => {

@@ -20,6 +20,7 @@ import { mulberry32 } from "../local-azure/random.js";
 import type { RequestLogEntry } from "../local-azure/requestLog.js";
 import { newVirtualMachine, remediationOf, useHarness } from "../service/harness.js";
 import { createsPerResource, duplicateCreates, finalState, sleep, tsNodeArgs } from "./support.js";
+import { resourceWriteEvent } from "../support/events.js";
 
 const harness = useHarness();
 let nodeArgs: string[];
@@ -127,19 +128,7 @@ describe("SIGKILL during an event burst", () => {
     const template = machineWith(estate, "no-identity", "windows");
     await reconcileInProcess([template.id]); // the template is what a remediated machine looks like
     const fresh = Array.from({ length: 8 }, (_, n) => newVirtualMachine(azure, template, `vm-burst-${n}`));
-    for (const id of fresh) {
-      const subscriptionId = id.split("/")[2] as string;
-      await acceptEvent(service, {
-        id: crypto.randomUUID(),
-        topic: `/subscriptions/${subscriptionId}`,
-        subject: id,
-        eventType: "Microsoft.Resources.ResourceWriteSuccess",
-        eventTime: new Date().toISOString(),
-        dataVersion: "2",
-        metadataVersion: "1",
-        data: { resourceUri: id, operationName: "Microsoft.Compute/virtualMachines/write", status: "Succeeded", subscriptionId },
-      });
-    }
+    for (const id of fresh) await acceptEvent(service, resourceWriteEvent(id, { id: crypto.randomUUID(), eventTime: new Date().toISOString() }));
     azure.resetRequests();
     const random = mulberry32(3);
     const first = startHost();
