@@ -125,7 +125,9 @@ export function owningMachineId(parsed: ParsedResourceId): string | undefined {
   const type = parsed.resourceType.toLowerCase();
   const nested = Object.keys(MACHINE_TYPES).find((machineType) => type.startsWith(`${machineType}/`));
   if (nested && parsed.names.length >= 2) {
-    return parsed.id.split("/").slice(0, -2 * (parsed.names.length - 1)).join("/");
+    // The machine is the id with the child's type/name pairs cut off, if that is a machine id itself.
+    const machine = tryParseResourceId(parsed.id.split("/").slice(0, -2 * (parsed.names.length - 1)).join("/"));
+    return machine && machineKindOf(machine) ? machine.id : undefined;
   }
   return machineKindOf(parsed) ? parsed.id : undefined;
 }

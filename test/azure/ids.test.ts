@@ -105,4 +105,11 @@ describe("parseResourceId", () => {
   it("throws InputError (not TypeError) for non-strings at runtime", () => {
     for (const value of [undefined, null, 42, {}, []]) expect(() => parseResourceId(value as unknown as string)).toThrow(InputError);
   });
+
+  it("finds no machine for a child of something that only looks like a machine (no resource group)", () => {
+    // Found by the property suite: a machine type without a resource group, a foreign subscription as its "child".
+    const id = "/subscriptions/8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f/providers/Microsoft.Compute/virtualMachines/a/subscriptions/99999999-9999-4999-8999-999999999999";
+    expect(owningMachineId(parseResourceId(id))).toBeUndefined();
+    expect(machineKindOf(parseResourceId("/subscriptions/8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f/providers/Microsoft.Compute/virtualMachines/a"))).toBeUndefined();
+  });
 });
