@@ -9,12 +9,12 @@ import { idKey, machineKindOf, owningMachineId, parseResourceId } from "./azure/
 import { ScopeError } from "./errors.js";
 import { discoverMachines } from "./discover/machineDiscovery.js";
 import { discoverSweep } from "./discover/sweepDiscovery.js";
-import { evaluateMachines, isOptedOut } from "./evaluate/evaluate.js";
+import { evaluateMachines } from "./evaluate/evaluate.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
 import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
 import { buildReport, type Report } from "./report/buildReport.js";
-import type { Snapshot } from "./model.js";
+import { isOptedOut, type Snapshot } from "./model.js";
 import type { Logger } from "./log.js";
 
 export interface ReconcileRequest {

@@ -76,6 +76,16 @@ export interface WorkspaceState {
   readonly customerId?: string;
 }
 
+/** The opt-out tag's value: a machine, resource group or subscription tagged `<OPT_OUT_TAG>: skip` is never written. */
+export const OPT_OUT_VALUE = "skip";
+
+/** Tag names compare case-insensitively, values after trimming. */
+export function isOptedOut(tags: Readonly<Record<string, string>> | undefined, tag: string): boolean {
+  if (!tags) return false;
+  const wanted = tag.toLowerCase();
+  return Object.entries(tags).some(([name, value]) => name.toLowerCase() === wanted && String(value).trim().toLowerCase() === OPT_OUT_VALUE);
+}
+
 /** How role grants are looked up: `<principalId>|<role definition guid>`, lower-case. */
 export function roleGrantKey(principalId: string, roleDefinitionId: string): string {
   return `${principalId}|${roleDefinitionId.split("/").pop() ?? ""}`.toLowerCase();

@@ -17,7 +17,7 @@ import {
   sqlRuleId,
   sqlWorkspaceId,
 } from "../defender/names.js";
-import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
+import { isOptedOut, type MachineState, type Snapshot, type WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
@@ -109,9 +109,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
     const tags = groupTags[index];
     if (tags === undefined) continue;
     subscription.existing.add(idKey(resourceGroupId(subscriptionId, group)));
-    if (Object.entries(tags).some(([name, value]) => name.toLowerCase() === settings.optOutTag.toLowerCase() && value.trim().toLowerCase() === "skip")) {
-      subscription.optedOutResourceGroups.add(group);
-    }
+    if (isOptedOut(tags, settings.optOutTag)) subscription.optedOutResourceGroups.add(group);
   }
   // Only resources whose group exists can exist.
   const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));

@@ -8,7 +8,7 @@ import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
-import type { AssociationState, ExtensionState, MachineState, PolicyAssignmentState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
+import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { machineKeyOf, roleGrantOf, ruleDestinationsOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
 import { readConfiguredResources } from "./configuredResources.js";
 
@@ -50,13 +50,11 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
   const subscriptions = new Map<string, MutableSubscription>(subscriptionIds.map((id) => [id, emptySubscription(id)]));
   const ids = [...subscriptions.keys()];
   const query = (text: string) => gateway.queryResourceGraph(text, ids);
-  const tag = settings.optOutTag.toLowerCase();
 
   for await (const page of query(SWEEP_QUERIES.containers(settings.optOutTag))) {
     for (const row of page) {
       const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
       if (!subscription) continue;
-      const tags = lowerKeys(row["tags"]);
       if (String(row["type"]).toLowerCase() === "microsoft.resources/subscriptions") {
         subscription.tags = (row["tags"] as Record<string, string> | undefined) ?? {};
         const displayName = (row["properties"] as Record<string, unknown> | undefined)?.["displayName"];
@@ -64,7 +62,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
         continue;
       }
       subscription.existing.add(idKey(String(row["id"])));
-      if (tags[tag]?.trim().toLowerCase() === "skip") subscription.optedOutResourceGroups.add(String(row["name"]).toLowerCase());
+      if (isOptedOut(row["tags"] as Record<string, string> | undefined, settings.optOutTag)) subscription.optedOutResourceGroups.add(String(row["name"]).toLowerCase());
     }
   }
   for await (const page of query(SWEEP_QUERIES.security())) {
@@ -203,10 +201,6 @@ function autoProvisionOf(row: ArmObject): "On" | "Off" | "unknown" {
   return value === "On" || value === "Off" ? value : "unknown";
 }
 
-function lowerKeys(value: unknown): Record<string, string> {
-  if (!value || typeof value !== "object") return {};
-  return Object.fromEntries(Object.entries(value as Record<string, string>).map(([key, tagValue]) => [key.toLowerCase(), String(tagValue)]));
-}
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);

@@ -28,7 +28,7 @@ import {
   normaliseRegion,
 } from "../defender/names.js";
 import { idKey } from "../azure/ids.js";
-import type { ExtensionState, MachineState, Snapshot, SubscriptionState, WorkspaceState } from "../model.js";
+import { OPT_OUT_VALUE, isOptedOut, type ExtensionState, type MachineState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { isSupportedImage } from "./images.js";
 
 /** A data collection rule a machine must be associated with, and how to create it when it is ours. */
@@ -80,7 +80,6 @@ export interface MachineAssessment {
   readonly notes: readonly string[];
 }
 
-const SKIP_VALUE = "skip";
 const SUCCEEDED = new Set(["succeeded", "provisioning succeeded"]);
 
 export function evaluateMachines(snapshot: Snapshot, settings: Settings): MachineAssessment[] {
@@ -266,16 +265,10 @@ function legacyAgentNotes(machine: MachineState): string[] {
 }
 
 function optOutReason(machine: MachineState, subscription: SubscriptionState, tag: string): string | undefined {
-  if (isOptedOut(subscription.tags, tag)) return `subscription tagged ${tag}: ${SKIP_VALUE}`;
-  if (subscription.optedOutResourceGroups.has(machine.resourceGroup.toLowerCase())) return `resource group tagged ${tag}: ${SKIP_VALUE}`;
-  if (isOptedOut(machine.tags, tag)) return `machine tagged ${tag}: ${SKIP_VALUE}`;
+  if (isOptedOut(subscription.tags, tag)) return `subscription tagged ${tag}: ${OPT_OUT_VALUE}`;
+  if (subscription.optedOutResourceGroups.has(machine.resourceGroup.toLowerCase())) return `resource group tagged ${tag}: ${OPT_OUT_VALUE}`;
+  if (isOptedOut(machine.tags, tag)) return `machine tagged ${tag}: ${OPT_OUT_VALUE}`;
   return undefined;
-}
-
-export function isOptedOut(tags: Readonly<Record<string, string>> | undefined, tag: string): boolean {
-  if (!tags) return false;
-  const wanted = tag.toLowerCase();
-  return Object.entries(tags).some(([name, value]) => name.toLowerCase() === wanted && value.trim().toLowerCase() === SKIP_VALUE);
 }
 
 function isServersPlan2(subscription: SubscriptionState): boolean {

@@ -17,8 +17,8 @@ import {
   solutionId,
 } from "../defender/names.js";
 import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
-import { isOptedOut, ownedRuleSpec } from "../evaluate/evaluate.js";
-import { roleGrantKey, type MachineState, type Snapshot, type SubscriptionState } from "../model.js";
+import { ownedRuleSpec } from "../evaluate/evaluate.js";
+import { isOptedOut, roleGrantKey, type MachineState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
   associationBody,
   extensionBody,
