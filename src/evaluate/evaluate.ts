@@ -19,6 +19,7 @@ import {
 import {
   OWNED_ASSOCIATION_NAME,
   SQL_ASSOCIATION_NAME,
+  SQL_CREATED_BY_TAG,
   builtInIdentityId,
   defaultWorkspaceId,
   ownedRuleId,
@@ -104,7 +105,7 @@ export function evaluateMachine(machine: MachineState, snapshot: Snapshot, setti
   if (machine.sqlServer && !sql.applies && settings.profiles.has("sql")) notes.push(`Defender for SQL not applied: ${sql.reason}`);
 
   if (settings.profiles.has("machines")) needs.push(...machinesProfile(machine, snapshot, subscription, settings, sql.applies));
-  if (sql.applies) needs.push(...sqlProfile(machine, snapshot, settings));
+  if (sql.applies) needs.push(...sqlProfile(machine, snapshot, subscription, settings));
   notes.push(...legacyAgentNotes(machine));
   if (settings.removeLegacyMma && hasSucceeded(machine.extensions, AMA[machine.os])) {
     for (const legacy of machine.extensions.filter(isLegacyAgent)) needs.push({ kind: "removeExtension", extension: legacy });
@@ -146,13 +147,21 @@ export function ownedRuleSpec(region: string, snapshot: Snapshot, subscription: 
 function machinesWorkspace(region: string, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): WorkspaceSpec {
   const solutions = ["SecurityCenterFree", ...(isServersPlan2(subscription) ? ["Security"] : [])];
   if (settings.customWorkspaceId) return customWorkspace(snapshot, settings.customWorkspaceId, solutions);
-  const workspaceId = defaultWorkspaceId(subscription.subscriptionId, region);
+  return namedWorkspace(subscription, defaultWorkspaceId(subscription.subscriptionId, region), region, "defender", solutions);
+}
+
+/**
+ * A workspace the service names (Defender's default, or Defender for SQL's): the one found, which keeps
+ * its own id casing and region, or one to create in the machine's region.
+ */
+function namedWorkspace(subscription: SubscriptionState, workspaceId: string, region: string, flavour: "defender" | "sql", solutions: readonly string[]): WorkspaceSpec {
   const existing = subscription.workspaces.get(idKey(workspaceId));
+  const location = normaliseRegion(region);
   return {
     workspaceId: existing?.id ?? workspaceId,
-    location: existing?.location ?? normaliseRegion(region),
+    location: existing?.location ?? location,
     ...(existing?.customerId ? { customerId: existing.customerId } : {}),
-    ...(existing ? {} : { createIn: { location: normaliseRegion(region), flavour: "defender" as const } }),
+    ...(existing ? {} : { createIn: { location, flavour } }),
     solutions,
   };
 }
@@ -167,14 +176,14 @@ function customWorkspace(snapshot: Snapshot, workspaceId: string, solutions: rea
   };
 }
 
-function sqlProfile(machine: MachineState, snapshot: Snapshot, settings: Settings): Need[] {
+function sqlProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): Need[] {
   const needs: Need[] = [];
   const isVm = machine.kind === "virtualMachine";
   const defenderForSql = extensionNeed(machine, {
     ...DEFENDER_FOR_SQL,
     name: "MicrosoftDefenderForSQL",
     typeHandlerVersion: DEFENDER_FOR_SQL_HANDLER_VERSION,
-    tags: { createdBy: "MicrosoftDefenderForSQL" },
+    tags: { ...SQL_CREATED_BY_TAG },
   });
   if (settings.sqlMode === "extension-only") {
     if (isVm && !machine.identity.systemAssigned) needs.push({ kind: "systemIdentity" });
@@ -187,7 +196,7 @@ function sqlProfile(machine: MachineState, snapshot: Snapshot, settings: Setting
   const ama = extensionNeed(machine, {
     ...AMA.Windows,
     name: AMA.Windows.type,
-    tags: { createdBy: "MicrosoftDefenderForSQL" },
+    tags: { ...SQL_CREATED_BY_TAG },
     ...(isVm
       ? {
           typeHandlerVersion: AMA_SQL_VM_HANDLER_VERSION,
@@ -197,13 +206,13 @@ function sqlProfile(machine: MachineState, snapshot: Snapshot, settings: Setting
   });
   if (ama) needs.push(ama);
   if (defenderForSql) needs.push(defenderForSql);
-  const rule = sqlRule(machine, snapshot, settings);
+  const rule = sqlRule(machine, snapshot, subscription, settings);
   if (rule.workspace) needs.push({ kind: "workspace", workspace: rule.workspace });
   if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: SQL_ASSOCIATION_NAME, rule });
   return needs;
 }
 
-function sqlRule(machine: MachineState, snapshot: Snapshot, settings: Settings): RuleSpec {
+function sqlRule(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): RuleSpec {
   if (settings.customWorkspaceId) {
     const workspace = customWorkspace(snapshot, settings.customWorkspaceId, []);
     const location = workspace.location || normaliseRegion(machine.location);
@@ -212,18 +221,8 @@ function sqlRule(machine: MachineState, snapshot: Snapshot, settings: Settings):
       : sqlRuleId(machine.subscriptionId, machine.location);
     return { ruleId, flavour: "sql", location, workspace };
   }
-  const subscription = snapshot.subscriptions.get(machine.subscriptionId.toLowerCase());
-  const workspaceId = sqlWorkspaceId(machine.subscriptionId, machine.location);
-  const existing = subscription?.workspaces.get(idKey(workspaceId));
-  const location = normaliseRegion(machine.location);
-  const workspace: WorkspaceSpec = {
-    workspaceId: existing?.id ?? workspaceId,
-    location: existing?.location ?? location,
-    ...(existing?.customerId ? { customerId: existing.customerId } : {}),
-    ...(existing ? {} : { createIn: { location, flavour: "sql" as const } }),
-    solutions: [],
-  };
-  return { ruleId: sqlRuleId(machine.subscriptionId, machine.location), flavour: "sql", location, workspace };
+  const workspace = namedWorkspace(subscription, sqlWorkspaceId(machine.subscriptionId, machine.location), machine.location, "sql", []);
+  return { ruleId: sqlRuleId(machine.subscriptionId, machine.location), flavour: "sql", location: normaliseRegion(machine.location), workspace };
 }
 
 /** The SQL profile applies to Windows SQL Server machines whose subscription has the plan on. */
