@@ -66,7 +66,7 @@ export class ArmGateway {
   private readonly graph: ResourceGraphClient;
   private readonly monitor: MonitorClient;
   private readonly subscriptionClient: SubscriptionClient;
-  private readonly perSubscription = new Map<string, { compute: ComputeManagementClient; hybrid: HybridComputeManagementClient; security: SecurityCenter; policy: PolicyClient }>();
+  private readonly perSubscription = new Map<string, { compute: ComputeManagementClient; hybrid: HybridComputeManagementClient; security: SecurityCenter; policy: PolicyClient; groups: ResourceManagementClient }>();
   private readonly pollIntervalInMs: number;
 
   constructor(private readonly options: GatewayOptions) {
@@ -125,8 +125,8 @@ export class ArmGateway {
   }
 
   async getResourceGroupTags(subscriptionId: string, resourceGroup: string): Promise<Record<string, string> | undefined> {
-    const client = new ResourceManagementClient(this.options.credential, subscriptionId, this.clientOptions);
-    const group = await this.readOrUndefined(() => client.resourceGroups.get(resourceGroup));
+    const { groups } = this.clients(subscriptionId);
+    const group = await this.readOrUndefined(() => groups.resourceGroups.get(resourceGroup));
     return group ? (group.tags ?? {}) : undefined;
   }
 
@@ -215,6 +215,7 @@ export class ArmGateway {
 
   // ---- plumbing ----
 
+  /** Clients bound to one subscription, built once: a client per read would rebuild its pipeline every time. */
   private clients(subscriptionId: string) {
     let clients = this.perSubscription.get(subscriptionId);
     if (!clients) {
@@ -223,6 +224,7 @@ export class ArmGateway {
         hybrid: new HybridComputeManagementClient(this.options.credential, subscriptionId, this.clientOptions),
         security: new SecurityCenter(this.options.credential, subscriptionId, this.clientOptions),
         policy: new PolicyClient(this.options.credential, subscriptionId, this.clientOptions),
+        groups: new ResourceManagementClient(this.options.credential, subscriptionId, this.clientOptions),
       };
       this.perSubscription.set(subscriptionId, clients);
     }
