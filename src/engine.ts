@@ -13,7 +13,7 @@ import { evaluateMachines } from "./evaluate/evaluate.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
 import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
-import { buildReport, type Report } from "./report/buildReport.js";
+import { buildReport, mergeReports, type Report } from "./report/buildReport.js";
 import { isOptedOut, type Snapshot } from "./model.js";
 import type { Logger } from "./log.js";
 
@@ -121,20 +121,6 @@ function mergePlans(plans: readonly Plan[], dryRun: boolean, createdAt: Date): P
     items: plans.flatMap((plan) => plan.items),
     assessments: plans.flatMap((plan) => plan.assessments),
     findings: plans.flatMap((plan) => plan.findings),
-  };
-}
-
-function mergeReports(reports: readonly Report[], runId: string, dryRun: boolean, startedAt: Date): Report {
-  const summary = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
-  for (const report of reports) for (const status of Object.keys(summary) as (keyof typeof summary)[]) summary[status] += report.summary[status];
-  return {
-    runId,
-    dryRun,
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    summary,
-    resources: reports.flatMap((report) => report.resources),
-    subscriptions: reports.flatMap((report) => report.subscriptions),
   };
 }
 

@@ -11,7 +11,7 @@ import { createLogger } from "../log.js";
 import { reconcile, type ReconcileRequest } from "../engine.js";
 import { parseEvents } from "../events/parse.js";
 import { formatTable } from "../report/formatTable.js";
-import type { Report } from "../report/buildReport.js";
+import { EMPTY_SUMMARY, type Report } from "../report/buildReport.js";
 import type { Plan } from "../plan/plan.js";
 
 const USAGE = `usage: ama-remediator sweep [--subscription <id>]... [--dry-run] [--json]
@@ -73,7 +73,7 @@ async function eventRequest(settings: Settings, subscriptions: readonly string[]
 
 /** `--json`: one document; a dry run also carries the plan itself (every write with its body). */
 function writeReport(report: Report | undefined, json: boolean, plan?: Plan): void {
-  const summary = report?.summary ?? { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
+  const summary = report?.summary ?? EMPTY_SUMMARY;
   if (json) {
     const document = {
       summary,

@@ -39,6 +39,23 @@ export interface Report {
   readonly subscriptions: readonly { readonly subscriptionId: string; readonly notes: readonly string[] }[];
 }
 
+export const EMPTY_SUMMARY: Readonly<Record<ResourceStatus, number>> = Object.freeze({ compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 });
+
+/** One report of several (the batches of a sweep, the rounds of an events flush): counts summed, lists joined. */
+export function mergeReports(reports: readonly Report[], runId: string, dryRun: boolean, startedAt: Date): Report {
+  const summary: Record<ResourceStatus, number> = { ...EMPTY_SUMMARY };
+  for (const report of reports) for (const status of Object.keys(summary) as ResourceStatus[]) summary[status] += report.summary[status];
+  return {
+    runId,
+    dryRun,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    summary,
+    resources: reports.flatMap((report) => report.resources),
+    subscriptions: reports.flatMap((report) => report.subscriptions),
+  };
+}
+
 export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<string, ItemResult> | undefined, startedAt: Date, finishedAt = new Date()): Report {
   const byMachine = new Map<string, PlanItem[]>();
   const shared: PlanItem[] = [];
@@ -79,7 +96,7 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
     resources.push({ id: item.targetId, kind: "shared", subscriptionId: item.subscriptionId, status: statusOf([action]), actions: [action], notes: [] });
   }
 
-  const summary: Record<ResourceStatus, number> = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
+  const summary: Record<ResourceStatus, number> = { ...EMPTY_SUMMARY };
   for (const resource of resources) summary[resource.status]++;
   const notesBySubscription = new Map<string, string[]>();
   for (const finding of plan.findings) notesBySubscription.set(finding.subscriptionId, [...(notesBySubscription.get(finding.subscriptionId) ?? []), finding.message]);

@@ -5,7 +5,7 @@
  */
 import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileRequest } from "../engine.js";
 import { parseResourceId } from "../azure/ids.js";
-import type { Report } from "../report/buildReport.js";
+import { mergeReports, type Report } from "../report/buildReport.js";
 import type { ItemResult } from "../apply/applyPlan.js";
 import type { PlanItem } from "../plan/plan.js";
 import { bodyHash } from "../state/auditLog.js";
@@ -154,18 +154,17 @@ const FLUSH_ROUNDS = 20;
 
 /** Reconciles every machine events named for the subscription, a round at a time, then removes them. */
 async function flushPendingMachines(service: Service, item: SubscriptionWorkItem, subscriptionId: string): Promise<void> {
-  const counts = { compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 };
-  const entries: unknown[] = [];
+  const startedAt = new Date();
+  const reports: Report[] = [];
   // Machines named while a round runs are taken by the next round; bounded so a storm cannot hold the lease forever.
   for (let round = 0; round < FLUSH_ROUNDS; round++) {
     const pending = await service.state.pending.list(subscriptionId, FLUSH_MACHINES);
     if (pending.length === 0) break;
-    const report = await reconcileForWorkItem(service, item, { resourceIds: pending.map((machine) => machine.machineId) });
-    for (const status of Object.keys(counts) as (keyof typeof counts)[]) counts[status] += report.summary[status];
-    entries.push(...reportEntries(report));
+    reports.push(await reconcileForWorkItem(service, item, { resourceIds: pending.map((machine) => machine.machineId) }));
     await service.state.pending.remove(subscriptionId, pending);
   }
-  await settle(service, item, counts, entries);
+  const flushed = mergeReports(reports, item.runId, item.dryRun, startedAt);
+  await settle(service, item, flushed.summary, reportEntries(flushed));
 }
 
 async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince">): Promise<void> {

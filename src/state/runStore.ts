@@ -17,7 +17,7 @@ import type { TableClient, TableEntityResult, TransactionAction } from "@azure/d
 import { odata } from "@azure/data-tables";
 import { InputError } from "../errors.js";
 import { isNotFound, retryOnConflict, statusCodeOf } from "./concurrency.js";
-import type { ResourceStatus } from "../report/buildReport.js";
+import { EMPTY_SUMMARY, type ResourceStatus } from "../report/buildReport.js";
 import { assertRunId, assertWorkItemId, invertedTimestamp } from "./keys.js";
 
 export const RUN_TRIGGERS = ["http", "timer", "eventGrid", "cli"] as const;
@@ -81,7 +81,7 @@ export interface SettledWorkItem {
   readonly run: RunSummary;
 }
 
-export const EMPTY_COUNTS: RunCounts = Object.freeze({ compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 });
+export const EMPTY_COUNTS: RunCounts = EMPTY_SUMMARY;
 
 const COUNT_NAMES = ["compliant", "remediated", "planned", "failed", "skipped"] as const;
 const RUN_ROW = "run";
