@@ -6,6 +6,7 @@
  */
 import { handleWorkItemMessage } from "../src/functions/workItems.js";
 import type { Service } from "../src/service/service.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface PumpOptions {
   /** How long a taken message stays invisible before it is retried (the host's visibilityTimeout). */
@@ -37,7 +38,7 @@ export async function drainWorkQueue(service: Service, options: PumpOptions & { 
   while (idle < (options.idleRounds ?? 2)) {
     const taken = await pumpWorkQueue(service, options);
     idle = taken === 0 ? idle + 1 : 0;
-    if (taken === 0) await new Promise((resolve) => setTimeout(resolve, options.pauseInMs ?? 100));
+    if (taken === 0) await sleep(options.pauseInMs ?? 100);
   }
 }
 

@@ -19,6 +19,7 @@ import { resourceWriteEvent } from "../test/support/events.js";
 import { spawnLocalAzure, type LocalAzureProcess } from "./localAzureProcess.js";
 import type { Service } from "../src/service/service.js";
 import { pumpWorkQueue } from "./functionsHost.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const PORT = 7071;
 const { values } = parseArgs({ options: { demo: { type: "boolean", default: false }, "sweep-seconds": { type: "string", default: "300" } } });
@@ -190,8 +191,4 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

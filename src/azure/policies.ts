@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { retryPolicy, type PipelinePolicy, type RetryStrategy } from "@azure/core-rest-pipeline";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * Compute and Hybrid Compute answer 409 Conflict while another operation runs on the machine
@@ -95,9 +96,6 @@ function subscriptionOf(url: string): string {
   return /\/subscriptions\/([0-9a-f-]{36})/i.exec(url)?.[1]?.toLowerCase() ?? "tenant";
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Requests one write sent, retries and long-running operation polls included, and how many ARM turned away. */
 export interface AttemptCount {

@@ -14,6 +14,7 @@ import { mapBounded } from "../concurrency.js";
 import type { RunSummary, RunTrigger, SettledWorkItem } from "../state/runStore.js";
 import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type MachineWorkItem, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
 import type { Service } from "./service.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface RunRequest {
   readonly trigger: RunTrigger;
@@ -136,7 +137,7 @@ async function acquireSubscriptions(service: Service, subscriptionIds: readonly 
     const taken = await mapBounded(wanted, 16, (id) => service.state.checkpoints.acquire(id, SUBSCRIPTION_LEASE_MS, owner));
     taken.forEach((lease, index) => lease && leases.set(wanted[index] as string, lease));
     if (leases.size === subscriptionIds.length || Date.now() >= deadline) return leases;
-    await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    await sleep(LEASE_POLL_MS);
   }
 }
 
