@@ -53,12 +53,12 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
         const [dependencies] = await Promise.all([prior(item.dependsOn), prior(item.after)]);
         const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
         const result = failed
-          ? skipped(`depends on ${failed.key}, which ${failed.outcome === "failed" ? "failed" : "was skipped"}`)
+          ? skipped(item.key, `depends on ${failed.key}, which ${failed.outcome === "failed" ? "failed" : "was skipped"}`)
           : await limiterFor(item.subscriptionId).use(() => execute(item, gateway));
-        results.set(item.key, { ...result, key: item.key });
-        log(options, item, results.get(item.key) as ItemResult);
-        await options.onResult?.(item, results.get(item.key) as ItemResult);
-        return results.get(item.key) as ItemResult;
+        results.set(item.key, result);
+        log(options, item, result);
+        await options.onResult?.(item, result);
+        return result;
       })();
       running.set(item.key, promise);
     }
@@ -133,8 +133,8 @@ function isGuestUnavailable(error: ArmError): boolean {
   return error.statusCode === 409 && /not running|deallocat|not connected|MachineNotConnected/i.test(`${error.code} ${error.message}`);
 }
 
-function skipped(reason: string): ItemResult {
-  return { key: "", outcome: "skipped", error: { code: "DependencyFailed", message: reason }, startedAt: new Date().toISOString(), durationMs: 0 };
+function skipped(key: string, reason: string): ItemResult {
+  return { key, outcome: "skipped", error: { code: "DependencyFailed", message: reason }, startedAt: new Date().toISOString(), durationMs: 0 };
 }
 
 function log(options: ApplyOptions, item: PlanItem, result: ItemResult): void {
