@@ -21,7 +21,7 @@ import { isOptedOut, type MachineState, type Snapshot, type WorkspaceState } fro
 import { readConfiguredResources } from "./configuredResources.js";
 import { mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
-import { SWEEP_QUERIES, emptySubscription, freeze, recordShared, type MutableSubscription } from "./sweepDiscovery.js";
+import { emptySubscription, freeze, recordShared, sqlVirtualMachinesOf, type MutableSubscription } from "./sweepDiscovery.js";
 
 /** Machines read at once: enough to hide latency, few enough to leave the read bucket to others. */
 const MACHINE_READ_CONCURRENCY = 8;
@@ -31,6 +31,8 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
   const machines: MachineState[] = [];
   const unique = [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()];
   const read = await mapBounded(unique, MACHINE_READ_CONCURRENCY, (id) => readMachine(gateway, id));
+  // Which VMs are SQL VMs: one query for the batch instead of a probe per VM. A SQL VM registered after
+  // Resource Graph caught up raises its own event (sqlVirtualMachines/write).
   const sqlVirtualMachines = await sqlVirtualMachinesOf(gateway, [...new Set(read.flatMap((machine) => (machine?.kind === "virtualMachine" && !machine.sqlServer ? [machine.subscriptionId] : [])))]);
   read.forEach((machine, index) => {
     if (!machine) unreadable.push({ id: unique[index] as string, reason: "not found (deleted, or not a VM, Arc machine or SQL VM)" });
@@ -50,22 +52,6 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
     ...custom,
     unreadable,
   };
-}
-
-/**
- * Which VMs are SQL VMs: one Resource Graph query per batch of subscriptions instead of a probe per VM.
- * A SQL VM registered after the index caught up raises its own event (sqlVirtualMachines/write).
- */
-async function sqlVirtualMachinesOf(gateway: ArmGateway, subscriptionIds: readonly string[]): Promise<Map<string, string>> {
-  const byVm = new Map<string, string>();
-  if (subscriptionIds.length === 0) return byVm;
-  for await (const page of gateway.queryResourceGraph(SWEEP_QUERIES.sqlVirtualMachines(), subscriptionIds)) {
-    for (const row of page) {
-      const vmId = (row["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
-      if (typeof vmId === "string") byVm.set(idKey(vmId), String(row["id"]));
-    }
-  }
-  return byVm;
 }
 
 async function readMachine(gateway: ArmGateway, id: string): Promise<MachineState | undefined> {
@@ -92,14 +78,18 @@ async function readMachine(gateway: ArmGateway, id: string): Promise<MachineStat
 }
 
 async function readSubscription(gateway: ArmGateway, settings: Settings, subscriptionId: string, machines: readonly MachineState[], customWorkspace: WorkspaceState | undefined): Promise<MutableSubscription> {
-  const details = await gateway.getSubscription(subscriptionId);
-  const pricings = new Map((await gateway.listPricings(subscriptionId)).map((pricing) => [String(pricing["name"]).toLowerCase(), pricing]));
+  const [details, pricingList, legacyAutoProvisioning] = await Promise.all([
+    gateway.getSubscription(subscriptionId),
+    gateway.listPricings(subscriptionId),
+    gateway.getLegacyAutoProvisioning(subscriptionId),
+  ]);
+  const pricings = new Map(pricingList.map((pricing) => [String(pricing["name"]).toLowerCase(), pricing]));
   const subscription: MutableSubscription = {
     ...emptySubscription(subscriptionId),
     ...(details?.displayName ? { displayName: details.displayName } : {}),
     tags: details?.tags ?? {},
     pricings,
-    legacyAutoProvisioning: (await gateway.getLegacyAutoProvisioning(subscriptionId)) ?? "unknown",
+    legacyAutoProvisioning: legacyAutoProvisioning ?? "unknown",
   };
   const candidates = candidateSharedIds(settings, subscriptionId, machines, customWorkspace);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));

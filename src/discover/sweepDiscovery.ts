@@ -105,13 +105,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
       if (association) push(associations, machineKeyOf(association.id), association);
     }
   }
-  const sqlVirtualMachines = new Map<string, string>();
-  for await (const page of query(SWEEP_QUERIES.sqlVirtualMachines())) {
-    for (const row of page) {
-      const vmId = (row["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
-      if (typeof vmId === "string") sqlVirtualMachines.set(idKey(vmId), String(row["id"]));
-    }
-  }
+  const sqlVirtualMachines = await sqlVirtualMachinesOf(gateway, ids);
   const machines = await collectMachines(query(SWEEP_QUERIES.machines()), associations, sqlVirtualMachines);
 
   return {
@@ -121,6 +115,19 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
     ...(await readConfiguredResources(gateway, settings)),
     unreadable: [],
   };
+}
+
+/** Which VMs are SQL VMs (VM idKey -> SQL VM id): one Resource Graph query per batch of subscriptions. */
+export async function sqlVirtualMachinesOf(gateway: ArmGateway, subscriptionIds: readonly string[]): Promise<Map<string, string>> {
+  const byVm = new Map<string, string>();
+  if (subscriptionIds.length === 0) return byVm;
+  for await (const page of gateway.queryResourceGraph(SWEEP_QUERIES.sqlVirtualMachines(), subscriptionIds)) {
+    for (const row of page) {
+      const vmId = (row["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
+      if (typeof vmId === "string") byVm.set(idKey(vmId), String(row["id"]));
+    }
+  }
+  return byVm;
 }
 
 /**
