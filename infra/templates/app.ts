@@ -1,4 +1,4 @@
-import { API_VERSIONS, BUILT_IN_ROLES, SCHEMAS, template, type JsonObject } from "./arm.js";
+import { API_VERSIONS, BUILT_IN_ROLES, SCHEMAS, stringParameter, template, type JsonObject } from "./arm.js";
 
 /**
  * Resource-group scope: everything that hosts the service. A Function App on Flex Consumption (Linux,
@@ -37,33 +37,17 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
       maxLength: 32,
       metadata: { description: "Function App name (globally unique host name); other resource names derive from it." },
     },
-    location: { type: "string", metadata: { description: "Region of the hosting resources." } },
-    remediationSubscriptions: {
-      type: "string",
-      defaultValue: "",
-      metadata: { description: "REMEDIATION_SUBSCRIPTIONS: comma-separated subscription ids; empty = every subscription the identity can list." },
-    },
+    location: stringParameter("Region of the hosting resources."),
+    remediationSubscriptions: stringParameter("REMEDIATION_SUBSCRIPTIONS: comma-separated subscription ids; empty = every subscription the identity can list.", ""),
     remediationProfiles: {
       type: "string",
       defaultValue: "machines,sql",
       allowedValues: ["machines,sql", "machines", "sql"],
       metadata: { description: "REMEDIATION_PROFILES: which remediation profiles run." },
     },
-    workspaceId: {
-      type: "string",
-      defaultValue: "",
-      metadata: { description: "LOG_ANALYTICS_WORKSPACE_ID: custom Log Analytics workspace resource id (optional; never created)." },
-    },
-    dataCollectionRuleId: {
-      type: "string",
-      defaultValue: "",
-      metadata: { description: "DATA_COLLECTION_RULE_ID: custom data collection rule resource id (optional)." },
-    },
-    optOutTag: {
-      type: "string",
-      defaultValue: "ama-remediation",
-      metadata: { description: "OPT_OUT_TAG: tag name whose value 'skip' on a machine, resource group or subscription means never write." },
-    },
+    workspaceId: stringParameter("LOG_ANALYTICS_WORKSPACE_ID: custom Log Analytics workspace resource id (optional; never created).", ""),
+    dataCollectionRuleId: stringParameter("DATA_COLLECTION_RULE_ID: custom data collection rule resource id (optional).", ""),
+    optOutTag: stringParameter("OPT_OUT_TAG: tag name whose value 'skip' on a machine, resource group or subscription means never write.", "ama-remediation"),
     removeLegacyMma: {
       type: "bool",
       defaultValue: false,
@@ -85,11 +69,7 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
       defaultValue: false,
       metadata: { description: "DRY_RUN: plan and report only, never write. Consider true for a first deployment." },
     },
-    sweepSchedule: {
-      type: "string",
-      defaultValue: "0 */15 * * * *",
-      metadata: { description: "SWEEP_SCHEDULE: NCRONTAB (6 fields) of the timer sweep." },
-    },
+    sweepSchedule: stringParameter("SWEEP_SCHEDULE: NCRONTAB (6 fields) of the timer sweep.", "0 */15 * * * *"),
     fullReconcileHours: {
       type: "int",
       defaultValue: 24,

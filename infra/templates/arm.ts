@@ -105,6 +105,11 @@ export function resourceGroupWithDeployment(options: { name: string; parameters:
   ];
 }
 
+/** A string parameter, optionally with a default. */
+export function stringParameter(description: string, defaultValue?: string): JsonObject {
+  return { type: "string", ...(defaultValue === undefined ? {} : { defaultValue }), metadata: { description } };
+}
+
 /** `[parameters('name')]` for every declared parameter, to forward them unchanged to a nested template. */
 export function forwardParameters(names: readonly string[]): Record<string, Json> {
   return Object.fromEntries(names.map((name) => [name, `[parameters('${name}')]`]));

@@ -1,5 +1,5 @@
 import { HANDLED_EVENT_TYPES, HANDLED_OPERATIONS } from "../../src/events/filter.js";
-import { API_VERSIONS, SCHEMAS, forwardParameters, resourceGroupWithDeployment, template, type JsonObject } from "./arm.js";
+import { API_VERSIONS, SCHEMAS, forwardParameters, resourceGroupWithDeployment, stringParameter, template, type JsonObject } from "./arm.js";
 
 /**
  * Subscription-scope template: the Event Grid wiring of one managed subscription. A resource group with
@@ -34,10 +34,6 @@ const topicParameters = [
   "deadLetterStorageAccountId",
   "deadLetterContainerName",
 ] as const;
-
-function stringParameter(description: string, defaultValue?: string): JsonObject {
-  return { type: "string", ...(defaultValue === undefined ? {} : { defaultValue }), metadata: { description } };
-}
 
 /** Resource-group scope: the system topic and its event subscription. */
 function topicTemplate(): JsonObject {

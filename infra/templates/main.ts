@@ -5,7 +5,9 @@ import {
   SCHEMAS,
   escapeExpressions,
   forwardParameters,
-  nestedDeployment, resourceGroupWithDeployment,
+  nestedDeployment,
+  resourceGroupWithDeployment,
+  stringParameter,
   template,
   type Json,
   type JsonObject,
@@ -195,17 +197,9 @@ export function mainTemplate(): JsonObject {
   return template(SCHEMAS.managementGroup, {
     parameters: {
       ...appParameters(),
-      hostingSubscriptionId: { type: "string", metadata: { description: "Subscription that hosts the Function App." } },
-      resourceGroupName: {
-        type: "string",
-        defaultValue: "rg-ama-remediator",
-        metadata: { description: "Resource group for the hosting resources." },
-      },
-      eventGridResourceGroupName: {
-        type: "string",
-        defaultValue: EVENT_GRID_NAMES.resourceGroup,
-        metadata: { description: "Resource group created in every managed subscription for its Event Grid system topic." },
-      },
+      hostingSubscriptionId: stringParameter("Subscription that hosts the Function App."),
+      resourceGroupName: stringParameter("Resource group for the hosting resources.", "rg-ama-remediator"),
+      eventGridResourceGroupName: stringParameter("Resource group created in every managed subscription for its Event Grid system topic.", EVENT_GRID_NAMES.resourceGroup),
       policyEffect: {
         type: "string",
         defaultValue: "DeployIfNotExists",
