@@ -105,12 +105,8 @@ class Bench {
     const { NODE_OPTIONS: _nodeOptions, ...inherited } = process.env;
     const env = {
       ...inherited,
-      NODE_EXTRA_CA_CERTS: this.azure.caCertPath,
-      ARM_ENDPOINT: this.azure.endpoint,
-      ARM_TOKEN: this.azure.token,
-      REMEDIATION_SUBSCRIPTIONS: subscriptions.join(","),
+      ...this.azure.settingsFor(subscriptions),
       ARM_POLL_INTERVAL_MS: String(this.opts.pollIntervalMs),
-      ARM_CONFLICT_RETRY_DELAY_MS: "200",
       LOG_LEVEL: "silent",
       ...extraEnv,
     };

@@ -17,15 +17,7 @@ async function main(): Promise<void> {
     await azure.control("POST", "load", estate.resources);
     const subscriptions = estate.subscriptions.map((subscription) => subscription.subscriptionId);
     console.log(`Local Azure at ${azure.endpoint} holds a demo tenant: ${subscriptions.length} subscriptions, ${estate.machines.length} machines.\n`);
-    const env = {
-      ...process.env,
-      NODE_EXTRA_CA_CERTS: azure.caCertPath,
-      ARM_ENDPOINT: azure.endpoint,
-      ARM_TOKEN: azure.token,
-      REMEDIATION_SUBSCRIPTIONS: subscriptions.join(","),
-      ARM_POLL_INTERVAL_MS: "50",
-      ARM_CONFLICT_RETRY_DELAY_MS: "200",
-    };
+    const env = { ...process.env, ...azure.settingsFor(subscriptions) };
     console.log("$ ama-remediator sweep");
     const first = await run(env, ["sweep"]);
     const writes = await azure.control<{ writes: number; deletes: number }>("GET", "stats");

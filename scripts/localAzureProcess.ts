@@ -14,6 +14,8 @@ export interface LocalAzureProcess {
   readonly token: string;
   readonly caCertPath: string;
   control<T = unknown>(method: "GET" | "POST", path: string, body?: unknown): Promise<T>;
+  /** The settings a service process needs to work against this emulator (scope: `subscriptions`). */
+  settingsFor(subscriptions: readonly string[]): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,15 @@ export async function spawnLocalAzure(args: readonly string[] = []): Promise<Loc
     token,
     caCertPath,
     control: (method, path, body) => send(new URL(`/_emulator/${path}`, endpoint), method, body, ca),
+    settingsFor: (subscriptions) => ({
+      NODE_EXTRA_CA_CERTS: caCertPath,
+      ARM_ENDPOINT: endpoint,
+      ARM_TOKEN: token,
+      REMEDIATION_SUBSCRIPTIONS: subscriptions.join(","),
+      // The emulator answers at once: poll and back off in milliseconds, not ARM's seconds.
+      ARM_POLL_INTERVAL_MS: "50",
+      ARM_CONFLICT_RETRY_DELAY_MS: "200",
+    }),
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -40,12 +40,8 @@ async function runHost(): Promise<void> {
   await azure.control("POST", "load", estate.resources);
   const functionKey = randomBytes(16).toString("hex");
   Object.assign(process.env, {
+    ...azure.settingsFor(estate.subscriptions.map((subscription) => subscription.subscriptionId)),
     AzureWebJobsStorage: azurite.connectionString,
-    ARM_ENDPOINT: azure.endpoint,
-    ARM_TOKEN: azure.token,
-    REMEDIATION_SUBSCRIPTIONS: estate.subscriptions.map((subscription) => subscription.subscriptionId).join(","),
-    ARM_POLL_INTERVAL_MS: "50",
-    ARM_CONFLICT_RETRY_DELAY_MS: "200",
     EVENT_BATCH_SECONDS: "2",
     LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
   });
