@@ -210,9 +210,10 @@ class PlanBuilder {
     const newUserIds = needs.flatMap((need) => (need.kind === "userAssignedIdentity" ? [need.identityId] : []));
     const hasUser = machine.identity.userAssignedIds.length > 0 || newUserIds.length > 0;
     const type = [wantsSystem ? "SystemAssigned" : undefined, hasUser ? "UserAssigned" : undefined].filter(Boolean).join(", ");
-    // Omitting userAssignedIdentities keeps the existing ones; listing only the new ones merges them in.
+    // Microsoft documents one PATCH that keeps a VM's user-assigned identities: it lists every one of them,
+    // the existing and the new, each mapped to {} (ARM then checks .../assign/action on each).
     const identity: Record<string, unknown> = { type };
-    if (newUserIds.length > 0) identity["userAssignedIdentities"] = Object.fromEntries(newUserIds.map((id) => [id, {}]));
+    if (hasUser) identity["userAssignedIdentities"] = Object.fromEntries([...machine.identity.userAssignedIds, ...newUserIds].map((id) => [id, {}]));
     const dependencies = newUserIds.map((id) => this.ensureUserAssignedIdentity(machine, id));
     const reasons = [
       ...(needs.some((need) => need.kind === "systemIdentity") ? ["no system-assigned identity"] : []),

@@ -104,14 +104,21 @@ describe("virtual machines", () => {
     expect(azure.requests[1]?.path).toBe(`${SUB_ID}/providers/Microsoft.Compute/virtualMachines`);
   });
 
-  it("PATCH adding SystemAssigned keeps the user-assigned identities (long-running)", async () => {
+  it("PATCH adding SystemAssigned keeps the user-assigned identities it lists, each mapped to {} (long-running)", async () => {
     azure.load([{ ...vm("vm00"), identity: { type: "UserAssigned", userAssignedIdentities: { [uamiId]: { principalId: "p-uami", clientId: "c-uami" } } } }]);
-    const updated = await compute.virtualMachines.update(RG, "vm00", { identity: { type: "SystemAssigned, UserAssigned" } }, POLL);
+    const updated = await compute.virtualMachines.update(RG, "vm00", { identity: { type: "SystemAssigned, UserAssigned", userAssignedIdentities: { [uamiId]: {} } } }, POLL);
     expect(updated.identity?.type).toBe("SystemAssigned, UserAssigned");
     expect(updated.identity?.principalId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(Object.keys(updated.identity?.userAssignedIdentities ?? {})).toEqual([uamiId]);
+    expect(updated.identity?.userAssignedIdentities).toEqual({ [uamiId]: { principalId: "p-uami", clientId: "c-uami" } });
     expect(updated.provisioningState).toBe("Succeeded");
     expect(azure.requests.map((r) => r.kind)).toEqual(["write", "poll", "poll", "read"]);
+  });
+
+  it("PATCH in the undocumented form (UserAssigned in the type, no dictionary) drops the user-assigned identities", async () => {
+    azure.load([{ ...vm("vm00"), identity: { type: "UserAssigned", userAssignedIdentities: { [uamiId]: { principalId: "p-uami", clientId: "c-uami" } } } }]);
+    const updated = await compute.virtualMachines.update(RG, "vm00", { identity: { type: "SystemAssigned, UserAssigned" } }, POLL);
+    expect(updated.identity?.type).toBe("SystemAssigned");
+    expect(updated.identity?.userAssignedIdentities).toBeUndefined();
   });
 });
 

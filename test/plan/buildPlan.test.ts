@@ -77,9 +77,10 @@ describe("plan: machine writes", () => {
     expect(steps(p)).toEqual(["updateMachineIdentity vm-1", "installExtension AzureMonitorWindowsAgent", "associateDataCollectionRule ama-remediator"]);
   });
 
-  it("a VM with only user-assigned identities keeps them: type 'SystemAssigned, UserAssigned', no dictionary", () => {
-    const p = plan({ machines: [vm("vm-1", { identity: { systemAssigned: false, userAssignedIds: [`${sub}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-workload`] } })], sub: readyShared });
-    expect(itemFor(p, "updateMachineIdentity", "vm-1").body).toEqual({ identity: { type: "SystemAssigned, UserAssigned" } });
+  it("a VM with only user-assigned identities keeps them: the documented PATCH lists each one, mapped to {}", () => {
+    const workload = `${sub}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-workload`;
+    const p = plan({ machines: [vm("vm-1", { identity: { systemAssigned: false, userAssignedIds: [workload] } })], sub: readyShared });
+    expect(itemFor(p, "updateMachineIdentity", "vm-1").body).toEqual({ identity: { type: "SystemAssigned, UserAssigned", userAssignedIdentities: { [workload]: {} } } });
   });
 
   it.each<[string, MachineState, Record<string, unknown>]>([
