@@ -250,9 +250,9 @@ export function appTemplate(): JsonObject {
         properties: {
           serverFarmId: ids.plan,
           httpsOnly: true,
+          // no ftpsState and the like: Flex Consumption rejects them (test/infra/flexConsumption.test.ts lists them)
           siteConfig: {
             minTlsVersion: "1.2",
-            ftpsState: "Disabled",
             appSettings: [
               setting("AzureWebJobsStorage__accountName", "[variables('storageAccountName')]"),
               setting("AzureWebJobsStorage__credential", "managedidentity"),

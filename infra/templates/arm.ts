@@ -96,6 +96,7 @@ export function resourceGroupWithDeployment(options: { name: string; parameters:
       name: "[parameters('resourceGroupName')]",
       location: "[parameters('location')]",
       tags: { "managed-by": "ama-remediator" },
+      properties: {}, // required by the resourceGroups schema, though it sets nothing
     },
     nestedDeployment({
       ...options,
@@ -120,26 +121,27 @@ export function isExpression(value: string): boolean {
   return value.startsWith("[") && !value.startsWith("[[") && value.endsWith("]");
 }
 
-/**
- * Escapes every template expression so that ARM stores it literally instead of evaluating it while
- * deploying the enclosing template (`[x]` becomes `[[x]`). Used for the policy rule, whose expressions
- * belong to Azure Policy and to the policy's own deployment, not to main.json.
- */
-export function escapeExpressions(value: Json): Json {
-  if (typeof value === "string") return isExpression(value) ? `[${value}` : value;
-  if (Array.isArray(value)) return value.map(escapeExpressions);
+/** Applies `transform` to every string of a value, property names included. */
+function mapStrings(value: Json, transform: (text: string) => string): Json {
+  if (typeof value === "string") return transform(value);
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, transform));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, escapeExpressions(inner)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [transform(key), mapStrings(inner, transform)]));
   }
   return value;
 }
 
+/**
+ * Escapes every template expression so that ARM stores it literally instead of evaluating it while
+ * deploying the enclosing template (`[x]` becomes `[[x]`). Used for the policy rule, whose expressions
+ * belong to Azure Policy and to the policy's own deployment, not to main.json. Property names are
+ * escaped too: ARM evaluates an expression in a name (a `userAssignedIdentities` key) like any value.
+ */
+export function escapeExpressions(value: Json): Json {
+  return mapStrings(value, (text) => (isExpression(text) ? `[${text}` : text));
+}
+
 /** The inverse of {@link escapeExpressions}: what Azure stores after deploying an escaped value. */
 export function unescapeExpressions(value: Json): Json {
-  if (typeof value === "string") return value.startsWith("[[") ? value.slice(1) : value;
-  if (Array.isArray(value)) return value.map(unescapeExpressions);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unescapeExpressions(inner)]));
-  }
-  return value;
+  return mapStrings(value, (text) => (text.startsWith("[[") ? text.slice(1) : text));
 }

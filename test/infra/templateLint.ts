@@ -61,9 +61,53 @@ export function nestedTemplates(template: JsonObject): { name: string; deploymen
     }));
 }
 
-/** Every template in a file: the root and, recursively, each nested inline template, with a path for messages. */
+/** The template a policy definition's deployIfNotExists deploys (as written, escaped), if it has one. */
+function policyEmbeddedTemplate(definition: JsonObject): Json | undefined {
+  const rule = asObject(asObject(definition.properties).policyRule ?? {});
+  const details = asObject(asObject(rule.then ?? {}).details ?? {});
+  return asObject(asObject(details.deployment ?? {}).properties ?? {}).template;
+}
+
+/** The embedded templates of a template's policy definitions, as written in it (escaped). */
+export function policyTemplates(template: JsonObject): { name: string; template: Json }[] {
+  return resourcesOf(template)
+    .filter((resource) => resource.type === "Microsoft.Authorization/policyDefinitions")
+    .map((definition) => ({ name: String(definition.name), template: policyEmbeddedTemplate(definition) }))
+    .filter((embedded): embedded is { name: string; template: Json } => embedded.template !== undefined);
+}
+
+/**
+ * Every template in a file, with a path for messages: the root and, recursively, each nested inline
+ * template and each policy's embedded template (as Azure stores it, unescaped).
+ */
 export function allTemplates(root: JsonObject, path = "root"): { path: string; template: JsonObject }[] {
-  return [{ path, template: root }, ...nestedTemplates(root).flatMap((nested) => allTemplates(nested.template, `${path} > ${nested.name}`))];
+  const inner = [
+    ...nestedTemplates(root).map((nested) => ({ path: `${path} > ${nested.name}`, template: nested.template })),
+    ...policyTemplates(root).map((policy) => ({ path: `${path} > policy ${policy.name}`, template: asObject(unescapeExpressions(policy.template)) })),
+  ];
+  return [{ path, template: root }, ...inner.flatMap((child) => allTemplates(child.template, child.path))];
+}
+
+/**
+ * Strings of a policy's embedded template that ARM would evaluate while deploying the template that
+ * holds the policy: every one, property names included, must be escaped (`[[`) to reach Azure Policy
+ * as written.
+ */
+export function unescapedInPolicyTemplates(template: JsonObject): string[] {
+  const unescaped: string[] = [];
+  const visit = (node: Json): void => {
+    if (typeof node === "string") {
+      if (isExpression(node)) unescaped.push(node);
+    } else if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === "object") {
+      for (const [key, inner] of Object.entries(node)) {
+        if (isExpression(key)) unescaped.push(key);
+        visit(inner);
+      }
+    }
+  };
+  for (const policy of policyTemplates(template)) visit(policy.template);
+  return unescaped;
 }
 
 /** Strings of a value, not descending into nested deployments' inline templates (their own scope). */
@@ -100,6 +144,85 @@ export function referencedNames(expressions: readonly string[], kind: "parameter
 /** Resource types named in resourceId-style calls of an expression ('Microsoft.X/y' literals). */
 export function resourceTypesNamed(expression: string): string[] {
   return [...expression.matchAll(/'(Microsoft\.[A-Za-z]+\/[A-Za-z/]+)'/g)].map((match) => match[1] as string);
+}
+
+/**
+ * The top-level arguments of the call whose "(" is at `open`, as written. ARM string literals are in
+ * single quotes (a doubled quote inside one toggles twice, so it needs no case of its own).
+ */
+export function callArguments(expression: string, open: number): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = open + 1;
+  for (let index = open; index < expression.length; index++) {
+    const char = expression[index];
+    if (char === "'") quoted = !quoted;
+    if (quoted) continue;
+    if (char === "(") depth++;
+    else if (char === ")" && --depth === 0) {
+      args.push(expression.slice(start, index).trim());
+      return args.filter((arg) => arg !== "");
+    } else if (char === "," && depth === 1) {
+      args.push(expression.slice(start, index).trim());
+      start = index + 1;
+    }
+  }
+  throw new Error(`unbalanced call in ${expression}`);
+}
+
+const RESOURCE_ID_CALL = /^(resourceId|subscriptionResourceId|extensionResourceId|tenantResourceId)\(/;
+
+/**
+ * `type|segment/segment` for a resourceId-style call: the first 'Microsoft.X/y' argument is the type
+ * and the arguments after it name the resource; scope arguments before it (subscription, resource
+ * group, extension parent) are left out, since a template declares each name once per type.
+ */
+export function resourceKeyOfId(idExpression: string): string | undefined {
+  if (!RESOURCE_ID_CALL.test(idExpression)) return undefined;
+  const args = callArguments(idExpression, idExpression.indexOf("("));
+  const typeIndex = args.findIndex((arg) => /^'Microsoft\.[^']+\/[^']+'$/.test(arg));
+  if (typeIndex < 0) return undefined;
+  return `${args[typeIndex]!.slice(1, -1).toLowerCase()}|${args.slice(typeIndex + 1).join("/")}`;
+}
+
+/** The same key for a declared resource, from its type and name (a literal, an expression, or format('{0}/x', ...)). */
+export function resourceKeyOfDeclaration(resource: JsonObject): string {
+  const name = String(resource.name);
+  let segments: string[];
+  if (!isExpression(name)) segments = name.split("/").map((part) => `'${part}'`);
+  else if (name.startsWith("[format(")) {
+    const [pattern, ...values] = callArguments(name, "[format".length);
+    segments = pattern!.slice(1, -1).split("/").map((part) => {
+      const placeholder = /^\{(\d+)\}$/.exec(part);
+      return placeholder ? values[Number(placeholder[1])]! : `'${part}'`;
+    });
+  } else segments = [name.slice(1, -1)];
+  return `${String(resource.type).toLowerCase()}|${segments.join("/")}`;
+}
+
+/** First arguments of every reference() call in the expressions. */
+export function referenceTargets(expressions: readonly string[]): string[] {
+  return expressions.flatMap((expression) =>
+    [...expression.matchAll(/\breference\(/g)].map((match) => callArguments(expression, match.index + "reference".length)[0]!),
+  );
+}
+
+/** dependsOn entries and reference() targets that name no resource this template declares. */
+function danglingTargets(resources: readonly JsonObject[], expressions: readonly string[]): string[] {
+  const declared = new Set(resources.map(resourceKeyOfDeclaration));
+  const problems: string[] = [];
+  for (const resource of resources) {
+    for (const dependency of asArray(resource.dependsOn ?? []).map(String)) {
+      const key = isExpression(dependency) ? resourceKeyOfId(dependency.slice(1, -1)) : undefined;
+      if (!key || !declared.has(key)) problems.push(`${String(resource.type)} ${String(resource.name)}: dependsOn ${dependency} is not a resource of this template`);
+    }
+  }
+  for (const target of referenceTargets(expressions)) {
+    const key = resourceKeyOfId(target);
+    if (!key || !declared.has(key)) problems.push(`reference(${target}) is not a resource of this template`);
+  }
+  return problems;
 }
 
 function compareDates(a: string, b: string): number {
@@ -145,6 +268,8 @@ export function lintTemplate(template: JsonObject): string[] {
     for (const name of used) if (!declared.has(name)) problems.push(`${kind}('${name}') is used but not declared`);
     for (const name of declared) if (!used.has(name)) problems.push(`${kind} '${name}' is declared but never used`);
   }
+  problems.push(...danglingTargets(resources, expressions));
+  for (const text of unescapedInPolicyTemplates(template)) problems.push(`policy template: ${text} is evaluated by this template, not by the policy; write [${text}`);
 
   const declaredTypes = new Set(resources.map((resource) => String(resource.type).toLowerCase()));
   for (const [name, output] of Object.entries(asObject(template.outputs ?? {}))) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isExpression } from "../../infra/templates/arm.js";
+import { escapeExpressions, isExpression, unescapeExpressions } from "../../infra/templates/arm.js";
 import {
   INFRA_FILES,
   allTemplates,
@@ -63,6 +63,51 @@ describe("lintTemplate", () => {
       "parameters 'unused' is declared but never used",
       "variables 'alsoUnused' is declared but never used",
       "output site: refers to Microsoft.Web/sites, which this template does not declare",
+    ]);
+  });
+
+  it("reports dependsOn entries and reference() targets that are not resources of the template", () => {
+    const template = minimal({
+      parameters: { name: { type: "string" } },
+      resources: [
+        { type: "Microsoft.ManagedIdentity/userAssignedIdentities", apiVersion: "2023-01-31", name: "[parameters('name')]" },
+        {
+          type: "Microsoft.Storage/storageAccounts/blobServices",
+          apiVersion: "2024-01-01",
+          name: "[format('{0}/default', parameters('name'))]",
+          dependsOn: ["[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', parameters('name'))]", "[resourceId('Microsoft.Storage/storageAccounts', parameters('name'))]"],
+        },
+      ],
+      outputs: {
+        ok: { type: "string", value: "[reference(resourceId('Microsoft.Storage/storageAccounts/blobServices', parameters('name'), 'default'), '2024-01-01').x]" },
+        missing: { type: "string", value: "[reference(resourceId('Microsoft.Web/sites', 'x'), '2024-04-01').y]" },
+      },
+    });
+    expect(lintTemplate(template)).toEqual([
+      "Microsoft.Storage/storageAccounts/blobServices [format('{0}/default', parameters('name'))]: dependsOn [resourceId('Microsoft.Storage/storageAccounts', parameters('name'))] is not a resource of this template",
+      "reference(resourceId('Microsoft.Web/sites', 'x')) is not a resource of this template",
+      "output missing: refers to Microsoft.Web/sites, which this template does not declare",
+    ]);
+  });
+
+  it("requires every expression of a policy's embedded template, property names included, to be escaped", () => {
+    const embedded = minimal({ parameters: { id: { type: "string" } }, outputs: { id: { type: "string", value: "[[parameters('id')]" } } });
+    const withKey = (key: string): JsonObject =>
+      minimal({
+        resources: [
+          {
+            type: "Microsoft.Authorization/policyDefinitions",
+            apiVersion: "2025-01-01",
+            name: "p",
+            properties: { policyRule: { then: { details: { deployment: { properties: { template: { ...embedded, variables: { [key]: {} } } } } } } } },
+          },
+        ],
+      });
+    expect(lintTemplate(withKey("[[parameters('id')]"))).toEqual([]);
+    // unescaped, the outer template evaluates it where the parameter does not exist: ARM's InvalidTemplate
+    expect(lintTemplate(withKey("[parameters('id')]"))).toEqual([
+      "parameters('id') is used but not declared",
+      "policy template: [parameters('id')] is evaluated by this template, not by the policy; write [[parameters('id')]",
     ]);
   });
 
@@ -132,5 +177,14 @@ describe("main.json policy definition", () => {
       .filter((properties) => String(properties.principalId).includes("policyAssignments"))
       .map((properties) => properties.roleDefinitionId);
     expect(assigned.sort()).toEqual([...roleIds].sort());
+  });
+});
+
+describe("escapeExpressions", () => {
+  it("escapes expressions in property names as well as values, and unescapeExpressions undoes it", () => {
+    const value = { "[parameters('id')]": { id: "[parameters('id')]", literal: "x", list: ["[variables('v')]"] } };
+    const escaped = escapeExpressions(value);
+    expect(escaped).toEqual({ "[[parameters('id')]": { id: "[[parameters('id')]", literal: "x", list: ["[[variables('v')]"] } });
+    expect(unescapeExpressions(escaped)).toEqual(value);
   });
 });
