@@ -12,6 +12,7 @@ import {
 import { RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, lower, normalisePath, parseArmPath, type ArmPath } from "./armPath.js";
 import type { EmulatorContext } from "./context.js";
 import { mergeIdentity } from "./identity.js";
+import { assignmentsForSubscription } from "./managementGroups.js";
 import type { Operation } from "./lro.js";
 import { rbacActionFor } from "./rbac.js";
 import type { RequestKind, RequestLog } from "./requestLog.js";
@@ -51,6 +52,8 @@ interface RequestInfo {
 const GRAPH_PATH = "/providers/microsoft.resourcegraph/resources";
 const OPERATION_TYPE = /\/locations\/(operations|operationstatus|operationresults)$/i;
 const PRINCIPAL_OBJECT_ID = "00000000-0000-0000-0000-00000000c11e";
+/** Assignments a subscription inherits from the management groups above it. */
+const INHERITED_TYPES = new Set(["microsoft.authorization/policyassignments", "microsoft.authorization/roleassignments"]);
 
 /**
  * The ARM front door: authentication, api-version, throttling, faults and RBAC, then the resource
@@ -241,6 +244,8 @@ export class ArmRouter {
       entries = store.listByContainer(parsed.container, parsed.type);
     } else if (type === lower(RESOURCE_GROUP_TYPE)) {
       entries = store.listByContainer(parsed.container, parsed.type);
+    } else if (INHERITED_TYPES.has(type)) {
+      entries = assignmentsForSubscription(store, parsed.subscriptionId as string, type, url.searchParams.get("$filter"));
     } else {
       entries = store.listBySubscription(parsed.subscriptionId as string, parsed.type);
     }

@@ -10,7 +10,7 @@ import type { EmulatorContext } from "./context.js";
 import { FaultInjector, type Faults } from "./faults.js";
 import { OperationTracker, type LroOptions } from "./lro.js";
 import { RequestLog, type RequestCounts, type RequestLogEntry } from "./requestLog.js";
-import { ResourceGraph } from "./resourceGraph.js";
+import { ResourceGraph, type ResourceGraphOptions } from "./resourceGraph.js";
 import { VM_TYPE, withPowerState, type PowerState } from "./resourceTypes.js";
 import { ResourceStore, type ArmResource, type JsonObject } from "./store.js";
 import { Throttle, type ThrottleOptions } from "./throttle.js";
@@ -27,6 +27,8 @@ export interface LocalAzureOptions {
   lro?: LroOptions;
   throttle?: ThrottleOptions;
   faults?: Faults;
+  /** Resource Graph's response size limit, unordered-result seed and VM extended properties. */
+  resourceGraph?: ResourceGraphOptions;
   /** Loaded at start. */
   resources?: readonly ArmResource[];
   /** Where the TLS certificate is kept (default `.local-azure`). */
@@ -55,6 +57,8 @@ export interface LocalAzure {
   setFaults(faults: Faults): void;
   setThrottle(options: ThrottleOptions): void;
   setLro(options: LroOptions): void;
+  /** Changes the given Resource Graph options; the others keep their values. */
+  setResourceGraph(options: ResourceGraphOptions): void;
   setPowerState(vmId: string, state: PowerState): void;
   close(): Promise<void>;
 }
@@ -76,6 +80,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   };
   const log = new RequestLog(options.requestLogLimit);
   const graph = new ResourceGraph(ctx);
+  graph.configure(options.resourceGraph ?? {});
   const router = new ArmRouter(ctx, graph, log, token);
 
   const azure: LocalAzure = {
@@ -107,6 +112,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     setFaults: (faults) => ctx.faults.set(faults),
     setThrottle: (throttle) => ctx.throttle.configure(throttle),
     setLro: (lro) => ctx.operations.configure(lro),
+    setResourceGraph: (graphOptions) => graph.configure(graphOptions),
     setPowerState: (vmId, state) => {
       const vm = ctx.store.get(vmId);
       if (!vm || vm.type.toLowerCase() !== VM_TYPE) throw new Error(`no virtual machine '${vmId}'`);
@@ -200,6 +206,9 @@ function controlEndpoints(azure: LocalAzure): (method: string, url: URL, bytes: 
           return { status: 200, body: {} };
         case "POST /_emulator/throttle":
           azure.setThrottle((json() ?? {}) as ThrottleOptions);
+          return { status: 200, body: {} };
+        case "POST /_emulator/resource-graph":
+          azure.setResourceGraph((json() ?? {}) as ResourceGraphOptions);
           return { status: 200, body: {} };
         case "POST /_emulator/power-state": {
           const { id, state } = (json() ?? {}) as { id: string; state: PowerState };

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { idKey, owningMachineId, parseResourceId } from "../../src/azure/ids.js";
+import { SQL_ASSIGNMENT_NAMES, SQL_ASSIGNMENT_ROLES, SQL_INITIATIVES } from "../../src/defender/names.js";
 import type { ArmResource } from "./arm-resource.js";
 import {
+  LANDING_ZONES_GROUP,
   MACHINE_STATES,
   convergedEstate,
   defaultRuleIdFor,
@@ -15,6 +17,7 @@ import {
   type EstateMachine,
   type MachineState,
 } from "./estate.js";
+import { managementGroupId } from "./managementGroups.js";
 
 /** A machine with everything that hangs off it, looked up by id (case-insensitively). */
 interface MachineView {
@@ -252,6 +255,36 @@ describe("generateEstate", () => {
     expect(() => generateEstate({ drift: 0.1 })).toThrow(/converged/);
     expect(() => generateEstate({ mix: { "no-identity": 0 } })).toThrow(/positive/);
     expect(() => generateEstate({ mix: { "opt-out-subscription": 1 } as never })).toThrow(/unknown machine state/);
+  });
+});
+
+describe("management groups", () => {
+  it("puts the subscriptions under tenant root group → mg-landingzones, with the SQL initiative assigned there", () => {
+    const options = { seed: 5, subscriptions: 2, machinesPerSubscription: 3, managementGroups: true, sqlInitiativeAtManagementGroup: true };
+    const estate = generateEstate(options);
+    const [root, landingZones] = estate.resources;
+    const tenantId = prop(estate.resources.find((r) => r.type === "Microsoft.Resources/subscriptions"), "tenantId");
+    expect(root).toMatchObject({ id: `/providers/Microsoft.Management/managementGroups/${String(tenantId)}`, properties: { displayName: "Tenant Root Group" } });
+    expect(landingZones).toMatchObject({ id: managementGroupId(LANDING_ZONES_GROUP), properties: { details: { parent: { id: root?.id } } } });
+    const members = estate.resources.filter((r) => r.type === "Microsoft.Management/managementGroups/subscriptions");
+    expect(members.map((m) => m.id)).toEqual(estate.subscriptions.map((s) => `${landingZones?.id}/subscriptions/${s.subscriptionId}`));
+
+    const assignment = estate.resources.find((r) => r.type === "Microsoft.Authorization/policyAssignments");
+    expect(assignment).toMatchObject({
+      id: `${landingZones?.id}/providers/Microsoft.Authorization/policyAssignments/${SQL_ASSIGNMENT_NAMES.amaDefaultWorkspace}`,
+      identity: { type: "SystemAssigned", principalId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+      properties: { policyDefinitionId: SQL_INITIATIVES.amaDefaultWorkspace, scope: landingZones?.id },
+    });
+    const roles = estate.resources.filter((r) => r.type === "Microsoft.Authorization/roleAssignments");
+    expect(roles.map((r) => prop(r, "roleDefinitionId"))).toEqual(Object.values(SQL_ASSIGNMENT_ROLES).map((role) => `/providers/Microsoft.Authorization/roleDefinitions/${role}`));
+    for (const role of roles) expect(role.properties).toMatchObject({ principalId: assignment?.identity?.principalId, scope: landingZones?.id });
+
+    expect([...generateResources(options)]).toEqual(estate.resources);
+    expect(estate.summary.resources).toBe(estate.resources.length);
+  });
+
+  it("needs the hierarchy for a group-level SQL initiative", () => {
+    expect(() => generateEstate({ sqlInitiativeAtManagementGroup: true })).toThrow(RangeError);
   });
 });
 

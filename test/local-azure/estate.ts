@@ -9,7 +9,9 @@
  * Same options and seed → identical output. Each subscription draws from its own PRNG stream
  * (seed, subscription index), so the streaming form and the array form agree resource for resource.
  */
+import { SQL_ASSIGNMENT_NAMES, SQL_ASSIGNMENT_ROLES, SQL_INITIATIVES } from "../../src/defender/names.js";
 import type { ArmIdentity, ArmResource } from "./arm-resource.js";
+import { managementGroupId, managementGroupSubscriptionId } from "./managementGroups.js";
 import { mulberry32 } from "./random.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -97,6 +99,17 @@ export interface EstateOptions {
   ruleProperties?: (rule: OwnedRuleContext) => Record<string, unknown>;
   /** Name of the association the service writes on a converged machine. */
   associationName?: string;
+  /**
+   * Every subscription sits under tenant root group → {@link LANDING_ZONES_GROUP}, the management-group
+   * hierarchy Enterprise-Scale landing zones build.
+   */
+  managementGroups?: boolean;
+  /**
+   * With `managementGroups`: the Defender for SQL initiative (default workspace) is assigned at
+   * {@link LANDING_ZONES_GROUP}, with a system identity and its role assignments there, as landing zones
+   * do, instead of per subscription. The subscriptions inherit it.
+   */
+  sqlInitiativeAtManagementGroup?: boolean;
 }
 
 export interface EstateMachine {
@@ -403,6 +416,8 @@ interface ResolvedOptions {
   ruleIdFor: (subscriptionId: string, region: string) => string;
   ruleProperties: (rule: OwnedRuleContext) => Record<string, unknown>;
   associationName: string;
+  managementGroups: boolean;
+  sqlInitiativeAtManagementGroup: boolean;
 }
 
 /** Machine states drawn per machine; `opt-out-subscription` comes from the subscription instead. */
@@ -424,6 +439,7 @@ function resolve(options: EstateOptions): ResolvedOptions {
   if (!(drift >= 0 && drift <= 1)) throw new RangeError("drift must be within [0, 1]");
   if (drift > 0 && !options.converged) throw new RangeError("drift applies to converged estates only");
   if (!(subscriptionOptOutRate >= 0 && subscriptionOptOutRate <= 1)) throw new RangeError("subscriptionOptOutRate must be within [0, 1]");
+  if (options.sqlInitiativeAtManagementGroup && !options.managementGroups) throw new RangeError("sqlInitiativeAtManagementGroup needs managementGroups");
   for (const state of Object.keys(options.mix ?? {})) {
     if (!COVERED_STATES.includes(state as MachineState)) throw new RangeError(`mix: unknown machine state ${state}`);
   }
@@ -450,6 +466,8 @@ function resolve(options: EstateOptions): ResolvedOptions {
     ruleIdFor: options.ruleIdFor ?? defaultRuleIdFor,
     ruleProperties: options.ruleProperties ?? defaultRuleProperties,
     associationName: options.associationName ?? DEFAULT_ASSOCIATION_NAME,
+    managementGroups: options.managementGroups ?? false,
+    sqlInitiativeAtManagementGroup: options.sqlInitiativeAtManagementGroup ?? false,
   };
 }
 
@@ -614,6 +632,71 @@ function dataCollectionRule(id: string, location: string, properties: Record<str
   return { id, name: id.slice(id.lastIndexOf("/") + 1), type: "Microsoft.Insights/dataCollectionRules", location, properties };
 }
 
+/** The management group Enterprise-Scale landing zones put workload subscriptions under. */
+export const LANDING_ZONES_GROUP = "mg-landingzones";
+const ROOT_GROUP_DISPLAY_NAME = "Tenant Root Group";
+
+/** A management group as Management Groups - Get returns it; the tenant root group is named after the tenant. */
+function managementGroup(name: string, displayName: string, tenantId: string, parent?: { name: string; displayName: string }): ArmResource {
+  return {
+    id: managementGroupId(name),
+    name,
+    type: "Microsoft.Management/managementGroups",
+    properties: {
+      tenantId,
+      displayName,
+      details: parent ? { parent: { id: managementGroupId(parent.name), name: parent.name, displayName: parent.displayName } } : {},
+    },
+  };
+}
+
+/** A subscription's place in the hierarchy (Management Group Subscriptions - Get Subscription). */
+function groupMembership(subscriptionId: string, displayName: string, tenantId: string): ArmResource {
+  return {
+    id: managementGroupSubscriptionId(LANDING_ZONES_GROUP, subscriptionId),
+    name: subscriptionId,
+    type: "Microsoft.Management/managementGroups/subscriptions",
+    properties: { parent: { id: managementGroupId(LANDING_ZONES_GROUP) }, displayName, state: "Active", tenant: tenantId },
+  };
+}
+
+/** Tenant-level resources: the hierarchy and, when asked, the SQL initiative assigned at the landing zones group. */
+function tenantResources(options: ResolvedOptions): ArmResource[] {
+  if (!options.managementGroups) return [];
+  const { tenantId } = options;
+  const resources = [
+    managementGroup(tenantId, ROOT_GROUP_DISPLAY_NAME, tenantId),
+    managementGroup(LANDING_ZONES_GROUP, "Landing Zones", tenantId, { name: tenantId, displayName: ROOT_GROUP_DISPLAY_NAME }),
+  ];
+  if (options.sqlInitiativeAtManagementGroup) resources.push(...groupSqlInitiative(options, streamRng(options.seed, -2)));
+  return resources;
+}
+
+/** The Defender for SQL initiative assigned at the landing zones group, and the roles its identity holds there. */
+function groupSqlInitiative(options: ResolvedOptions, rng: Rng): ArmResource[] {
+  const scope = managementGroupId(LANDING_ZONES_GROUP);
+  const name = SQL_ASSIGNMENT_NAMES.amaDefaultWorkspace;
+  const principalId = guid(rng);
+  const assignment: ArmResource = {
+    id: `${scope}/providers/Microsoft.Authorization/policyAssignments/${name}`,
+    name,
+    type: "Microsoft.Authorization/policyAssignments",
+    location: options.regions[0] as string,
+    identity: { type: "SystemAssigned", principalId, tenantId: options.tenantId },
+    properties: { displayName: name, policyDefinitionId: SQL_INITIATIVES.amaDefaultWorkspace, scope, enforcementMode: "Default", parameters: {} },
+  };
+  const roles = Object.values(SQL_ASSIGNMENT_ROLES).map((role): ArmResource => {
+    const id = guid(rng);
+    return {
+      id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${id}`,
+      name: id,
+      type: "Microsoft.Authorization/roleAssignments",
+      properties: { roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType: "ServicePrincipal", scope },
+    };
+  });
+  return [assignment, ...roles];
+}
+
 /** Everything one subscription contributes: its metadata, its machines and its resources (parents first). */
 interface SubscriptionPart {
   subscription: EstateSubscription;
@@ -678,6 +761,7 @@ function buildSubscription(options: ResolvedOptions, spec: SubscriptionSpec, rng
     properties: { displayName: spec.displayName, state: "Enabled", tenantId },
     tags: spec.optedOut ? skipTag(optOutTag) : { costCenter: "it-ops" },
   });
+  if (options.managementGroups) resources.push(groupMembership(subscriptionId, spec.displayName, tenantId));
   for (const [name, group] of groups) {
     resources.push({
       id: rgId(name),
@@ -1034,8 +1118,13 @@ class SummaryBuilder {
       summary.byState[machine.state] += 1;
       if (machine.labels.includes("drifted")) summary.drifted += 1;
     }
-    summary.resources += part.resources.length;
-    for (const resource of part.resources) {
+    this.addResources(part.resources);
+  }
+
+  addResources(resources: readonly ArmResource[]): void {
+    const summary = this.summary;
+    summary.resources += resources.length;
+    for (const resource of resources) {
       summary.byType[resource.type] = (summary.byType[resource.type] ?? 0) + 1;
     }
     summary.resourceGroups = summary.byType["Microsoft.Resources/resourceGroups"] ?? 0;
@@ -1049,9 +1138,10 @@ function* randomParts(options: ResolvedOptions): Generator<SubscriptionPart> {
   }
 }
 
-function collect(parts: Iterable<SubscriptionPart>): Estate {
+function collect(tenant: ArmResource[], parts: Iterable<SubscriptionPart>): Estate {
   const summary = new SummaryBuilder();
-  const resources: ArmResource[] = [];
+  summary.addResources(tenant);
+  const resources: ArmResource[] = [...tenant];
   const subscriptions: EstateSubscription[] = [];
   const machines: EstateMachine[] = [];
   const labels = new Map<string, readonly MachineLabel[]>();
@@ -1069,17 +1159,22 @@ function collect(parts: Iterable<SubscriptionPart>): Estate {
 
 /** A seeded estate, all in memory. 100,000 machines take a couple of seconds. */
 export function generateEstate(options: EstateOptions = {}): Estate {
-  return collect(randomParts(resolve(options)));
+  const resolved = resolve(options);
+  return collect(tenantResources(resolved), randomParts(resolved));
 }
 
 /**
- * The same resources as {@link generateEstate}, in the same order, one at a time: a subscription and
- * its resource groups, Defender settings and workspaces, then each machine followed by its extensions,
- * associations and SQL VM. Returns the summary when done.
+ * The same resources as {@link generateEstate}, in the same order, one at a time: the management groups
+ * (when asked for), then a subscription and its resource groups, Defender settings and workspaces, then
+ * each machine followed by its extensions, associations and SQL VM. Returns the summary when done.
  */
 export function* generateResources(options: EstateOptions = {}): Generator<ArmResource, EstateSummary> {
+  const resolved = resolve(options);
+  const tenant = tenantResources(resolved);
   const summary = new SummaryBuilder();
-  for (const part of randomParts(resolve(options))) {
+  summary.addResources(tenant);
+  yield* tenant;
+  for (const part of randomParts(resolved)) {
     summary.add(part);
     yield* part.resources;
   }
@@ -1092,7 +1187,10 @@ export function convergedEstate(options: Omit<EstateOptions, "converged" | "mix"
 }
 
 /** A small estate in which every state appears (in the first machines), the rest drawn from the default mix. */
-export function testEstate(seed = 1, options: Pick<EstateOptions, "optOutTag" | "ruleIdFor" | "ruleProperties" | "associationName" | "tenantId"> = {}): Estate {
+export function testEstate(
+  seed = 1,
+  options: Pick<EstateOptions, "optOutTag" | "ruleIdFor" | "ruleProperties" | "associationName" | "tenantId" | "managementGroups" | "sqlInitiativeAtManagementGroup"> = {},
+): Estate {
   return generateEstate({ ...options, seed, subscriptions: 3, machinesPerSubscription: 16, coverAllStates: true });
 }
 
@@ -1166,7 +1264,7 @@ const DEMO_SUBSCRIPTIONS: readonly SubscriptionSpec[] = [
 /** Three subscriptions, one readable machine per state (two for a few), e.g. `vm-win-noidentity`. */
 export function demoEstate(options: Pick<EstateOptions, "seed" | "tenantId" | "optOutTag" | "ruleIdFor" | "ruleProperties" | "associationName"> = {}): Estate {
   const resolved = resolve({ ...options, seed: options.seed ?? 20_240_101, regions: DEFAULT_REGIONS, subscriptions: DEMO_SUBSCRIPTIONS.length });
-  return collect(DEMO_SUBSCRIPTIONS.map((spec, index) => buildSubscription(resolved, spec, streamRng(resolved.seed, index))));
+  return collect(tenantResources(resolved), DEMO_SUBSCRIPTIONS.map((spec, index) => buildSubscription(resolved, spec, streamRng(resolved.seed, index))));
 }
 
 /** The machines carrying a label. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KqlError, parseKql, runKql, typeRestriction } from "./kql.js";
+import { KqlError, isOrdered, parseKql, runKql, typeRestriction } from "./kql.js";
 
 const rows = [
   { name: "b", type: "microsoft.compute/virtualmachines", tags: { "ama-remediation": "skip" }, properties: { osName: "Windows" } },
@@ -27,7 +27,56 @@ describe("kql subset", () => {
     ]);
   });
 
-  it.each(["resources | summarize count()", "resources | where", "resources | where name == 'x", "resources | where strlen(name) > 1"])(
+  it("extends rows with new columns, each seeing the ones before, without changing the input", () => {
+    expect(run("resources | where name == 'b' | extend os = tolower(properties.osName), shout = toupper(os) | project name, os, shout")).toEqual([
+      { name: "b", os: "windows", shout: "WINDOWS" },
+    ]);
+    expect(rows[0]).not.toHaveProperty("os");
+  });
+
+  it("builds property bags with bag_pack() and its older name pack(), nested, keys kept as written", () => {
+    expect(run("resources | where name == 'b' | project bag = bag_pack('Name', name, 'inner', pack('os', properties.osName, 'none', properties.missing))")).toEqual([
+      { bag: { Name: "b", inner: { os: "Windows", none: null } } },
+    ]);
+  });
+
+  it("orders by several keys, and `top n by` orders then takes", () => {
+    expect(run("resources | order by type asc, name desc").map((r) => (r as { name: string }).name)).toEqual(["c", "b", "a"]);
+    expect(run("resources | top 1 by name asc").map((r) => (r as { name: string }).name)).toEqual(["a"]);
+  });
+
+  it("matches dynamic keys with their case, and has/contains without case", () => {
+    expect(run("resources | where tags['AMA-REMEDIATION'] == 'skip'")).toEqual([]);
+    expect(run("resources | where tostring(tags) has 'AMA-remediation' | project name")).toEqual([{ name: "b" }]);
+    expect(run("resources | where tostring(tags) has 'remediation-x' | project name")).toEqual([]);
+    expect(run("resources | where type !has 'compute' | project name")).toEqual([{ name: "a" }]);
+  });
+
+  it("counts with summarize, by columns or in total", () => {
+    expect(run("resources | summarize count() by type, os = tostring(properties.osName)")).toEqual([
+      { type: "microsoft.compute/virtualmachines", os: "Windows", count_: 1 },
+      { type: "microsoft.hybridcompute/machines", os: "linux", count_: 1 },
+      { type: "microsoft.compute/virtualmachines", os: "", count_: 1 },
+    ]);
+    expect(run("resources | where name == 'none' | summarize n = count()")).toEqual([{ n: 0 }]);
+  });
+
+  it("knows whether a result has an order", () => {
+    expect(isOrdered(parseKql("resources | order by name | project name"))).toBe(true);
+    expect(isOrdered(parseKql("resources | top 3 by name"))).toBe(true);
+    expect(isOrdered(parseKql("resources | order by name | summarize count() by type"))).toBe(false);
+    expect(isOrdered(parseKql("resources | take 3"))).toBe(false);
+  });
+
+  it.each([
+    "resources | summarize make_list(id)",
+    "resources | summarize count() by 'x'",
+    "resources | extend name",
+    "resources | project bag_pack('a')",
+    "resources | where",
+    "resources | where name == 'x",
+    "resources | where strlen(name) > 1",
+  ])(
     "rejects %s",
     (query) => expect(() => parseKql(query)).toThrow(KqlError),
   );

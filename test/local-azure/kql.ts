@@ -2,11 +2,15 @@
  * The small KQL subset the service sends to Resource Graph, parsed properly so that anything outside it
  * fails loudly (400 InvalidQuery) instead of silently matching everything.
  *
- *   <table> ( | where <expr> | project <col>[, <name> = <expr>]... | order by <expr> [asc|desc], ...
- *            | limit <n> | take <n> )*
- *   expr: or/and, not(), ==, =~, !=, !~, in, in~, !in, !in~, startswith, contains (and their ! forms),
- *         isempty(), isnotempty(), tostring(), tolower(), toupper(), parentheses, literals,
- *         field paths a.b.c, a['x-y'], a[0].
+ *   <table> ( | where <expr> | project <col>[, <name> = <expr>]... | extend <name> = <expr>, ...
+ *            | order by <expr> [asc|desc], ... | top <n> by <expr> [asc|desc] | limit <n> | take <n>
+ *            | summarize [<name> =] count() [by <col>, ...] )*
+ *   expr: or/and, not(), ==, =~, !=, !~, in, in~, !in, !in~, startswith, contains, has (and their ! forms),
+ *         isempty(), isnotempty(), tostring(), tolower(), toupper(), bag_pack()/pack(), parentheses,
+ *         literals, field paths a.b.c, a['x-y'], a[0].
+ *
+ * As in Kusto, string operators (=~, contains, has, startswith) ignore case and `==` does not; names
+ * inside dynamic values (`tags['x']`) are matched exactly, case included.
  */
 
 export class KqlError extends Error {}
@@ -19,11 +23,17 @@ export type Expr =
   | { kind: "in"; negate: boolean; caseInsensitive: boolean; left: Expr; list: Expr[] }
   | { kind: "and" | "or"; left: Expr; right: Expr };
 
+export interface Column {
+  name: string;
+  expr: Expr;
+}
+
 export type Operator =
   | { kind: "where"; expr: Expr }
-  | { kind: "project"; columns: { name: string; expr: Expr }[] }
+  | { kind: "project" | "extend"; columns: Column[] }
   | { kind: "order"; keys: { expr: Expr; descending: boolean }[] }
-  | { kind: "limit"; count: number };
+  | { kind: "limit"; count: number }
+  | { kind: "summarize"; countName: string; by: Column[] };
 
 export interface KqlQuery {
   table: string;
@@ -40,8 +50,36 @@ interface Token {
 }
 
 const PUNCTUATION = ["==", "=~", "!=", "!~", "|", "(", ")", ",", ".", "[", "]", "=", "~", "!"];
-const COMPARISONS = new Set(["==", "=~", "!=", "!~", "startswith", "!startswith", "contains", "!contains"]);
-const FUNCTIONS = new Set(["not", "isempty", "isnotempty", "tostring", "tolower", "toupper"]);
+const WORD_OPERATORS = ["startswith", "contains", "has"];
+const COMPARISONS = new Set(["==", "=~", "!=", "!~", ...WORD_OPERATORS.flatMap((w) => [w, `!${w}`])]);
+
+interface KqlFunction {
+  /** A fixed number of arguments, or key/value pairs. */
+  arity: number | "pairs";
+  apply: (args: unknown[]) => unknown;
+}
+
+/** bag_pack(key1, value1, ...): a property bag; keys are strings and, like every bag key, case-sensitive. */
+const bagPack: KqlFunction = {
+  arity: "pairs",
+  apply: (args) => {
+    const bag: Row = {};
+    for (let i = 0; i < args.length; i += 2) bag[asString(args[i])] = args[i + 1] ?? null;
+    return bag;
+  },
+};
+
+const FUNCTIONS: Record<string, KqlFunction> = {
+  not: { arity: 1, apply: ([v]) => !truthy(v) },
+  isempty: { arity: 1, apply: ([v]) => isEmpty(v) },
+  isnotempty: { arity: 1, apply: ([v]) => !isEmpty(v) },
+  tostring: { arity: 1, apply: ([v]) => asString(v) },
+  tolower: { arity: 1, apply: ([v]) => asString(v).toLowerCase() },
+  toupper: { arity: 1, apply: ([v]) => asString(v).toUpperCase() },
+  bag_pack: bagPack,
+  // pack() is bag_pack()'s older name, still accepted by Kusto.
+  pack: bagPack,
+};
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -110,20 +148,50 @@ export function parseKql(text: string): KqlQuery {
     const name = identifier().toLowerCase();
     if (name === "where") operators.push({ kind: "where", expr: parseOr() });
     else if (name === "project") operators.push({ kind: "project", columns: commaList(parseColumn) });
+    else if (name === "extend") operators.push({ kind: "extend", columns: commaList(parseAssignment) });
     else if (name === "order" || name === "sort") {
-      if (!isWord("by")) fail("expected 'by'");
-      pos++;
+      expectWord("by");
       operators.push({ kind: "order", keys: commaList(parseOrderKey) });
+    } else if (name === "top") {
+      // `top n by x` is `order by x | take n`.
+      const count = rowCount();
+      expectWord("by");
+      operators.push({ kind: "order", keys: [parseOrderKey()] }, { kind: "limit", count });
     } else if (name === "limit" || name === "take") {
-      const t = peek();
-      if (t?.kind !== "number") return fail("expected a row count");
-      pos++;
-      operators.push({ kind: "limit", count: t.value as number });
+      operators.push({ kind: "limit", count: rowCount() });
+    } else if (name === "summarize") {
+      operators.push(parseSummarize());
     } else {
       throw new KqlError(`unsupported operator '${name}'`);
     }
   }
   return { table, operators };
+
+  function expectWord(word: string): void {
+    if (!isWord(word)) fail(`expected '${word}'`);
+    pos++;
+  }
+
+  function rowCount(): number {
+    const t = peek();
+    if (t?.kind !== "number") return fail("expected a row count");
+    pos++;
+    return t.value as number;
+  }
+
+  /** `[name =] count() [by col, ...]`: the one aggregation the subset knows; Kusto names it count_. */
+  function parseSummarize(): Operator {
+    let countName = "count_";
+    if (peek()?.kind === "ident" && isPunct("=", 1)) {
+      countName = identifier();
+      pos++;
+    }
+    if (!(isWord("count") && isPunct("(", 1) && isPunct(")", 2))) fail("only count() is supported in summarize");
+    pos += 3;
+    if (!isWord("by")) return { kind: "summarize", countName, by: [] };
+    pos++;
+    return { kind: "summarize", countName, by: commaList(parseColumn) };
+  }
 
   function commaList<T>(item: () => T): T[] {
     const items = [item()];
@@ -134,16 +202,19 @@ export function parseKql(text: string): KqlQuery {
     return items;
   }
 
-  function parseColumn(): { name: string; expr: Expr } {
-    if (peek()?.kind === "ident" && isPunct("=", 1)) {
-      const name = identifier();
-      pos++;
-      return { name, expr: parseOr() };
-    }
-    const expr = parsePath();
-    if (expr.kind !== "path") return fail("expected a column");
-    // KQL names a projected path after its parts: properties.osName -> properties_osName
-    return { name: [expr.root, ...expr.steps].join("_"), expr };
+  function parseAssignment(): Column {
+    const name = identifier();
+    expectPunct("=");
+    return { name, expr: parseOr() };
+  }
+
+  function parseColumn(): Column {
+    if (peek()?.kind === "ident" && isPunct("=", 1)) return parseAssignment();
+    const expr = parsePrimary();
+    // KQL names a path after its parts (properties.osName -> properties_osName), also inside tostring() & co.
+    const path = expr.kind === "call" && expr.args.length === 1 ? expr.args[0] : expr;
+    if (path?.kind !== "path") return fail("expected a column or '<name> = <expression>'");
+    return { name: [path.root, ...path.steps].join("_"), expr };
   }
 
   function parseOrderKey(): { expr: Expr; descending: boolean } {
@@ -176,7 +247,7 @@ export function parseKql(text: string): KqlQuery {
 
   function parseComparison(): Expr {
     const left = parsePrimary();
-    const negate = isPunct("!") && (isWord("in", 1) || isWord("contains", 1) || isWord("startswith", 1));
+    const negate = isPunct("!") && ["in", ...WORD_OPERATORS].some((w) => isWord(w, 1));
     if (negate) pos++;
     if (isWord("in")) {
       pos++;
@@ -216,11 +287,14 @@ export function parseKql(text: string): KqlQuery {
     }
     if (t.kind === "ident" && isPunct("(", 1)) {
       const fn = t.text.toLowerCase();
-      if (!FUNCTIONS.has(fn)) throw new KqlError(`unsupported function '${t.text}'`);
+      const arity = FUNCTIONS[fn]?.arity;
+      if (arity === undefined) throw new KqlError(`unsupported function '${t.text}'`);
       pos += 2;
       const args = isPunct(")") ? [] : commaList(parseOr);
       expectPunct(")");
-      if (args.length !== 1) throw new KqlError(`${fn}() takes one argument`);
+      if (arity === "pairs" ? args.length % 2 !== 0 : args.length !== arity) {
+        throw new KqlError(`${fn}() takes ${arity === "pairs" ? "key/value pairs" : `${arity} argument(s)`}`);
+      }
       return { kind: "call", fn, args };
     }
     return parsePath();
@@ -274,24 +348,13 @@ export function evaluate(expr: Expr, row: Row): unknown {
     }
     case "compare":
       return compare(expr.op, evaluate(expr.left, row), evaluate(expr.right, row));
-    case "call": {
-      const arg = evaluate(expr.args[0] as Expr, row);
-      switch (expr.fn) {
-        case "not":
-          return !truthy(arg);
-        case "isempty":
-          return arg === undefined || arg === null || arg === "";
-        case "isnotempty":
-          return !(arg === undefined || arg === null || arg === "");
-        case "tostring":
-          return asString(arg);
-        case "tolower":
-          return asString(arg).toLowerCase();
-        default:
-          return asString(arg).toUpperCase();
-      }
-    }
+    case "call":
+      return (FUNCTIONS[expr.fn] as KqlFunction).apply(expr.args.map((arg) => evaluate(arg, row)));
   }
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === "";
 }
 
 function compare(op: string, left: unknown, right: unknown): boolean {
@@ -312,9 +375,22 @@ function compare(op: string, left: unknown, right: unknown): boolean {
       return !l.startsWith(r);
     case "contains":
       return l.includes(r);
-    default:
+    case "!contains":
       return !l.includes(r);
+    case "has":
+      return hasTerm(l, r);
+    default:
+      return !hasTerm(l, r);
   }
+}
+
+/** Kusto's `has`: the right side occurs as whole terms, i.e. not inside a longer run of letters and digits. */
+function hasTerm(text: string, term: string): boolean {
+  const isWordChar = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+  for (let at = text.indexOf(term); at >= 0; at = text.indexOf(term, at + 1)) {
+    if (!isWordChar(text[at - 1]) && !isWordChar(text[at + term.length])) return true;
+  }
+  return false;
 }
 
 function equal(a: unknown, b: unknown): boolean {
@@ -362,6 +438,12 @@ export function runKql(query: KqlQuery, rows: Iterable<Row>): Row[] {
       case "project":
         result = result.map((row) => Object.fromEntries(op.columns.map((c) => [c.name, evaluate(c.expr, row) ?? null])));
         break;
+      case "extend":
+        result = result.map((row) => extendRow(row, op.columns));
+        break;
+      case "summarize":
+        result = summarize(result, op.by, op.countName);
+        break;
       case "order":
         result = result
           .map((row, index) => ({ row, index, keys: op.keys.map((k) => evaluate(k.expr, row)) }))
@@ -380,6 +462,44 @@ export function runKql(query: KqlQuery, rows: Iterable<Row>): Row[] {
     }
   }
   return result;
+}
+
+/** Each new column sees the ones before it, as in Kusto; the input row (maybe cached) is not changed. */
+function extendRow(row: Row, columns: Column[]): Row {
+  const extended = { ...row };
+  for (const c of columns) extended[c.name] = evaluate(c.expr, extended) ?? null;
+  return extended;
+}
+
+/** One row per distinct `by` tuple, in first-seen order, with its count; `summarize count()` is one row. */
+function summarize(rows: Row[], by: Column[], countName: string): Row[] {
+  const groups = new Map<string, Row>();
+  for (const row of rows) {
+    const values = by.map((c) => evaluate(c.expr, row) ?? null);
+    const key = JSON.stringify(values);
+    let group = groups.get(key);
+    if (!group) {
+      group = { ...Object.fromEntries(by.map((c, i) => [c.name, values[i]])), [countName]: 0 };
+      groups.set(key, group);
+    }
+    group[countName] = (group[countName] as number) + 1;
+  }
+  if (by.length === 0 && groups.size === 0) return [{ [countName]: 0 }];
+  return [...groups.values()];
+}
+
+/** Whether the result has a defined order: an `order`/`sort`/`top` not undone by a later `summarize`. */
+export function isOrdered(query: KqlQuery): boolean {
+  let ordered = false;
+  for (const op of query.operators) {
+    if (op.kind === "order") ordered = true;
+    else if (op.kind === "summarize") ordered = false;
+  }
+  return ordered;
+}
+
+export function isSummarized(query: KqlQuery): boolean {
+  return query.operators.some((op) => op.kind === "summarize");
 }
 
 /**
