@@ -3,10 +3,11 @@
  * the stated model, computed from the estate itself (never from what the service did).
  *
  * Sweep reads. The discovery design reads the scope through Resource Graph with one query per kind
- * of state (sweepDiscovery.ts SWEEP_QUERIES): containers, security, policy, [role grants, only when
+ * of state (sweepDiscovery.ts SWEEP_QUERIES): containers, pricings, policy, [role grants, only when
  * SQL initiative assignments exist], shared, associations, SQL VMs, machines. A query returns at most
  * 1,000 rows per page and takes at most 1,000 subscriptions, so the fewest requests that can carry
  * the rows are, for each query and each group of 1,000 subscriptions, max(1, ceil(rows / 1,000)).
+ * The legacy MMA switch is in no Resource Graph table: one ARM read per subscription carries it.
  * That is the bound. The service groups subscriptions 200 at a time (memory follows the batch), which
  * costs up to one partly-filled page per query per extra batch: `designPages` counts that variant.
  *
@@ -30,8 +31,8 @@ export const SERVICE_BATCH_SUBSCRIPTIONS = 200;
 export const WRITE_BUCKET = { capacity: 200, refillPerSecond: 10 } as const;
 export const READ_BUCKET = { capacity: 250, refillPerSecond: 25 } as const;
 
-export type QueryName = "containers" | "security" | "policy" | "roleGrants" | "shared" | "associations" | "sqlVirtualMachines" | "machines";
-const ALWAYS: readonly QueryName[] = ["containers", "security", "policy", "shared", "associations", "sqlVirtualMachines", "machines"];
+export type QueryName = "containers" | "pricings" | "policy" | "roleGrants" | "shared" | "associations" | "sqlVirtualMachines" | "machines";
+const ALWAYS: readonly QueryName[] = ["containers", "pricings", "policy", "shared", "associations", "sqlVirtualMachines", "machines"];
 
 /** Rows each sweep query returns, per subscription (lower-case id). */
 export class GraphRowCounter {
@@ -61,8 +62,7 @@ export class GraphRowCounter {
         return name.startsWith("defaultresourcegroup-") || name === "built-in-identity-rg" || tagged ? "containers" : undefined;
       }
       case "microsoft.security/pricings":
-      case "microsoft.security/autoprovisioningsettings":
-        return "security";
+        return "pricings";
       case "microsoft.authorization/policyassignments": {
         const definition = String((resource.properties as Record<string, unknown> | undefined)?.["policyDefinitionId"] ?? "").toLowerCase();
         return this.sqlInitiatives.has(definition) ? "policy" : undefined;
@@ -86,9 +86,13 @@ export class GraphRowCounter {
     }
   }
 
-  /** Pages needed when the subscriptions are queried `groupSize` at a time (in the given order). */
-  pages(subscriptions: readonly string[], groupSize: number): { total: number; byQuery: Record<QueryName, number> } {
-    const byQuery = Object.fromEntries([...ALWAYS, "roleGrants"].map((query) => [query, 0])) as Record<QueryName, number>;
+  /**
+   * Requests needed when the subscriptions are queried `groupSize` at a time (in the given order): the
+   * Resource Graph pages, and the legacy switch's one ARM read per subscription.
+   */
+  pages(subscriptions: readonly string[], groupSize: number): { total: number; byQuery: Record<QueryName | "legacySwitch", number> } {
+    const byQuery = Object.fromEntries([...ALWAYS, "roleGrants"].map((query) => [query, 0])) as Record<QueryName | "legacySwitch", number>;
+    byQuery.legacySwitch = subscriptions.length;
     for (let start = 0; start < subscriptions.length; start += groupSize) {
       const group = subscriptions.slice(start, start + groupSize);
       const sum = (query: QueryName) => group.reduce((total, id) => total + (this.rows.get(id.toLowerCase())?.get(query) ?? 0), 0);

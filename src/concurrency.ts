@@ -1,5 +1,8 @@
 /** Bounded concurrency, the one primitive the service needs: ARM quotas make unbounded fan-out a bug. */
 
+/** Direct ARM reads in flight at once: enough to hide latency, few enough to leave the read bucket to others. */
+export const ARM_READ_CONCURRENCY = 8;
+
 /** A counting semaphore: at most `limit` callers inside `use` at once. */
 export class Semaphore {
   private active = 0;

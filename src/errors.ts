@@ -31,8 +31,15 @@ export class ArmError extends Error {
     message: string,
     readonly statusCode?: number,
     readonly correlationId?: string,
+    /** The codes of ARM's `error.details[]`, where some services (Resource Graph) put the specific one. */
+    readonly detailCodes: readonly string[] = [],
   ) {
     super(message);
+  }
+
+  /** Whether ARM answered with this code, at the top or among the details. */
+  is(code: string): boolean {
+    return this.code === code || this.detailCodes.includes(code);
   }
 }
 
@@ -62,7 +69,7 @@ export function toArmError(thrown: unknown): ArmError {
   const error = toError(thrown) as Error & {
     code?: string;
     statusCode?: number;
-    details?: { error?: { code?: string; message?: string } };
+    details?: { error?: { code?: string; message?: string; details?: { code?: unknown }[] } };
     response?: { headers?: { get?(name: string): string | undefined }; bodyAsText?: string | null; parsedBody?: unknown };
     body?: { code?: string; message?: string };
   };
@@ -70,7 +77,8 @@ export function toArmError(thrown: unknown): ArmError {
   const code = detail?.code ?? error.code ?? (error.statusCode ? `Http${error.statusCode}` : "Unknown");
   const message = detail?.message ?? error.message;
   const correlationId = error.response?.headers?.get?.("x-ms-correlation-request-id");
-  return new ArmError(code, message, error.statusCode, correlationId);
+  const detailCodes = (error.details?.error?.details ?? []).flatMap((entry) => (typeof entry?.code === "string" ? [entry.code] : []));
+  return new ArmError(code, message, error.statusCode, correlationId, detailCodes);
 }
 
 /**

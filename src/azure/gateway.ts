@@ -40,6 +40,14 @@ export interface ArmWriter {
   delete(id: string, apiVersion: string): Promise<WriteResult>;
 }
 
+export interface ResourceGraphQueryOptions {
+  /**
+   * Which policy and role assignments a subscription-scoped query returns: Resource Graph's default,
+   * AtScopeAndBelow, leaves out those inherited from management groups.
+   */
+  readonly authorizationScopeFilter?: "AtScopeAndBelow" | "AtScopeAndAbove" | "AtScopeExact" | "AtScopeAboveAndBelow";
+}
+
 export interface GatewayOptions {
   readonly endpoint: string;
   readonly credential: TokenCredential;
@@ -57,6 +65,8 @@ export function createGateway(settings: Settings, credential: TokenCredential = 
 }
 
 const RESOURCE_GRAPH_PAGE_SIZE = 1000;
+/** Resource Graph's answer to a page over its 16 MB response limit (400 BadRequest, this code in its details). */
+const RESPONSE_TOO_LARGE = "ResponsePayloadTooLarge";
 /** Resource Graph takes at most 1,000 subscriptions per query. */
 const RESOURCE_GRAPH_SUBSCRIPTION_BATCH = 1000;
 
@@ -99,22 +109,30 @@ export class ArmGateway {
     }
   }
 
-  /** A Resource Graph query over the given subscriptions, one page (up to 1,000 rows) at a time. */
-  async *queryResourceGraph(query: string, subscriptions: readonly string[]): AsyncGenerator<ArmObject[]> {
+  /**
+   * A Resource Graph query over the given subscriptions, one page (up to 1,000 rows) at a time. A page
+   * over Resource Graph's 16 MB response limit (400 ResponsePayloadTooLarge) is asked for again at half
+   * the size, and the rest of the result keeps that size: the $skipToken carries the offset, `$top` the size.
+   */
+  async *queryResourceGraph(query: string, subscriptions: readonly string[], options: ResourceGraphQueryOptions = {}): AsyncGenerator<ArmObject[]> {
     for (let start = 0; start < subscriptions.length; start += RESOURCE_GRAPH_SUBSCRIPTION_BATCH) {
       const batch = subscriptions.slice(start, start + RESOURCE_GRAPH_SUBSCRIPTION_BATCH);
       let skipToken: string | undefined;
-      do {
-        const response = await this.call(() =>
-          this.graph.resources({
-            subscriptions: [...batch],
-            query,
-            options: { top: RESOURCE_GRAPH_PAGE_SIZE, resultFormat: "objectArray", ...(skipToken ? { skipToken } : {}) },
-          }),
-        );
+      let top = RESOURCE_GRAPH_PAGE_SIZE;
+      for (;;) {
+        const request = { subscriptions: [...batch], query, options: { top, resultFormat: "objectArray" as const, ...(skipToken ? { skipToken } : {}), ...options } };
+        const response = await this.call(() => this.graph.resources(request)).catch((error: unknown) => {
+          if (error instanceof ArmError && error.is(RESPONSE_TOO_LARGE) && top > 1) return undefined;
+          throw error;
+        });
+        if (!response) {
+          top = Math.ceil(top / 2);
+          continue;
+        }
         yield (response.data ?? []) as ArmObject[];
         skipToken = response.skipToken;
-      } while (skipToken);
+        if (!skipToken) break;
+      }
     }
   }
 

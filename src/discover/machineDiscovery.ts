@@ -19,18 +19,15 @@ import {
 } from "../defender/names.js";
 import { isOptedOut, type MachineState, type Snapshot, type WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
-import { mapBounded } from "../concurrency.js";
+import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { emptySubscription, freeze, recordShared, sqlVirtualMachinesOf, type MutableSubscription } from "./sweepDiscovery.js";
-
-/** Machines read at once: enough to hide latency, few enough to leave the read bucket to others. */
-const MACHINE_READ_CONCURRENCY = 8;
 
 export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const unreadable: { id: string; reason: string }[] = [];
   const machines: MachineState[] = [];
   const unique = [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()];
-  const read = await mapBounded(unique, MACHINE_READ_CONCURRENCY, (id) => readMachine(gateway, id));
+  const read = await mapBounded(unique, ARM_READ_CONCURRENCY, (id) => readMachine(gateway, id));
   // Which VMs are SQL VMs: one query for the batch instead of a probe per VM. A SQL VM registered after
   // Resource Graph caught up raises its own event (sqlVirtualMachines/write).
   const sqlVirtualMachines = await sqlVirtualMachinesOf(gateway, [...new Set(read.flatMap((machine) => (machine?.kind === "virtualMachine" && !machine.sqlServer ? [machine.subscriptionId] : [])))]);
@@ -93,7 +90,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   };
   const candidates = candidateSharedIds(settings, subscriptionId, machines, customWorkspace);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
-  const groupTags = await mapBounded([...groups], MACHINE_READ_CONCURRENCY, (group) => gateway.getResourceGroupTags(subscriptionId, group));
+  const groupTags = await mapBounded([...groups], ARM_READ_CONCURRENCY, (group) => gateway.getResourceGroupTags(subscriptionId, group));
   subscription.resourceGroupsRead = groups;
   for (const [index, group] of [...groups].entries()) {
     const tags = groupTags[index];
@@ -103,7 +100,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   }
   // Only resources whose group exists can exist.
   const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));
-  const shared = await mapBounded(present, MACHINE_READ_CONCURRENCY, (id) => gateway.getResource(id));
+  const shared = await mapBounded(present, ARM_READ_CONCURRENCY, (id) => gateway.getResource(id));
   shared.forEach((raw, index) => {
     if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(present[index] as string).resourceType });
   });

@@ -89,6 +89,11 @@ export function toPolicyAssignmentState(raw: ArmObject): PolicyAssignmentState |
   return { id, policyDefinitionId, ...(principalId ? { principalId } : {}) };
 }
 
+/** `provisioningState`, from wire JSON, a typed model or a Resource Graph row that projected it. */
+export function provisioningStateOf(raw: ArmObject): string | undefined {
+  return str(prop(raw, "provisioningState"));
+}
+
 /** A role assignment as `<principalId>|<role definition guid>` (lower-case), the way the planner looks grants up. */
 export function roleGrantOf(raw: ArmObject): string | undefined {
   const principalId = str(prop(raw, "principalId"));

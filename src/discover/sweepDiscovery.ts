@@ -9,27 +9,48 @@ import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
 import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
-import { machineKeyOf, roleGrantOf, ruleDestinationsOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
+import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
+import { machineKeyOf, provisioningStateOf, roleGrantOf, ruleDestinationsOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
 import { readConfiguredResources } from "./configuredResources.js";
 
-const quote = (value: string): string => `'${value.replace(/'/g, "\\'")}'`;
+const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
+/**
+ * Every query a sweep sends. Each pages in a stable order (Resource Graph pages an unordered result
+ * unrepeatably: duplicates and gaps), and projects the few properties the pipeline reads, in the
+ * shapes normalise.ts reads, instead of whole `properties` (a page must stay under 16 MB).
+ */
 export const SWEEP_QUERIES = {
+  // `tags['x']` is case-sensitive in Kusto while ARM tag names are not: `contains` (case-insensitive) on
+  // the tags' JSON finds every group whose tags mention the name, and isOptedOut decides exactly.
   containers: (tag: string) =>
-    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or isnotempty(tags[${quote(tag)}]))) | project id, type, name, subscriptionId, tags, properties`,
-  security: () =>
-    "securityresources | where type =~ 'microsoft.security/pricings' or type =~ 'microsoft.security/autoprovisioningsettings' | project id, type, name, subscriptionId, properties",
+    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or tostring(tags) contains ${quote(tag)})) | project id, type, name, subscriptionId, tags, managementGroupAncestorsChain = properties.managementGroupAncestorsChain | order by id asc`,
+  pricings: () =>
+    "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, subscriptionId, pricingTier = properties.pricingTier, subPlan = properties.subPlan | order by id asc",
   policy: () =>
-    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, subscriptionId, identity, properties`,
+    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, identity, policyDefinitionId = properties.policyDefinitionId | order by id asc`,
   roleGrants: (principalIds: readonly string[]) =>
-    `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, subscriptionId, properties`,
+    `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, principalId = properties.principalId, roleDefinitionId = properties.roleDefinitionId | order by id asc`,
   shared: () =>
-    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, properties",
-  associations: () => "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, properties",
-  sqlVirtualMachines: () => "resources | where type =~ 'microsoft.sqlvirtualmachine/sqlvirtualmachines' | project id, properties",
+    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, provisioningState = properties.provisioningState, customerId = properties.customerId, destinations = properties.destinations | order by id asc",
+  associations: () =>
+    "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, dataCollectionRuleId = properties.dataCollectionRuleId | order by id asc",
+  sqlVirtualMachines: () =>
+    "resources | where type =~ 'microsoft.sqlvirtualmachine/sqlvirtualmachines' | project id, virtualMachineResourceId = properties.virtualMachineResourceId | order by id asc",
+  // VMs, Arc machines and their extensions in one pass; `typePropertiesType` is the extension's own type,
+  // named as the typed Compute client names it.
   machines: () =>
-    "resources | where type in~ ('microsoft.compute/virtualmachines', 'microsoft.hybridcompute/machines', 'microsoft.compute/virtualmachines/extensions', 'microsoft.hybridcompute/machines/extensions') | project id, type, name, location, subscriptionId, resourceGroup, tags, identity, properties | order by id asc",
+    "resources | where type in~ ('microsoft.compute/virtualmachines', 'microsoft.hybridcompute/machines', 'microsoft.compute/virtualmachines/extensions', 'microsoft.hybridcompute/machines/extensions')" +
+    " | project id, type, name, location, subscriptionId, resourceGroup, tags, identity," +
+    " storageProfile = bag_pack('osDisk', bag_pack('osType', properties.storageProfile.osDisk.osType), 'imageReference', properties.storageProfile.imageReference)," +
+    " osProfile = bag_pack('allowExtensionOperations', properties.osProfile.allowExtensionOperations), extended = properties.extended, timeCreated = properties.timeCreated," +
+    " osName = properties.osName, osType = properties.osType, status = properties.status, detectedProperties = properties.detectedProperties, mssqlDiscovered = properties.mssqlDiscovered," +
+    " publisher = properties.publisher, typePropertiesType = properties.type, provisioningState = properties.provisioningState, typeHandlerVersion = properties.typeHandlerVersion, enableAutomaticUpgrade = properties.enableAutomaticUpgrade" +
+    " | order by id asc",
 } as const;
+
+/** Policy and role assignments inherited from management groups count as the subscription's own. */
+const INHERITED = { authorizationScopeFilter: "AtScopeAboveAndBelow" } as const;
 
 interface MutableSubscription {
   subscriptionId: string;
@@ -49,7 +70,8 @@ interface MutableSubscription {
 export async function discoverSweep(gateway: ArmGateway, settings: Settings, subscriptionIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const subscriptions = new Map<string, MutableSubscription>(subscriptionIds.map((id) => [id, emptySubscription(id)]));
   const ids = [...subscriptions.keys()];
-  const query = (text: string) => gateway.queryResourceGraph(text, ids);
+  const query = (text: string, options = {}) => gateway.queryResourceGraph(text, ids, options);
+  const governed = new AssignmentScopes(subscriptions);
 
   for await (const page of query(SWEEP_QUERIES.containers(settings.optOutTag))) {
     for (const row of page) {
@@ -57,45 +79,37 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
       if (!subscription) continue;
       if (String(row["type"]).toLowerCase() === "microsoft.resources/subscriptions") {
         subscription.tags = (row["tags"] as Record<string, string> | undefined) ?? {};
-        const displayName = (row["properties"] as Record<string, unknown> | undefined)?.["displayName"];
-        if (typeof displayName === "string") subscription.displayName = displayName;
+        // Resource Graph holds a subscription's display name in `name`.
+        if (typeof row["name"] === "string") subscription.displayName = row["name"];
+        governed.addAncestors(subscription.subscriptionId, row["managementGroupAncestorsChain"]);
         continue;
       }
       subscription.existing.add(idKey(String(row["id"])));
       if (isOptedOut(row["tags"] as Record<string, string> | undefined, settings.optOutTag)) subscription.optedOutResourceGroups.add(String(row["name"]).toLowerCase());
     }
   }
-  for await (const page of query(SWEEP_QUERIES.security())) {
-    for (const row of page) {
-      const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
-      if (!subscription) continue;
-      const name = String(row["name"]).toLowerCase();
-      if (String(row["type"]).toLowerCase() === "microsoft.security/pricings") subscription.pricings.set(name, row);
-      else if (name === "default") subscription.legacyAutoProvisioning = autoProvisionOf(row);
-    }
+  for await (const page of query(SWEEP_QUERIES.pricings())) {
+    for (const row of page) subscriptions.get(String(row["subscriptionId"]).toLowerCase())?.pricings.set(String(row["name"]).toLowerCase(), row);
   }
-  for await (const page of query(SWEEP_QUERIES.policy())) {
+  for await (const page of query(SWEEP_QUERIES.policy(), INHERITED)) {
     for (const row of page) {
-      const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
       const assignment = toPolicyAssignmentState(row);
-      if (subscription && assignment) subscription.sqlAssignments.push(assignment);
+      if (assignment) for (const subscription of governed.subscriptionsUnder(assignment.id)) subscription.sqlAssignments.push(assignment);
     }
   }
-  const principals = [...subscriptions.values()].flatMap((subscription) => subscription.sqlAssignments.flatMap((assignment) => (assignment.principalId ? [assignment.principalId] : [])));
+  const principals = [...new Set([...subscriptions.values()].flatMap((subscription) => subscription.sqlAssignments.flatMap((assignment) => (assignment.principalId ? [assignment.principalId] : []))))];
   if (principals.length > 0) {
-    for await (const page of query(SWEEP_QUERIES.roleGrants(principals))) {
+    for await (const page of query(SWEEP_QUERIES.roleGrants(principals), INHERITED)) {
       for (const row of page) {
-        const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
         const grant = roleGrantOf(row);
-        if (subscription && grant) subscription.roleGrants.add(grant);
+        if (grant) for (const subscription of governed.subscriptionsUnder(String(row["id"]))) subscription.roleGrants.add(grant);
       }
     }
   }
   for await (const page of query(SWEEP_QUERIES.shared())) {
     for (const row of page) {
       const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
-      if (!subscription) continue;
-      recordShared(subscription, row);
+      if (subscription) recordShared(subscription, row);
     }
   }
   const associations = new Map<string, AssociationState[]>();
@@ -106,7 +120,8 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
     }
   }
   const sqlVirtualMachines = await sqlVirtualMachinesOf(gateway, ids);
-  const machines = await collectMachines(query(SWEEP_QUERIES.machines()), associations, sqlVirtualMachines);
+  const machines = await resolveUnknownPower(gateway, await collectMachines(query(SWEEP_QUERIES.machines()), associations, sqlVirtualMachines));
+  await readLegacyAutoProvisioning(gateway, [...subscriptions.values()]);
 
   return {
     observedAt: now.toISOString(),
@@ -117,17 +132,72 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
   };
 }
 
+/**
+ * Which subscriptions of the sweep an assignment governs as a whole, from the scope its id starts with:
+ * the subscription itself, or every subscription below a management group. Assignments at a resource
+ * group or below govern no whole subscription (as for ARM's `atScope()` list on the event path).
+ */
+class AssignmentScopes {
+  private readonly underGroup = new Map<string, MutableSubscription[]>();
+
+  constructor(private readonly subscriptions: ReadonlyMap<string, MutableSubscription>) {}
+
+  /** Resource Graph's `managementGroupAncestorsChain`: `[{ name, displayName }]`, nearest group first. */
+  addAncestors(subscriptionId: string, chain: unknown): void {
+    const subscription = this.subscriptions.get(subscriptionId);
+    if (!subscription || !Array.isArray(chain)) return;
+    for (const group of chain) {
+      const name = (group as Record<string, unknown> | null)?.["name"];
+      if (typeof name === "string") push(this.underGroup, name.toLowerCase(), subscription);
+    }
+  }
+
+  subscriptionsUnder(assignmentId: string): readonly MutableSubscription[] {
+    const scope = idKey(assignmentId).split("/providers/microsoft.authorization/")[0] ?? "";
+    const group = /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)$/.exec(scope)?.[1];
+    if (group) return this.underGroup.get(group) ?? [];
+    const subscription = /^\/subscriptions\/([^/]+)$/.exec(scope)?.[1];
+    const found = subscription ? this.subscriptions.get(subscription) : undefined;
+    return found ? [found] : [];
+  }
+}
+
 /** Which VMs are SQL VMs (VM idKey -> SQL VM id): one Resource Graph query per batch of subscriptions. */
 export async function sqlVirtualMachinesOf(gateway: ArmGateway, subscriptionIds: readonly string[]): Promise<Map<string, string>> {
   const byVm = new Map<string, string>();
   if (subscriptionIds.length === 0) return byVm;
   for await (const page of gateway.queryResourceGraph(SWEEP_QUERIES.sqlVirtualMachines(), subscriptionIds)) {
     for (const row of page) {
-      const vmId = (row["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
+      const vmId = row["virtualMachineResourceId"];
       if (typeof vmId === "string") byVm.set(idKey(vmId), String(row["id"]));
     }
   }
   return byVm;
+}
+
+/**
+ * A VM's power state in Resource Graph (`properties.extended`) is a preview feature and may be missing:
+ * such a VM is read directly, a few at a time, rather than being skipped as "not running" forever.
+ */
+async function resolveUnknownPower(gateway: ArmGateway, machines: MachineState[]): Promise<MachineState[]> {
+  const unknown = machines.flatMap((machine, index) => (machine.kind === "virtualMachine" && machine.power === "unknown" ? [index] : []));
+  const read = await mapBounded(unknown, ARM_READ_CONCURRENCY, (index) => gateway.getVirtualMachine((machines[index] as MachineState).id));
+  unknown.forEach((index, position) => {
+    const raw = read[position];
+    const machine = machines[index] as MachineState;
+    const power = raw ? toMachineState(raw, [], [])?.power : undefined;
+    if (power) machines[index] = { ...machine, power };
+  });
+  return machines;
+}
+
+/**
+ * The legacy MMA switch (`autoProvisioningSettings/default`) is in no Resource Graph table: one ARM read
+ * per subscription, a few at a time. It is only reported, so a refused read leaves it "unknown".
+ */
+async function readLegacyAutoProvisioning(gateway: ArmGateway, subscriptions: readonly MutableSubscription[]): Promise<void> {
+  const values = await mapBounded(subscriptions, ARM_READ_CONCURRENCY, (subscription) => gateway.getLegacyAutoProvisioning(subscription.subscriptionId).catch(() => undefined));
+  subscriptions.forEach((subscription, index) => (subscription.legacyAutoProvisioning = values[index] ?? "unknown"));
 }
 
 /**
@@ -172,7 +242,7 @@ export function emptySubscription(subscriptionId: string): MutableSubscription {
 export function recordShared(subscription: MutableSubscription, raw: ArmObject): void {
   const id = idKey(String(raw["id"]));
   // A create that ended Failed left a resource that does not work: plan it again, as for extensions.
-  if (String((raw["properties"] as Record<string, unknown> | undefined)?.["provisioningState"] ?? "").toLowerCase() === "failed") return;
+  if (provisioningStateOf(raw)?.toLowerCase() === "failed") return;
   subscription.existing.add(id);
   const type = String(raw["type"] ?? "").toLowerCase();
   if (type === "microsoft.operationalinsights/workspaces") {
@@ -202,11 +272,6 @@ export function freeze(subscription: MutableSubscription): SubscriptionState {
 }
 
 export type { MutableSubscription };
-
-function autoProvisionOf(row: ArmObject): "On" | "Off" | "unknown" {
-  const value = (row["properties"] as Record<string, unknown> | undefined)?.["autoProvision"];
-  return value === "On" || value === "Off" ? value : "unknown";
-}
 
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
