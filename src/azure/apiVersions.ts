@@ -17,6 +17,8 @@ const API_VERSIONS: Readonly<Record<string, string>> = {
   "microsoft.managedidentity/userassignedidentities": "2024-11-30",
   "microsoft.authorization/policyassignments": "2025-03-01",
   "microsoft.authorization/roleassignments": "2022-04-01",
+  // Read only (the legacy MMA switch); the version the installed @azure/arm-security uses.
+  "microsoft.security/autoprovisioningsettings": "2017-08-01-preview",
 };
 
 export function apiVersionFor(resourceType: string): string {
