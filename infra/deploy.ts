@@ -94,8 +94,18 @@ function checkParameterValue(name: string, value: string, declaration: TemplateF
   const type = declaration.type.toLowerCase();
   if (type === "bool" && value !== "true" && value !== "false") throw new UsageError(`--param ${name} must be true or false`);
   if (type === "int" && !/^-?\d+$/.test(value)) throw new UsageError(`--param ${name} must be an integer`);
+  if (type === "object" && !isJsonObject(value)) throw new UsageError(`--param ${name} must be a JSON object`);
   if (declaration.allowedValues && !declaration.allowedValues.map(String).includes(value)) {
     throw new UsageError(`--param ${name} must be one of: ${declaration.allowedValues.join(", ")}`);
+  }
+}
+
+function isJsonObject(value: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
   }
 }
 

@@ -2,7 +2,8 @@
  * The service's error vocabulary, in one place.
  * - InputError / SettingsError: the caller's fault, terminal, never retried, no stack trace shown.
  * - ScopeError: a request for something outside the configured scope or opted out; terminal.
- * - ArmError: what Azure Resource Manager answered, with its code, status and correlation id.
+ * - ArmError: what Azure Resource Manager answered, with its code, status and correlation id, and
+ *   for a write a deny policy refused (403 RequestDisallowedByPolicy) the policies that refused it.
  */
 
 export class InputError extends Error {
@@ -24,6 +25,26 @@ export class ScopeError extends InputError {
   override readonly name = "ScopeError";
 }
 
+/** ARM's code for a write an Azure Policy assignment with a deny effect refused (403). */
+export const REQUEST_DISALLOWED_BY_POLICY = "RequestDisallowedByPolicy";
+
+/**
+ * One policy that denied a write, from an `error.additionalInfo[]` entry of `type: "PolicyViolation"`
+ * (Microsoft Learn's RequestDisallowedByPolicy examples show its `info` fields).
+ */
+export interface PolicyViolation {
+  readonly policyAssignmentId: string;
+  readonly policyAssignmentName: string;
+  readonly policyAssignmentDisplayName?: string;
+  readonly policyDefinitionId?: string;
+  readonly policyDefinitionDisplayName?: string;
+}
+
+/** `'<display name or name>' (<assignment id>)`: what an operator needs to find the assignment. */
+export function describePolicyViolation(violation: PolicyViolation): string {
+  return `'${violation.policyAssignmentDisplayName ?? violation.policyAssignmentName}' (${violation.policyAssignmentId})`;
+}
+
 export class ArmError extends Error {
   override readonly name = "ArmError";
   constructor(
@@ -33,6 +54,8 @@ export class ArmError extends Error {
     readonly correlationId?: string,
     /** The codes of ARM's `error.details[]`, where some services (Resource Graph) put the specific one. */
     readonly detailCodes: readonly string[] = [],
+    /** The deny policies that refused the request, read from ARM's `additionalInfo`, never from the message. */
+    readonly policyViolations: readonly PolicyViolation[] = [],
   ) {
     super(message);
   }
@@ -62,23 +85,53 @@ export function toError(thrown: unknown): Error {
 
 /**
  * Normalises an SDK error (core-rest-pipeline RestError, ms-rest-js RestError, core-lro failures)
- * into an ArmError carrying ARM's code and message.
+ * into an ArmError carrying ARM's code and message. `responseBody`: the failed response's parsed body,
+ * for errors that do not carry it (the modular clients' long-running operations).
  */
-export function toArmError(thrown: unknown): ArmError {
+export function toArmError(thrown: unknown, responseBody?: unknown): ArmError {
   if (thrown instanceof ArmError) return thrown;
   const error = toError(thrown) as Error & {
     code?: string;
     statusCode?: number;
-    details?: { error?: { code?: string; message?: string; details?: { code?: unknown }[] } };
+    details?: { error?: ArmErrorBody };
     response?: { headers?: { get?(name: string): string | undefined }; bodyAsText?: string | null; parsedBody?: unknown };
-    body?: { code?: string; message?: string };
+    body?: ArmErrorBody;
   };
-  const detail = error.details?.error ?? error.body ?? errorBodyOf(error.response) ?? failedOperation(error.message);
+  const detail: ArmErrorBody | undefined = error.details?.error ?? error.body ?? errorBodyOf(error.response) ?? errorBodyOf({ parsedBody: responseBody }) ?? failedOperation(error.message);
   const code = detail?.code ?? error.code ?? (error.statusCode ? `Http${error.statusCode}` : "Unknown");
   const message = detail?.message ?? error.message;
   const correlationId = error.response?.headers?.get?.("x-ms-correlation-request-id");
   const detailCodes = (error.details?.error?.details ?? []).flatMap((entry) => (typeof entry?.code === "string" ? [entry.code] : []));
-  return new ArmError(code, message, error.statusCode, correlationId, detailCodes);
+  return new ArmError(code, message, error.statusCode, correlationId, detailCodes, policyViolationsOf(detail?.additionalInfo));
+}
+
+/** ARM's `error` object, as far as the service reads it. */
+interface ArmErrorBody {
+  code?: string;
+  message?: string;
+  details?: { code?: unknown }[];
+  additionalInfo?: unknown;
+}
+
+/** `additionalInfo[]` entries of type PolicyViolation; entries without an assignment id say nothing usable. */
+function policyViolationsOf(additionalInfo: unknown): PolicyViolation[] {
+  if (!Array.isArray(additionalInfo)) return [];
+  return additionalInfo.flatMap((entry: { type?: unknown; info?: Record<string, unknown> } | null) => {
+    const info = entry?.type === "PolicyViolation" ? entry.info : undefined;
+    const text = (field: string): string | undefined => (typeof info?.[field] === "string" ? (info[field] as string) : undefined);
+    const policyAssignmentId = text("policyAssignmentId");
+    if (!policyAssignmentId) return [];
+    const optional = (field: keyof PolicyViolation) => (text(field) ? { [field]: text(field) } : {});
+    return [
+      {
+        policyAssignmentId,
+        policyAssignmentName: text("policyAssignmentName") ?? (policyAssignmentId.split("/").pop() as string),
+        ...optional("policyAssignmentDisplayName"),
+        ...optional("policyDefinitionId"),
+        ...optional("policyDefinitionDisplayName"),
+      },
+    ];
+  });
 }
 
 /**
@@ -92,7 +145,7 @@ function failedOperation(message: string): { code: string; message: string } | u
 }
 
 /** ARM's `{ "error": { code, message } }` from a raw response, when the SDK did not parse it for us. */
-function errorBodyOf(response: { bodyAsText?: string | null; parsedBody?: unknown } | undefined): { code?: string; message?: string } | undefined {
+function errorBodyOf(response: { bodyAsText?: string | null; parsedBody?: unknown } | undefined): ArmErrorBody | undefined {
   let body = response?.parsedBody;
   if (body === undefined && response?.bodyAsText) {
     try {
@@ -101,6 +154,6 @@ function errorBodyOf(response: { bodyAsText?: string | null; parsedBody?: unknow
       return undefined;
     }
   }
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  return typeof error?.code === "string" ? { code: error.code, ...(typeof error.message === "string" ? { message: error.message } : {}) } : undefined;
+  const error = (body as { error?: { code?: unknown; message?: unknown; additionalInfo?: unknown } } | undefined)?.error;
+  return typeof error?.code === "string" ? { code: error.code, ...(typeof error.message === "string" ? { message: error.message } : {}), additionalInfo: error.additionalInfo } : undefined;
 }

@@ -50,6 +50,13 @@ export interface MachineState {
   readonly resourceGroup: string;
   readonly location: string;
   readonly os?: Os;
+  /**
+   * What ARM reports of the operating system, where it does: a VM's instance view (`osName` such as
+   * "Windows Server 2022 Datacenter", `osVersion`), an Arc machine's `osName`, `osVersion` and `osSku`.
+   */
+  readonly osName?: string;
+  readonly osVersion?: string;
+  readonly osSku?: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly identity: MachineIdentity;
   /** Azure VMs: power state. Arc machines: "running" when Connected. */
@@ -68,6 +75,18 @@ export interface MachineState {
 export interface PricingState {
   readonly tier: "Free" | "Standard";
   readonly subPlan?: string;
+}
+
+/** A data collection rule: where it sends data, and where each OS's security events flow. */
+export interface RuleState {
+  readonly id: string;
+  /** Log Analytics workspaces (idKey) it sends to. */
+  readonly workspaces: readonly string[];
+  /**
+   * Workspaces (idKey) the OS's security events reach through this rule: Windows Security-channel events
+   * (Microsoft-SecurityEvent), Linux auth and authpriv syslog (Microsoft-Syslog).
+   */
+  readonly securityEventsTo: Readonly<Record<Os, readonly string[]>>;
 }
 
 export interface WorkspaceState {
@@ -122,8 +141,8 @@ export interface SubscriptionState {
   readonly sqlAssignments: readonly PolicyAssignmentState[];
   /** Role assignments held by those assignments' identities: `<principalId>|<role definition guid>`, lower-case. */
   readonly roleGrants: ReadonlySet<string>;
-  /** Data collection rules found (idKey) -> the workspaces (idKey) they send to. */
-  readonly ruleDestinations: ReadonlyMap<string, readonly string[]>;
+  /** Data collection rules found in this subscription, by idKey. */
+  readonly rules: ReadonlyMap<string, RuleState>;
 }
 
 export interface Snapshot {
@@ -134,6 +153,8 @@ export interface Snapshot {
   readonly customWorkspace?: WorkspaceState;
   /** Whether the configured DATA_COLLECTION_RULE_ID exists (undefined when none is configured). */
   readonly configuredRuleFound?: boolean;
+  /** Rules the machines are associated with that no subscription's `rules` holds (another subscription's), by idKey. */
+  readonly associatedRules: ReadonlyMap<string, RuleState>;
   /** Subscriptions or ids that could not be read, with the reason. */
   readonly unreadable: readonly { readonly id: string; readonly reason: string }[];
 }

@@ -18,6 +18,7 @@ export const APP_PARAMETER_NAMES = [
   "workspaceId",
   "dataCollectionRuleId",
   "optOutTag",
+  "createdResourceTags",
   "removeLegacyMma",
   "scopeToSupportedImages",
   "sqlMode",
@@ -48,6 +49,11 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
     workspaceId: stringParameter("LOG_ANALYTICS_WORKSPACE_ID: custom Log Analytics workspace resource id (optional; never created).", ""),
     dataCollectionRuleId: stringParameter("DATA_COLLECTION_RULE_ID: custom data collection rule resource id (optional).", ""),
     optOutTag: stringParameter("OPT_OUT_TAG: tag name whose value 'skip' on a machine, resource group or subscription means never write.", "ama-remediation"),
+    createdResourceTags: {
+      type: "object",
+      defaultValue: {},
+      metadata: { description: 'CREATED_RESOURCE_TAGS: tags added to every resource the service creates, e.g. {"costCenter":"security-ops"} (at most 49, Azure\'s name and value limits).' },
+    },
     removeLegacyMma: {
       type: "bool",
       defaultValue: false,
@@ -55,8 +61,8 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
     },
     scopeToSupportedImages: {
       type: "bool",
-      defaultValue: true,
-      metadata: { description: "SCOPE_TO_SUPPORTED_IMAGES: like the built-in AMA policies, only VMs from the marketplace images they list; false includes custom and gallery images." },
+      defaultValue: false,
+      metadata: { description: "SCOPE_TO_SUPPORTED_IMAGES: true matches the built-in AMA policies exactly (only VMs from the marketplace images they list); false (default) takes every machine whose OS the Azure Monitor Agent supports, gallery and custom images included." },
     },
     sqlMode: {
       type: "string",
@@ -265,6 +271,7 @@ export function appTemplate(): JsonObject {
               setting("LOG_ANALYTICS_WORKSPACE_ID", "[parameters('workspaceId')]"),
               setting("DATA_COLLECTION_RULE_ID", "[parameters('dataCollectionRuleId')]"),
               setting("OPT_OUT_TAG", "[parameters('optOutTag')]"),
+              setting("CREATED_RESOURCE_TAGS", "[string(parameters('createdResourceTags'))]"),
               setting("REMOVE_LEGACY_MMA", "[if(parameters('removeLegacyMma'), 'true', 'false')]"),
               setting("SCOPE_TO_SUPPORTED_IMAGES", "[if(parameters('scopeToSupportedImages'), 'true', 'false')]"),
               setting("SQL_MODE", "[parameters('sqlMode')]"),

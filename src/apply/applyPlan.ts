@@ -5,7 +5,7 @@
  * items that depended on it are skipped with that reason.
  */
 import type { ArmWriter, WriteResult } from "../azure/gateway.js";
-import { ArmError, InputError, toArmError } from "../errors.js";
+import { ArmError, InputError, describePolicyViolation, toArmError, type PolicyViolation } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { Semaphore } from "../concurrency.js";
@@ -18,6 +18,8 @@ export interface ItemResult {
   readonly httpStatus?: number;
   readonly correlationId?: string;
   readonly error?: { readonly code: string; readonly message: string };
+  /** The deny policies that refused the write (403 RequestDisallowedByPolicy): terminal, never retried. */
+  readonly deniedBy?: readonly PolicyViolation[];
   readonly startedAt: string;
   readonly durationMs: number;
   /** ARM requests the write took (retries and polls included) and how many were turned away and retried. */
@@ -53,7 +55,7 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
         const [dependencies] = await Promise.all([prior(item.dependsOn), prior(item.after)]);
         const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
         const result = failed
-          ? skipped(item.key, `depends on ${failed.key}, which ${failed.outcome === "failed" ? "failed" : "was skipped"}`)
+          ? skipped(item.key, `depends on ${failed.key}, which ${whatBecameOf(failed)}`)
           : await limiterFor(item.subscriptionId).use(() => execute(item, gateway));
         results.set(item.key, result);
         log(options, item, result);
@@ -97,6 +99,7 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
     return finish({
       outcome: "failed",
       error: { code: error.code, message: error.message },
+      ...(error.policyViolations.length > 0 ? { deniedBy: error.policyViolations } : {}),
       ...(attempts ? { requests: attempts.requests, retried: attempts.retried } : {}),
       ...(error.statusCode !== undefined ? { httpStatus: error.statusCode } : {}),
       ...(error.correlationId ? { correlationId: error.correlationId } : {}),
@@ -131,6 +134,12 @@ export const GUEST_UNAVAILABLE = "GuestUnavailable";
 
 function isGuestUnavailable(error: ArmError): boolean {
   return error.statusCode === 409 && /not running|deallocat|not connected|MachineNotConnected/i.test(`${error.code} ${error.message}`);
+}
+
+/** How a prerequisite ended, for the items skipped because of it. */
+function whatBecameOf(prerequisite: ItemResult): string {
+  if (prerequisite.deniedBy) return `a policy denied: ${prerequisite.deniedBy.map(describePolicyViolation).join(", ")}`;
+  return prerequisite.outcome === "failed" ? "failed" : "was skipped";
 }
 
 function skipped(key: string, reason: string): ItemResult {

@@ -195,10 +195,13 @@ export class ArmGateway {
     return assignments;
   }
 
+  /**
+   * The legacy MMA switch, read by id through the one shared client: a sweep reads it for every
+   * subscription, and a typed client per subscription would cost each one a pipeline of its own.
+   */
   async getLegacyAutoProvisioning(subscriptionId: string): Promise<"On" | "Off" | undefined> {
-    const { security } = this.clients(subscriptionId);
-    const setting = await this.readOrUndefined(() => security.autoProvisioningSettings.get("default"));
-    const value = setting?.autoProvision;
+    const setting = await this.getResource(`/subscriptions/${subscriptionId}/providers/Microsoft.Security/autoProvisioningSettings/default`);
+    const value = (setting?.["properties"] as Record<string, unknown> | undefined)?.["autoProvision"];
     return value === "On" || value === "Off" ? value : undefined;
   }
 
@@ -249,15 +252,19 @@ export class ArmGateway {
     return clients;
   }
 
-  private async write(send: (onResponse: (response: { status: number; headers: { get(name: string): string | undefined } }) => void) => Promise<unknown>): Promise<WriteResult> {
+  private async write(send: (onResponse: (response: WriteResponse) => void) => Promise<unknown>): Promise<WriteResult> {
     let status: number | undefined;
     let correlationId: string | undefined;
-    const onResponse = (response: { status: number; headers: { get(name: string): string | undefined } }) => {
+    // The modular clients' pollers throw a write's error without ARM's body (its additionalInfo names
+    // the policies that denied it): keep the body of the last error response for toArmError.
+    let errorBody: unknown;
+    const onResponse = (response: WriteResponse) => {
       // The first response is the write itself; later ones are polls.
       if (status === undefined) {
         status = response.status;
         correlationId = response.headers.get("x-ms-correlation-request-id");
       }
+      if (response.status >= 400) errorBody = response.parsedBody;
     };
     const { count, result } = countingAttempts(() => send(onResponse));
     try {
@@ -265,8 +272,8 @@ export class ArmGateway {
       return { status, ...(correlationId ? { correlationId } : {}), ...(resource ? { resource } : {}), requests: count.requests, retried: count.retried };
     } catch (error) {
       if (error instanceof ScopeError) throw error;
-      const armError = toArmError(error);
-      throw Object.assign(new ArmError(armError.code, armError.message, armError.statusCode ?? status, armError.correlationId ?? correlationId), { attempts: { ...count } });
+      const armError = toArmError(error, errorBody);
+      throw Object.assign(new ArmError(armError.code, armError.message, armError.statusCode ?? status, armError.correlationId ?? correlationId, armError.detailCodes, armError.policyViolations), { attempts: { ...count } });
     }
   }
 
@@ -287,6 +294,13 @@ export class ArmGateway {
       throw armError;
     }
   }
+}
+
+/** What a write's `onResponse` sees of each response (the write's own, then its polls). */
+interface WriteResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | undefined };
+  readonly parsedBody?: unknown;
 }
 
 /** SDK pagers throw their own errors ("Pagination failed…"); surface ARM's code and message instead. */

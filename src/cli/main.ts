@@ -12,6 +12,7 @@ import { reconcile, type ReconcileRequest } from "../engine.js";
 import { parseEvents } from "../events/parse.js";
 import { formatTable } from "../report/formatTable.js";
 import { EMPTY_SUMMARY, type Report } from "../report/buildReport.js";
+import { NO_POLICY_DENIALS } from "../report/policyDenials.js";
 import type { Plan } from "../plan/plan.js";
 
 const USAGE = `usage: ama-remediator sweep [--subscription <id>]... [--dry-run] [--json]
@@ -76,7 +77,7 @@ function writeReport(report: Report | undefined, json: boolean, plan?: Plan): vo
   const summary = report?.summary ?? EMPTY_SUMMARY;
   if (json) {
     const document = {
-      summary,
+      summary: { ...summary, deniedByPolicy: report?.deniedByPolicy ?? NO_POLICY_DENIALS },
       resources: report?.resources ?? [],
       subscriptions: report?.subscriptions ?? [],
       runId: report?.runId ?? null,

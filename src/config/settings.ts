@@ -4,6 +4,7 @@
  */
 import { SettingsError } from "../errors.js";
 import { isGuid, parseResourceId } from "../azure/ids.js";
+import { isOptedOut } from "../model.js";
 
 export type Profile = "machines" | "sql";
 export type SqlMode = "ama" | "extension-only";
@@ -18,6 +19,8 @@ export interface Settings {
   readonly customWorkspaceId?: string;
   readonly dataCollectionRuleId?: string;
   readonly optOutTag: string;
+  /** Tags added to every resource the service creates (never to resources that exist). */
+  readonly createdResourceTags: Readonly<Record<string, string>>;
   readonly removeLegacyMma: boolean;
   /** As the built-in AMA policies' `scopeToSupportedImages`: only marketplace images on their lists. */
   readonly scopeToSupportedImages: boolean;
@@ -49,6 +52,7 @@ export function loadSettings(env: Environment = process.env): Settings {
   const logLevel = read("LOG_LEVEL");
   const customWorkspaceId = optionalResourceId(read("LOG_ANALYTICS_WORKSPACE_ID"), "LOG_ANALYTICS_WORKSPACE_ID", "Microsoft.OperationalInsights/workspaces");
   const dataCollectionRuleId = optionalResourceId(read("DATA_COLLECTION_RULE_ID"), "DATA_COLLECTION_RULE_ID", "Microsoft.Insights/dataCollectionRules");
+  const optOutTag = parseOptOutTag(read("OPT_OUT_TAG") ?? "ama-remediation");
   return {
     armEndpoint: parseEndpoint(read("ARM_ENDPOINT") ?? "https://management.azure.com"),
     ...(armToken ? { armToken } : {}),
@@ -56,9 +60,10 @@ export function loadSettings(env: Environment = process.env): Settings {
     profiles: parseProfiles(read("REMEDIATION_PROFILES") ?? PROFILES.join(",")),
     ...(customWorkspaceId ? { customWorkspaceId } : {}),
     ...(dataCollectionRuleId ? { dataCollectionRuleId } : {}),
-    optOutTag: parseTagName(read("OPT_OUT_TAG") ?? "ama-remediation"),
+    optOutTag,
+    createdResourceTags: parseCreatedResourceTags(read("CREATED_RESOURCE_TAGS"), optOutTag),
     removeLegacyMma: parseBoolean(read("REMOVE_LEGACY_MMA"), "REMOVE_LEGACY_MMA"),
-    scopeToSupportedImages: parseBoolean(read("SCOPE_TO_SUPPORTED_IMAGES") ?? "true", "SCOPE_TO_SUPPORTED_IMAGES"),
+    scopeToSupportedImages: parseBoolean(read("SCOPE_TO_SUPPORTED_IMAGES") ?? "false", "SCOPE_TO_SUPPORTED_IMAGES"),
     sqlMode: parseChoice(read("SQL_MODE") ?? "ama", SQL_MODES, "SQL_MODE"),
     dryRun: parseBoolean(read("DRY_RUN"), "DRY_RUN"),
     sweepSchedule: parseSchedule(read("SWEEP_SCHEDULE") ?? "0 */15 * * * *"),
@@ -112,10 +117,59 @@ function optionalResourceId(value: string | undefined, name: string, expectedTyp
   return parsed.id;
 }
 
-function parseTagName(value: string): string {
-  // Azure tag names: up to 512 characters, none of < > % & \ ? /
-  if (value.length > 512 || /[<>%&\\?/]/.test(value)) throw new SettingsError("OPT_OUT_TAG: not a valid Azure tag name", "OPT_OUT_TAG");
+/**
+ * Azure's tag limits (Microsoft Learn, "Use tags to organize your Azure resources", Limitations): at most
+ * 50 name/value pairs per resource, names up to 512 characters without < > % & \\ ? /, values up to 256.
+ */
+const TAG_NAME_MAX_LENGTH = 512;
+const TAG_VALUE_MAX_LENGTH = 256;
+const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
+/** One of Azure's 50 tags per resource is kept for the `createdBy` tag the service sets on its own resources. */
+export const CREATED_RESOURCE_TAGS_MAX = 49;
+
+/** Why a tag name is not one Azure accepts, or undefined when it is. */
+function tagNameProblem(name: string): string | undefined {
+  if (name.trim() === "") return "a tag name is empty";
+  if (name.length > TAG_NAME_MAX_LENGTH) return `tag name "${truncate(name)}" is longer than ${TAG_NAME_MAX_LENGTH} characters`;
+  if (TAG_NAME_FORBIDDEN.test(name)) return `tag name "${truncate(name)}" contains one of < > % & \\ ? /`;
+  return undefined;
+}
+
+function parseOptOutTag(value: string): string {
+  const problem = tagNameProblem(value);
+  if (problem) throw new SettingsError(`OPT_OUT_TAG: not a valid Azure tag name (${problem})`, "OPT_OUT_TAG");
   return value;
+}
+
+/** `CREATED_RESOURCE_TAGS`: a JSON object of tag name -> string value, each within Azure's limits. */
+function parseCreatedResourceTags(value: string | undefined, optOutTag: string): Record<string, string> {
+  const name = "CREATED_RESOURCE_TAGS";
+  const refuse = (why: string): never => {
+    throw new SettingsError(`${name}: ${why}`, name);
+  };
+  if (!value) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return refuse(`"${truncate(value)}" is not JSON`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return refuse('expected a JSON object of tag names to string values, e.g. {"costCenter":"security-ops"}');
+  const entries = Object.entries(parsed);
+  if (entries.length > CREATED_RESOURCE_TAGS_MAX) refuse(`${entries.length} tags; at most ${CREATED_RESOURCE_TAGS_MAX} (Azure allows 50 per resource and the service adds its own createdBy tag)`);
+  const seen = new Set<string>();
+  for (const [tagName, tagValue] of entries) {
+    const problem = tagNameProblem(tagName);
+    if (problem) refuse(problem);
+    // Azure compares tag names case-insensitively: two spellings of one name would collide on every resource.
+    if (seen.has(tagName.toLowerCase())) refuse(`tag name "${truncate(tagName)}" appears twice (tag names are case-insensitive)`);
+    seen.add(tagName.toLowerCase());
+    if (typeof tagValue !== "string") refuse(`tag "${truncate(tagName)}" has a ${tagValue === null ? "null" : typeof tagValue} value; values must be strings`);
+    if ((tagValue as string).length > TAG_VALUE_MAX_LENGTH) refuse(`tag "${truncate(tagName)}" has a value longer than ${TAG_VALUE_MAX_LENGTH} characters`);
+    // Created resources carrying the opt-out tag would be refused to this very service on the next run.
+    if (isOptedOut({ [tagName]: tagValue as string }, optOutTag)) refuse(`tag "${truncate(tagName)}" is the opt-out tag (OPT_OUT_TAG) with value skip`);
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 function parseBoolean(value: string | undefined, name: string): boolean {

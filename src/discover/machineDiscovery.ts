@@ -6,7 +6,7 @@
  */
 import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
-import { idKey, parseResourceId, resourceGroupId } from "../azure/ids.js";
+import { idKey, parseResourceId, resourceGroupId, tryParseResourceId } from "../azure/ids.js";
 import {
   SQL_INITIATIVES,
   builtInIdentityId,
@@ -19,6 +19,7 @@ import {
 } from "../defender/names.js";
 import { isOptedOut, type MachineState, type Snapshot, type WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
+import { readAssociatedRules } from "./associatedRules.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { emptySubscription, freeze, recordShared, sqlVirtualMachinesOf, type MutableSubscription } from "./sweepDiscovery.js";
@@ -42,10 +43,13 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
     const inSubscription = machines.filter((machine) => machine.subscriptionId === subscriptionId);
     subscriptions.set(subscriptionId, await readSubscription(gateway, settings, subscriptionId, inSubscription, custom.customWorkspace));
   }
+  // Only the service's own rules were probed: a customer's rule a machine is associated with is read here.
+  const associatedRules = await readAssociatedRules(gateway, machines, (ruleId) => subscriptions.get(tryParseResourceId(ruleId)?.subscriptionId ?? "")?.rules.has(idKey(ruleId)) === true);
   return {
     observedAt: now.toISOString(),
     subscriptions: new Map([...subscriptions].map(([id, subscription]) => [id, freeze(subscription)])),
     machines,
+    associatedRules,
     ...custom,
     unreadable,
   };

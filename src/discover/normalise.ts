@@ -6,7 +6,7 @@
 import type { Os } from "../defender/agents.js";
 import { idKey, parseResourceId } from "../azure/ids.js";
 import type { ArmObject } from "../azure/gateway.js";
-import { roleGrantKey, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type PowerState, type PricingState, type WorkspaceState } from "../model.js";
+import { roleGrantKey, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type PowerState, type PricingState, type RuleState, type WorkspaceState } from "../model.js";
 
 export function toMachineState(raw: ArmObject, extensions: readonly ExtensionState[], associations: readonly AssociationState[], sqlVirtualMachineId?: string): MachineState | undefined {
   const id = str(raw["id"]);
@@ -19,6 +19,9 @@ export function toMachineState(raw: ArmObject, extensions: readonly ExtensionSta
   const image = isVm ? (prop(raw, "storageProfile", "imageReference") as Record<string, unknown> | undefined) : undefined;
   const agentStatus = isVm ? undefined : str(prop(raw, "status"));
   const sqlDiscovered = !isVm && isTrue(prop(raw, "mssqlDiscovered") ?? prop(raw, "detectedProperties", "mssqldiscovered"));
+  const osName = str(isVm ? (prop(raw, "extended", "instanceView", "osName") ?? prop(raw, "instanceView", "osName")) : prop(raw, "osName"));
+  const osVersion = str(isVm ? (prop(raw, "extended", "instanceView", "osVersion") ?? prop(raw, "instanceView", "osVersion")) : prop(raw, "osVersion"));
+  const osSku = isVm ? undefined : str(prop(raw, "osSku"));
   const timeCreated = str(prop(raw, "timeCreated")) ?? dateString(prop(raw, "timeCreated")) ?? str((raw["systemData"] as Record<string, unknown> | undefined)?.["createdAt"]);
   return {
     id,
@@ -28,6 +31,9 @@ export function toMachineState(raw: ArmObject, extensions: readonly ExtensionSta
     resourceGroup: parsed.resourceGroup ?? "",
     location: str(raw["location"]) ?? "",
     ...(os ? { os } : {}),
+    ...(osName ? { osName } : {}),
+    ...(osVersion ? { osVersion } : {}),
+    ...(osSku ? { osSku } : {}),
     tags: (raw["tags"] as Record<string, string> | undefined) ?? {},
     identity: identityOf(raw["identity"] as Record<string, unknown> | undefined),
     power: isVm ? powerStateOf(raw) : agentStatus?.toLowerCase() === "connected" ? "running" : "unknown",
@@ -101,14 +107,55 @@ export function roleGrantOf(raw: ArmObject): string | undefined {
   return principalId && roleDefinitionId ? roleGrantKey(principalId, roleDefinitionId) : undefined;
 }
 
-/** The Log Analytics workspaces (idKey) a data collection rule sends to. */
-export function ruleDestinationsOf(raw: ArmObject): string[] {
-  const destinations = prop(raw, "destinations", "logAnalytics");
-  if (!Array.isArray(destinations)) return [];
-  return destinations.flatMap((destination) => {
-    const id = str((destination as Record<string, unknown>)["workspaceResourceId"]);
-    return id ? [idKey(id)] : [];
+/**
+ * A data collection rule as the pipeline needs it: the workspaces it sends to, and where each OS's
+ * security events flow. Windows: a Windows event log source on the Security channel streaming
+ * Microsoft-SecurityEvent; Linux: a syslog source with the auth and authpriv facilities streaming
+ * Microsoft-Syslog; either counts only into the workspaces a data flow routes that stream to.
+ */
+export function toRuleState(raw: ArmObject): RuleState | undefined {
+  const id = str(raw["id"]);
+  if (!id) return undefined;
+  const workspaceOf = new Map<string, string>();
+  for (const destination of objects(prop(raw, "destinations", "logAnalytics"))) {
+    const name = str(destination["name"]);
+    const workspace = str(destination["workspaceResourceId"]);
+    if (name && workspace) workspaceOf.set(name, idKey(workspace));
+  }
+  const flowsTo = (stream: string): string[] => [
+    ...new Set(
+      objects(prop(raw, "dataFlows"))
+        .filter((flow) => strings(flow["streams"]).some((name) => name.toLowerCase() === stream))
+        .flatMap((flow) => strings(flow["destinations"]).flatMap((name) => workspaceOf.get(name) ?? [])),
+    ),
+  ];
+  const windows = objects(prop(raw, "dataSources", "windowsEventLogs")).some(
+    (source) => hasStream(source, SECURITY_EVENT_STREAM) && strings(source["xPathQueries"]).some((query) => query.trim().toLowerCase().startsWith("security!")),
+  );
+  const linux = objects(prop(raw, "dataSources", "syslog")).some((source) => {
+    const facilities = new Set(strings(source["facilityNames"]).map((name) => name.toLowerCase()));
+    return hasStream(source, SYSLOG_STREAM) && (facilities.has("*") || (facilities.has("auth") && facilities.has("authpriv")));
   });
+  return {
+    id,
+    workspaces: [...new Set(workspaceOf.values())],
+    securityEventsTo: { Windows: windows ? flowsTo(SECURITY_EVENT_STREAM) : [], Linux: linux ? flowsTo(SYSLOG_STREAM) : [] },
+  };
+}
+
+const SECURITY_EVENT_STREAM = "microsoft-securityevent";
+const SYSLOG_STREAM = "microsoft-syslog";
+
+function hasStream(source: Record<string, unknown>, stream: string): boolean {
+  return strings(source["streams"]).some((name) => name.toLowerCase() === stream);
+}
+
+function objects(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value) ? value.filter((item): item is Record<string, unknown> => item !== null && typeof item === "object") : [];
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
 
 /** The machine an extension or association row belongs to (the id before `/extensions/` or `/providers/`). */

@@ -6,12 +6,13 @@
  */
 import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
-import { idKey } from "../azure/ids.js";
+import { idKey, tryParseResourceId } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
-import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
+import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
-import { machineKeyOf, provisioningStateOf, roleGrantOf, ruleDestinationsOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
+import { machineKeyOf, provisioningStateOf, roleGrantOf, toPolicyAssignmentState, toRuleState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
 import { readConfiguredResources } from "./configuredResources.js";
+import { readAssociatedRules } from "./associatedRules.js";
 
 const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
@@ -32,7 +33,7 @@ export const SWEEP_QUERIES = {
   roleGrants: (principalIds: readonly string[]) =>
     `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, principalId = properties.principalId, roleDefinitionId = properties.roleDefinitionId | order by id asc`,
   shared: () =>
-    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, provisioningState = properties.provisioningState, customerId = properties.customerId, destinations = properties.destinations | order by id asc",
+    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, provisioningState = properties.provisioningState, customerId = properties.customerId, destinations = properties.destinations, dataSources = properties.dataSources, dataFlows = properties.dataFlows | order by id asc",
   associations: () =>
     "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, dataCollectionRuleId = properties.dataCollectionRuleId | order by id asc",
   sqlVirtualMachines: () =>
@@ -44,7 +45,7 @@ export const SWEEP_QUERIES = {
     " | project id, type, name, location, subscriptionId, resourceGroup, tags, identity," +
     " storageProfile = bag_pack('osDisk', bag_pack('osType', properties.storageProfile.osDisk.osType), 'imageReference', properties.storageProfile.imageReference)," +
     " osProfile = bag_pack('allowExtensionOperations', properties.osProfile.allowExtensionOperations), extended = properties.extended, timeCreated = properties.timeCreated," +
-    " osName = properties.osName, osType = properties.osType, status = properties.status, detectedProperties = properties.detectedProperties, mssqlDiscovered = properties.mssqlDiscovered," +
+    " osName = properties.osName, osVersion = properties.osVersion, osSku = properties.osSku, osType = properties.osType, status = properties.status, detectedProperties = properties.detectedProperties, mssqlDiscovered = properties.mssqlDiscovered," +
     " publisher = properties.publisher, typePropertiesType = properties.type, provisioningState = properties.provisioningState, typeHandlerVersion = properties.typeHandlerVersion, enableAutomaticUpgrade = properties.enableAutomaticUpgrade" +
     " | order by id asc",
 } as const;
@@ -62,7 +63,7 @@ interface MutableSubscription {
   legacyAutoProvisioning: "On" | "Off" | "unknown";
   existing: Set<string>;
   workspaces: Map<string, WorkspaceState>;
-  ruleDestinations: Map<string, string[]>;
+  rules: Map<string, RuleState>;
   sqlAssignments: PolicyAssignmentState[];
   roleGrants: Set<string>;
 }
@@ -122,12 +123,15 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
   const sqlVirtualMachines = await sqlVirtualMachinesOf(gateway, ids);
   const machines = await resolveUnknownPower(gateway, await collectMachines(query(SWEEP_QUERIES.machines()), associations, sqlVirtualMachines));
   await readLegacyAutoProvisioning(gateway, [...subscriptions.values()]);
+  // A swept subscription's rules are all in its list; only rules elsewhere (a hub subscription's) need a read.
+  const associatedRules = await readAssociatedRules(gateway, machines, (ruleId) => subscriptions.has(tryParseResourceId(ruleId)?.subscriptionId ?? ""));
 
   return {
     observedAt: now.toISOString(),
     subscriptions: new Map([...subscriptions].map(([id, subscription]) => [id, freeze(subscription)])),
     machines,
     ...(await readConfiguredResources(gateway, settings)),
+    associatedRules,
     unreadable: [],
   };
 }
@@ -232,7 +236,7 @@ export function emptySubscription(subscriptionId: string): MutableSubscription {
     legacyAutoProvisioning: "unknown",
     existing: new Set(),
     workspaces: new Map(),
-    ruleDestinations: new Map(),
+    rules: new Map(),
     sqlAssignments: [],
     roleGrants: new Set(),
   };
@@ -249,7 +253,8 @@ export function recordShared(subscription: MutableSubscription, raw: ArmObject):
     const workspace = toWorkspaceState(raw);
     if (workspace) subscription.workspaces.set(id, workspace);
   } else if (type === "microsoft.insights/datacollectionrules") {
-    subscription.ruleDestinations.set(id, ruleDestinationsOf(raw));
+    const rule = toRuleState(raw);
+    if (rule) subscription.rules.set(id, rule);
   }
 }
 
@@ -265,7 +270,7 @@ export function freeze(subscription: MutableSubscription): SubscriptionState {
     legacyAutoProvisioning: subscription.legacyAutoProvisioning,
     existing: subscription.existing,
     workspaces: subscription.workspaces,
-    ruleDestinations: subscription.ruleDestinations,
+    rules: subscription.rules,
     sqlAssignments: subscription.sqlAssignments,
     roleGrants: subscription.roleGrants,
   };

@@ -28,9 +28,10 @@ import {
   sqlWorkspaceId,
   normaliseRegion,
 } from "../defender/names.js";
-import { idKey } from "../azure/ids.js";
-import { OPT_OUT_VALUE, isOptedOut, type ExtensionState, type MachineState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
+import { idKey, tryParseResourceId } from "../azure/ids.js";
+import { OPT_OUT_VALUE, isOptedOut, type ExtensionState, type MachineState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { isSupportedImage } from "./images.js";
+import { agentSupport } from "./agentSupport.js";
 
 /** A data collection rule a machine must be associated with, and how to create it when it is ours. */
 export interface RuleSpec {
@@ -94,17 +95,20 @@ export function evaluateMachine(machine: MachineState, snapshot: Snapshot, setti
   const optOut = optOutReason(machine, subscription, settings.optOutTag);
   if (optOut) return skip(optOut);
   if (!machine.os) return skip("operating system type is not reported");
+  const support = agentSupport({ os: machine.os, kind: machine.kind, ...pickDefined(machine, "image", "osName", "osVersion", "osSku") });
+  // An install on an OS the agent does not support fails in the guest (exit code 51): skip it and say why.
+  if (support.supported === false) return skip(support.reason);
   if (machine.kind === "virtualMachine" && settings.scopeToSupportedImages && !isSupportedImage(machine.os, machine.image)) {
     const image = machine.image?.id ? `custom image ${machine.image.id.split("/").slice(-3).join("/")}` : `image ${[machine.image?.publisher, machine.image?.offer, machine.image?.sku].filter(Boolean).join("/")}`;
     return skip(`${image} is not on the Azure Monitor Agent policies' supported list (SCOPE_TO_SUPPORTED_IMAGES=false includes it)`);
   }
 
   const needs: Need[] = [];
-  const notes: string[] = [];
+  const notes: string[] = support.supported === "unknown" ? [`${support.reason}: the agent is installed and ARM's answer reported`] : [];
   const sql = sqlApplies(machine, subscription, settings);
   if (machine.sqlServer && !sql.applies && settings.profiles.has("sql")) notes.push(`Defender for SQL not applied: ${sql.reason}`);
 
-  if (settings.profiles.has("machines")) needs.push(...machinesProfile(machine, snapshot, subscription, settings, sql.applies));
+  if (settings.profiles.has("machines")) needs.push(...machinesProfile(machine, snapshot, subscription, settings, sql.applies, notes));
   if (sql.applies) needs.push(...sqlProfile(machine, snapshot, subscription, settings));
   notes.push(...legacyAgentNotes(machine));
   if (settings.removeLegacyMma && hasSucceeded(machine.extensions, AMA[machine.os])) {
@@ -117,7 +121,7 @@ export function evaluateMachine(machine: MachineState, snapshot: Snapshot, setti
   return { machine, status: "inScope", needs: guestBlock ? unique.filter((need) => !needsGuest(need)) : unique, blocked, notes };
 }
 
-function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, sqlHandlesAma: boolean): Need[] {
+function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, sqlHandlesAma: boolean, notes: string[]): Need[] {
   const os = machine.os as Os;
   const needs: Need[] = [];
   if (machine.kind === "virtualMachine" && !machine.identity.systemAssigned) needs.push({ kind: "systemIdentity" });
@@ -131,11 +135,31 @@ function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription
   }
   const workspace = machinesWorkspace(machine.location, snapshot, subscription, settings);
   needs.push({ kind: "workspace", workspace });
-  const rule: RuleSpec = settings.dataCollectionRuleId
-    ? { ruleId: settings.dataCollectionRuleId, flavour: "configured", location: machine.location }
-    : ownedRuleSpec(machine.location, snapshot, subscription, settings);
-  if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
+  if (settings.dataCollectionRuleId) {
+    const rule: RuleSpec = { ruleId: settings.dataCollectionRuleId, flavour: "configured", location: machine.location };
+    if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
+    return needs;
+  }
+  const rule = ownedRuleSpec(machine.location, snapshot, subscription, settings);
+  if (isAssociated(machine, rule.ruleId)) return needs;
+  // Events another rule already brings into the workspace would be collected, and billed, twice.
+  const collecting = ruleCollectingSecurityEvents(machine, os, workspace.workspaceId, snapshot);
+  if (collecting) notes.push(`security events already reach the workspace through data collection rule ${collecting.id}: the service's own rule is not needed`);
+  else needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
   return needs;
+}
+
+/** A rule the machine is associated with that sends its OS's security events into `workspaceId`. */
+function ruleCollectingSecurityEvents(machine: MachineState, os: Os, workspaceId: string, snapshot: Snapshot): RuleState | undefined {
+  const workspace = idKey(workspaceId);
+  for (const { ruleId } of machine.associations) {
+    if (!ruleId) continue;
+    const key = idKey(ruleId);
+    const subscriptionId = tryParseResourceId(ruleId)?.subscriptionId;
+    const rule = (subscriptionId ? snapshot.subscriptions.get(subscriptionId)?.rules.get(key) : undefined) ?? snapshot.associatedRules.get(key);
+    if (rule?.securityEventsTo[os].includes(workspace)) return rule;
+  }
+  return undefined;
 }
 
 /** The per-region rule the service owns, sending to the workspace the settings name for that region. */
@@ -311,4 +335,9 @@ function needKey(need: Need): string {
     case "removeExtension":
       return `${need.kind} ${idKey(need.extension.id)}`;
   }
+}
+
+/** The named fields of `source` that are set, for optional properties under exactOptionalPropertyTypes. */
+function pickDefined<T extends object, K extends keyof T>(source: T, ...keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((key) => source[key] !== undefined).map((key) => [key, source[key]])) as Partial<Pick<T, K>>;
 }

@@ -18,7 +18,7 @@ import {
 } from "../defender/names.js";
 import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
 import { ownedRuleSpec } from "../evaluate/evaluate.js";
-import { isOptedOut, roleGrantKey, type MachineState, type Snapshot, type SubscriptionState } from "../model.js";
+import { isOptedOut, roleGrantKey, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
   associationBody,
   extensionBody,
@@ -29,6 +29,7 @@ import {
   userAssignedIdentityBody,
   workspaceBody,
 } from "./bodies.js";
+import { builtInIdentityGroupLocation } from "./builtInIdentityGroup.js";
 import { PLAN_VERSION, type HttpMethod, type Plan, type PlanAction, type PlanItem, type SubscriptionFinding } from "./plan.js";
 
 /** Why a machine's need could not be planned (outside scope, opted-out group, missing custom workspace). */
@@ -74,6 +75,8 @@ class PlanBuilder {
   private readonly items = new Map<string, PlanItem>();
   readonly findings: SubscriptionFinding[] = [];
   private readonly findingKeys = new Set<string>();
+  /** Subscription -> where this plan creates Built-In-Identity-RG (the initiative it assigns must say the same). */
+  private readonly builtInIdentityGroupLocations = new Map<string, string>();
 
   constructor(
     private readonly snapshot: Snapshot,
@@ -119,7 +122,7 @@ class PlanBuilder {
 
   /** Rules the service owns follow the settings even where every machine is already associated with them. */
   private repointOwnedRules(subscription: SubscriptionState): void {
-    for (const ruleKey of subscription.ruleDestinations.keys()) {
+    for (const ruleKey of subscription.rules.keys()) {
       const region = OWNED_RULE_NAME.exec(ruleKey)?.[1];
       if (!region) continue;
       try {
@@ -157,7 +160,7 @@ class PlanBuilder {
           action: "installExtension",
           method: "PUT",
           targetId: `${machine.id}/extensions/${need.extension.name}`,
-          body: extensionBody(machine.location, need.extension),
+          body: extensionBody(machine.location, need.extension, need.why === "missing" ? this.settings.createdResourceTags : {}),
           observed: need.why === "missing" ? "absent" : { name: need.extension.name, problem: need.why },
           reason,
           dependsOn: identity,
@@ -233,19 +236,23 @@ class PlanBuilder {
 
   // ---- shared resources ----
 
-  private ensureResourceGroup(subscriptionId: string, name: string, location: string, tags?: Record<string, string>): string | undefined {
+  /** A group the service's resources need, created in `location`: where what it holds serves machines, never a fixed region. */
+  private ensureResourceGroup(subscriptionId: string, name: string, location: string, ownTags?: Readonly<Record<string, string>>): string | undefined {
     const id = resourceGroupId(subscriptionId, name);
     const subscription = this.writableSubscription(id);
     if (subscription.optedOutResourceGroups.has(name.toLowerCase())) throw new Unplannable(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
     if (subscription.existing.has(idKey(id))) return undefined;
-    return this.add({ action: "createResourceGroup", method: "PUT", targetId: id, body: resourceGroupBody(location, tags), observed: "absent", reason: "resource group for Defender's resources does not exist" });
+    return this.add({ action: "createResourceGroup", method: "PUT", targetId: id, body: resourceGroupBody(location, this.settings.createdResourceTags, ownTags), observed: "absent", reason: `resource group for Defender's resources does not exist: create it in ${location}` });
   }
 
   private ensureUserAssignedIdentity(machine: MachineState, identityId: string): string | undefined {
     const parsed = parseResourceId(identityId);
-    const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION, { ...SQL_CREATED_BY_TAG });
-    if (this.writableSubscription(identityId).existing.has(idKey(identityId))) return undefined;
-    return this.add({ action: "createUserAssignedIdentity", method: "PUT", targetId: identityId, body: userAssignedIdentityBody(machine.location), observed: "absent", reason: "Defender for SQL's built-in identity does not exist", dependsOn: groupKey ? [groupKey] : [] });
+    const subscription = this.writableSubscription(identityId);
+    const location = this.builtInIdentityGroupLocations.get(parsed.subscriptionId) ?? builtInIdentityGroupLocation(this.wantedSqlAssignment(subscription) !== undefined, machine.location);
+    const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, location, SQL_CREATED_BY_TAG);
+    if (groupKey) this.builtInIdentityGroupLocations.set(parsed.subscriptionId, location);
+    if (subscription.existing.has(idKey(identityId))) return undefined;
+    return this.add({ action: "createUserAssignedIdentity", method: "PUT", targetId: identityId, body: userAssignedIdentityBody(machine.location, this.settings.createdResourceTags), observed: "absent", reason: "Defender for SQL's built-in identity does not exist", dependsOn: groupKey ? [groupKey] : [] });
   }
 
   private ensureWorkspace(spec: WorkspaceSpec): string | undefined {
@@ -253,8 +260,8 @@ class PlanBuilder {
     const inScope = this.snapshot.subscriptions.get(parsed.subscriptionId);
     let workspaceKey: string | undefined;
     if (spec.createIn) {
-      const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, spec.createIn.location, spec.createIn.flavour === "sql" ? { ...SQL_CREATED_BY_TAG } : undefined);
-      workspaceKey = this.add({ action: "createWorkspace", method: "PUT", targetId: spec.workspaceId, body: workspaceBody(spec), observed: "absent", reason: "workspace does not exist", dependsOn: groupKey ? [groupKey] : [] });
+      const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, spec.createIn.location, spec.createIn.flavour === "sql" ? SQL_CREATED_BY_TAG : undefined);
+      workspaceKey = this.add({ action: "createWorkspace", method: "PUT", targetId: spec.workspaceId, body: workspaceBody(spec, this.settings.createdResourceTags), observed: "absent", reason: "workspace does not exist", dependsOn: groupKey ? [groupKey] : [] });
     } else if (!spec.location) {
       throw new Unplannable(`custom workspace ${spec.workspaceId} was not found (it is never created by this service)`);
     }
@@ -266,7 +273,7 @@ class PlanBuilder {
     for (const gallery of spec.solutions) {
       const id = solutionId(spec.workspaceId, gallery);
       if (inScope.existing.has(idKey(id))) continue;
-      this.add({ action: "installSolution", method: "PUT", targetId: id, body: solutionBody(spec.workspaceId, spec.location, gallery), observed: "absent", reason: `workspace lacks the ${gallery} solution`, dependsOn: workspaceKey ? [workspaceKey] : [] });
+      this.add({ action: "installSolution", method: "PUT", targetId: id, body: solutionBody(spec.workspaceId, spec.location, gallery, this.settings.createdResourceTags), observed: "absent", reason: `workspace lacks the ${gallery} solution`, dependsOn: workspaceKey ? [workspaceKey] : [] });
     }
     return workspaceKey;
   }
@@ -277,13 +284,14 @@ class PlanBuilder {
     const workspace = rule.workspace;
     if (!workspace) throw new Unplannable("no workspace to send the rule's data to");
     const workspaceKey = this.ensureWorkspace(workspace);
-    const destinations = subscription.ruleDestinations.get(idKey(rule.ruleId));
+    const destinations = subscription.rules.get(idKey(rule.ruleId))?.workspaces;
     const sendsToWorkspace = destinations?.includes(idKey(workspace.workspaceId));
     // Rules we own are kept pointing at the workspace the settings name (e.g. after LOG_ANALYTICS_WORKSPACE_ID changed).
     if (subscription.existing.has(idKey(rule.ruleId)) && (sendsToWorkspace || destinations === undefined)) return undefined;
     const parsed = parseResourceId(rule.ruleId);
     const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, rule.location);
-    const body = rule.flavour === "sql" ? sqlRuleBody(rule.location, workspace.workspaceId) : ownedRuleBody(rule.location, workspace.workspaceId);
+    const ruleBody = rule.flavour === "sql" ? sqlRuleBody : ownedRuleBody;
+    const body = ruleBody(rule.location, workspace.workspaceId, this.settings.createdResourceTags);
     const [observed, reason] = destinations ? [{ sendsTo: destinations }, `data collection rule sends to ${destinations.join(", ") || "no workspace"}, not ${workspace.workspaceId}`] : ["absent", "data collection rule does not exist"];
     return this.add({ action: "createDataCollectionRule", method: "PUT", targetId: rule.ruleId, body, observed, reason, dependsOn: [groupKey, workspaceKey].filter((key): key is string => key !== undefined) });
   }
@@ -295,19 +303,20 @@ class PlanBuilder {
    */
   private planSqlAutoprovisioning(subscription: SubscriptionState): void {
     const subscriptionId = subscription.subscriptionId;
-    const initiative = this.settings.sqlMode === "extension-only" ? "extensionOnly" : this.settings.customWorkspaceId ? "amaCustomWorkspace" : "amaDefaultWorkspace";
+    const initiative = this.sqlInitiative();
     const wanted = SQL_INITIATIVES[initiative];
-    const existing = subscription.sqlAssignments.find((assignment) => assignment.policyDefinitionId.toLowerCase() === wanted.toLowerCase());
+    const existing = this.wantedSqlAssignment(subscription);
     if (existing) {
       if (existing.principalId) this.planRoleGrants(subscription, existing.id, existing.principalId);
       return;
     }
     const assignmentId = policyAssignmentId(subscriptionId, SQL_ASSIGNMENT_NAMES[initiative]);
-    const parameters = this.sqlAssignmentParameters(initiative);
+    const parameters = this.sqlAssignmentParameters(initiative, subscriptionId);
     if (parameters === undefined) {
       this.addFinding({ subscriptionId, message: `custom workspace ${this.settings.customWorkspaceId} was not found: Defender for SQL autoprovisioning was not assigned` });
       return;
     }
+    // No CREATED_RESOURCE_TAGS here: policy (and role) assignments take no tags in Azure.
     const assignmentKey = this.add({
       action: "assignPolicy",
       method: "PUT",
@@ -351,14 +360,30 @@ class PlanBuilder {
     }
   }
 
-  private sqlAssignmentParameters(initiative: keyof typeof SQL_INITIATIVES): Record<string, { value: unknown }> | undefined {
-    if (initiative !== "amaCustomWorkspace") return {};
+  private sqlInitiative(): keyof typeof SQL_INITIATIVES {
+    return this.settings.sqlMode === "extension-only" ? "extensionOnly" : this.settings.customWorkspaceId ? "amaCustomWorkspace" : "amaDefaultWorkspace";
+  }
+
+  /** The assignment of the initiative the settings call for, at the subscription or inherited from above it. */
+  private wantedSqlAssignment(subscription: SubscriptionState): PolicyAssignmentState | undefined {
+    const wanted = SQL_INITIATIVES[this.sqlInitiative()].toLowerCase();
+    return subscription.sqlAssignments.find((assignment) => assignment.policyDefinitionId.toLowerCase() === wanted);
+  }
+
+  private sqlAssignmentParameters(initiative: keyof typeof SQL_INITIATIVES, subscriptionId: string): Record<string, { value: unknown }> | undefined {
+    if (initiative === "extensionOnly") return {};
+    // Both AMA initiatives create Built-In-Identity-RG themselves, at this parameter (default eastus); where
+    // this plan creates the group, the initiative must name the same location or its deployments fail.
+    const groupLocation = this.builtInIdentityGroupLocations.get(subscriptionId);
+    const identityGroup: Record<string, { value: unknown }> = groupLocation ? { builtInIdentityResourceGroupLocation: { value: groupLocation } } : {};
+    if (initiative === "amaDefaultWorkspace") return identityGroup;
     const workspace = this.snapshot.customWorkspace;
     if (!workspace?.customerId) return undefined;
     return {
       userWorkspaceResourceId: { value: workspace.id },
       workspaceRegion: { value: workspace.location },
       userWorkspaceId: { value: workspace.customerId },
+      ...identityGroup,
     };
   }
 

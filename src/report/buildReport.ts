@@ -3,7 +3,9 @@
  * vocabulary operators read: compliant | remediated | planned | failed | skipped. Pure.
  */
 import { GUEST_UNAVAILABLE, type ItemResult } from "../apply/applyPlan.js";
+import type { PolicyViolation } from "../errors.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
+import { NO_POLICY_DENIALS, countPolicyDenials, mergePolicyDenials, type PolicyDenials } from "./policyDenials.js";
 
 export type ResourceStatus = "compliant" | "remediated" | "planned" | "failed" | "skipped";
 
@@ -14,6 +16,8 @@ export interface ReportAction {
   readonly reason: string;
   readonly outcome: "planned" | ItemResult["outcome"];
   readonly error?: { readonly code: string; readonly message: string };
+  /** The deny policies that refused this write. */
+  readonly deniedBy?: readonly PolicyViolation[];
   readonly correlationId?: string;
   /** Requests ARM turned away (throttling, busy machine, 5xx) and the SDK sent again. */
   readonly retries?: number;
@@ -35,6 +39,8 @@ export interface Report {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly summary: Readonly<Record<ResourceStatus, number>>;
+  /** Writes Azure Policy refused, and which assignments refused them. */
+  readonly deniedByPolicy: PolicyDenials;
   readonly resources: readonly ReportResource[];
   readonly subscriptions: readonly { readonly subscriptionId: string; readonly notes: readonly string[] }[];
 }
@@ -51,6 +57,7 @@ export function mergeReports(reports: readonly Report[], runId: string, dryRun: 
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     summary,
+    deniedByPolicy: mergePolicyDenials(reports.map((report) => report.deniedByPolicy)),
     resources: reports.flatMap((report) => report.resources),
     subscriptions: reports.flatMap((report) => report.subscriptions),
   };
@@ -76,6 +83,7 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
       reason: item.reason,
       outcome: result?.outcome ?? "planned",
       ...(result?.error ? { error: result.error } : {}),
+      ...(result?.deniedBy ? { deniedBy: result.deniedBy } : {}),
       ...(result?.correlationId ? { correlationId: result.correlationId } : {}),
       ...(result?.retried !== undefined ? { retries: result.retried } : {}),
     };
@@ -93,7 +101,7 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
   });
   for (const item of shared) {
     const action = actionOf(item);
-    resources.push({ id: item.targetId, kind: "shared", subscriptionId: item.subscriptionId, status: statusOf([action]), actions: [action], notes: [] });
+    resources.push({ id: item.targetId, kind: "shared", subscriptionId: item.subscriptionId, status: statusOf([action]), actions: [action], notes: createdNotes(item, action) });
   }
 
   const summary: Record<ResourceStatus, number> = { ...EMPTY_SUMMARY };
@@ -106,9 +114,16 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     summary,
+    deniedByPolicy: results ? countPolicyDenials([...results.values()].flatMap((result) => (result.deniedBy ? [result.deniedBy] : []))) : NO_POLICY_DENIALS,
     resources,
     subscriptions: [...notesBySubscription].map(([subscriptionId, notes]) => ({ subscriptionId, notes })),
   };
+}
+
+/** A group the service created is worth saying so, with where: it may hold resources the customer did not expect. */
+function createdNotes(item: PlanItem, action: ReportAction): string[] {
+  if (item.action !== "createResourceGroup" || action.outcome !== "succeeded") return [];
+  return [`resource group created by ama-remediator in ${String(item.body?.["location"])}`];
 }
 
 function statusOf(actions: readonly ReportAction[]): ResourceStatus {

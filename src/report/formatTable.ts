@@ -1,5 +1,6 @@
 /** A report as a readable table for terminals and logs. Pure. */
-import type { Report, ReportResource } from "./buildReport.js";
+import { describePolicyViolation } from "../errors.js";
+import type { Report, ReportAction, ReportResource } from "./buildReport.js";
 
 export function formatTable(report: Report): string {
   const lines: string[] = [];
@@ -15,6 +16,11 @@ export function formatTable(report: Report): string {
   lines.push(
     `${report.dryRun ? "Dry run (nothing changed): " : ""}${summary.compliant} compliant, ${summary.remediated} remediated, ${summary.planned} planned, ${summary.failed} failed, ${summary.skipped} skipped`,
   );
+  const denials = report.deniedByPolicy;
+  if (denials.writes > 0) {
+    lines.push(`${denials.writes} ${denials.writes === 1 ? "write" : "writes"} denied by Azure Policy:`);
+    for (const policy of denials.policies) lines.push(`  ${describePolicyViolation(policy)}: ${policy.writes} denied`);
+  }
   return lines.join("\n");
 }
 
@@ -31,6 +37,12 @@ function shortId(id: string): string {
 }
 
 function detail(resource: ReportResource): string {
-  const actions = resource.actions.map((action) => `${action.action}${action.outcome === "failed" || action.outcome === "skipped" ? ` (${action.outcome}: ${action.error?.code ?? ""} ${action.error?.message ?? ""})` : ""}`);
+  const actions = resource.actions.map((action) => `${action.action}${action.outcome === "failed" || action.outcome === "skipped" ? ` (${action.outcome}: ${whyNot(action)})` : ""}`);
   return [...actions, ...resource.notes].join("; ");
+}
+
+/** A denied write names its policies (ARM's message repeats them as escaped JSON); anything else, ARM's code and message. */
+function whyNot(action: ReportAction): string {
+  if (action.deniedBy) return `${action.error?.code ?? ""} by ${action.deniedBy.map(describePolicyViolation).join(", ")}`;
+  return `${action.error?.code ?? ""} ${action.error?.message ?? ""}`;
 }

@@ -13,6 +13,7 @@ import { idKey } from "../../src/azure/ids.js";
 import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 import { asCloudEvent, resourceWriteEvent } from "../support/events.js";
 import { captureOutput, type CapturedRun } from "../support/captureOutput.js";
+import { builtInDefinitionId } from "../local-azure/policyDeny.js";
 
 let h: EngineHarness;
 let dir: string;
@@ -36,7 +37,7 @@ function cli(argv: readonly string[], env: Record<string, string> = {}): Promise
 }
 
 interface JsonReport {
-  summary: Record<string, number>;
+  summary: Record<"compliant" | "remediated" | "planned" | "failed" | "skipped", number> & { deniedByPolicy: { writes: number; policies: { policyAssignmentId: string; policyAssignmentName: string; writes: number }[] } };
   resources: { id: string; status: string; actions: unknown[] }[];
 }
 
@@ -70,9 +71,11 @@ describe("sweep", () => {
     const first = await cli(["sweep", "--json"]);
     expect(first).toMatchObject({ code: 0, stderr: "" });
     const report = json(first);
-    expect(Object.keys(report.summary).sort()).toEqual(["compliant", "failed", "planned", "remediated", "skipped"]);
+    const { deniedByPolicy, ...counts } = report.summary;
+    expect(Object.keys(counts).sort()).toEqual(["compliant", "failed", "planned", "remediated", "skipped"]);
+    expect(deniedByPolicy).toEqual({ writes: 0, policies: [] });
     expect(report.summary.remediated).toBeGreaterThan(0);
-    expect(report.resources.length).toBe(Object.values(report.summary).reduce((sum, count) => sum + count, 0));
+    expect(report.resources.length).toBe(Object.values(counts).reduce((sum, count) => sum + count, 0));
     for (const resource of report.resources) {
       expect(resource).toEqual(expect.objectContaining({ id: expect.stringMatching(/^\/subscriptions\//), status: expect.stringMatching(/^(compliant|remediated|planned|failed|skipped)$/), actions: expect.any(Array) }));
     }
@@ -82,6 +85,26 @@ describe("sweep", () => {
     expect(second.code).toBe(0);
     expect(json(second).summary).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
     expect(h.writes()).toEqual([]);
+  });
+
+  it("a write a deny policy refused: exit 1; --json counts it and names the policy; the table says so too", async () => {
+    const assignment = {
+      id: `${production.id}/providers/Microsoft.Authorization/policyAssignments/require-costcenter-rg`,
+      name: "require-costcenter-rg",
+      type: "Microsoft.Authorization/policyAssignments",
+      properties: { displayName: "Require costCenter on resource groups", policyDefinitionId: builtInDefinitionId("96670d01-0a4d-4649-9c89-2d3abc0a5025"), parameters: { tagName: { value: "costCenter" } } },
+    };
+    h.load(estate, assignment);
+    const result = await cli(["sweep", "--json"]);
+    expect(result.code).toBe(1);
+    const { deniedByPolicy } = json(result).summary;
+    expect(deniedByPolicy.writes).toBeGreaterThan(0);
+    expect(deniedByPolicy.policies).toEqual([expect.objectContaining({ policyAssignmentId: assignment.id, policyAssignmentName: assignment.name, writes: deniedByPolicy.writes })]);
+
+    h.load(estate, assignment);
+    const table = await cli(["sweep"]);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain(`denied by Azure Policy:\n  'Require costCenter on resource groups' (${assignment.id}): ${deniedByPolicy.writes} denied`);
   });
 
   it("--dry-run: plans, writes nothing", async () => {

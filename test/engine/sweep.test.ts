@@ -23,7 +23,9 @@ afterAll(() => h.close());
 const AMA_HANDLER = { windows: "Microsoft.Azure.Monitor/AzureMonitorWindowsAgent", linux: "Microsoft.Azure.Monitor/AzureMonitorLinuxAgent" } as const;
 const OPTED_OUT = new Set(["opt-out-machine", "opt-out-resource-group", "opt-out-subscription"]);
 const GUEST_UNAVAILABLE = new Set(["deallocated", "stopped", "extensions-disabled", "arc-windows-disconnected", "arc-linux-disconnected"]);
-const eligible = (machine: EstateMachine) => !OPTED_OUT.has(machine.state) && machine.state !== "unsupported-image";
+/** The Linux machines on an off-policy image run a distribution the agent does not support (kali); the Windows ones a gallery image it does. */
+const unsupportedOs = (machine: EstateMachine) => machine.state === "off-policy-image" && machine.os === "linux";
+const eligible = (machine: EstateMachine) => !OPTED_OUT.has(machine.state) && !unsupportedOs(machine);
 const isSqlAma = (machine: EstateMachine) => machine.labels.includes("sql") && machine.os === "windows";
 
 /** Whether `machine` looks, in the emulator's store, the way the service must leave it. */
@@ -124,8 +126,7 @@ describe("a sweep of the demo estate", () => {
     expect(reasons["vm-win-optout"]?.notes).toEqual(["machine tagged ama-remediation: skip"]);
     expect(reasons["vm-lin-optout-rg"]?.notes).toEqual(["resource group tagged ama-remediation: skip"]);
     expect(reasons["vm-win-sandbox"]?.notes).toEqual(["subscription tagged ama-remediation: skip"]);
-    expect(reasons["vm-lin-unlisted-image"]?.notes).toEqual([expect.stringMatching(/image kali-linux\/kali\/kali-2024-4 is not on the Azure Monitor Agent policies' supported list/)]);
-    expect(reasons["vm-win-gallery-image"]?.notes).toEqual([expect.stringMatching(/custom image .* is not on the Azure Monitor Agent policies' supported list/)]);
+    expect(reasons["vm-lin-unlisted-image"]?.notes).toEqual([expect.stringMatching(/Kali.* is not on the Azure Monitor Agent's supported list/i)]);
   });
 
   it("reports the legacy MMA switch, never turns it on", () => {
@@ -194,12 +195,24 @@ describe("an estate that is already converged", () => {
   });
 });
 
-describe("SCOPE_TO_SUPPORTED_IMAGES=false", () => {
-  it("remediates machines on gallery and unlisted images too", async () => {
+describe("eligibility by what the Azure Monitor Agent supports", () => {
+  const gallery = machineWith(estate, "off-policy-image", "windows");
+  const kali = machineWith(estate, "off-policy-image", "linux");
+
+  it("by default remediates a Windows VM from a gallery image and skips a distribution the agent does not support", async () => {
     h.load(estate);
-    const run = await h.run({}, { SCOPE_TO_SUPPORTED_IMAGES: "false" });
+    const run = await h.run();
     expect(run.report.summary.failed).toBe(0);
-    for (const machine of machinesWith(estate, "unsupported-image")) expectRemediated(machine);
+    expectRemediated(gallery);
+    expect(run.report.resources.find((resource) => resource.id === kali.id)).toMatchObject({ status: "skipped", notes: [expect.stringMatching(/Kali.* is not on the Azure Monitor Agent's supported list/i)] });
+    expect(h.requestsUnder(kali.id).filter((entry) => entry.method !== "GET")).toEqual([]);
+  });
+
+  it("SCOPE_TO_SUPPORTED_IMAGES=true matches the built-in policies: the gallery image is skipped too", async () => {
+    h.load(estate);
+    const run = await h.run({}, { SCOPE_TO_SUPPORTED_IMAGES: "true" });
+    expect(run.report.resources.find((resource) => resource.id === gallery.id)).toMatchObject({ status: "skipped", notes: [expect.stringMatching(/custom image .* is not on the Azure Monitor Agent policies' supported list/)] });
+    expect(h.requestsUnder(gallery.id).filter((entry) => entry.method !== "GET")).toEqual([]);
   });
 });
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { evaluateMachine, type MachineAssessment } from "../../src/evaluate/evaluate.js";
-import type { MachineState } from "../../src/model.js";
+import type { MachineState, RuleState } from "../../src/model.js";
+import type { Os } from "../../src/defender/agents.js";
+import { idKey } from "../../src/azure/ids.js";
 import { ownedRuleId } from "../../src/defender/names.js";
 import {
+  OTHER_SUB,
   SUB,
   ama,
   arc,
@@ -85,6 +88,53 @@ describe("evaluate: the machines profile", () => {
   });
 });
 
+describe("evaluate: security events a customer's rule already collects (never twice)", () => {
+  const DEFAULT_WORKSPACE = `/subscriptions/${SUB}/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.OperationalInsights/workspaces/DefaultWorkspace-${SUB}-EUS`;
+  const OPS_WORKSPACE = `/subscriptions/${SUB}/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/law-ops`;
+  const HUB_RULE = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-hub/providers/Microsoft.Insights/dataCollectionRules/dcr-hub-security`;
+  const rule = (id: string, workspace: string, collects: readonly Os[]): RuleState => ({
+    id,
+    workspaces: [idKey(workspace)],
+    securityEventsTo: { Windows: collects.includes("Windows") ? [idKey(workspace)] : [], Linux: collects.includes("Linux") ? [idKey(workspace)] : [] },
+  });
+  const linux = vm("vm-2", { os: "Linux", image: { publisher: "Canonical", offer: "0001-com-ubuntu-server-jammy", sku: "22_04-lts-gen2" } });
+  const associatedWith = (machine: MachineState, ruleId: string) => ({ ...machine, associations: [association(machine, "secops", ruleId)] });
+  const evaluateWith = (machine: MachineState, rules: readonly RuleState[], env: Record<string, string> = {}, associatedRules: readonly RuleState[] = []) =>
+    evaluateMachine(machine, snapshot([machine], { subscriptions: [subscription({ rules })], associatedRules }), settingsWith(env));
+  const associationNeeds = (assessment: MachineAssessment) => needs(assessment).filter((need) => need.startsWith("association"));
+
+  it.each<[string, MachineState, RuleState, string[]]>([
+    ["a Windows VM whose rule sends Security events to the target workspace needs no association", associatedWith(base, CONFIGURED_RULE), rule(CONFIGURED_RULE, DEFAULT_WORKSPACE, ["Windows"]), []],
+    ["a Linux VM whose rule sends auth syslog to the target workspace needs no association", associatedWith(linux, CONFIGURED_RULE), rule(CONFIGURED_RULE, DEFAULT_WORKSPACE, ["Linux"]), []],
+    ["a rule sending to another workspace does not count", associatedWith(base, CONFIGURED_RULE), rule(CONFIGURED_RULE, OPS_WORKSPACE, ["Windows", "Linux"]), ["association ama-remediator -> ama-remediator-eastus-dcr"]],
+    ["a Linux VM on a Windows-only rule still needs the service's", associatedWith(linux, CONFIGURED_RULE), rule(CONFIGURED_RULE, DEFAULT_WORKSPACE, ["Windows"]), ["association ama-remediator -> ama-remediator-eastus-dcr"]],
+    ["a rule the machine is not associated with does not count", base, rule(CONFIGURED_RULE, DEFAULT_WORKSPACE, ["Windows"]), ["association ama-remediator -> ama-remediator-eastus-dcr"]],
+  ])("%s", (_name, machine, found, expected) => {
+    expect(associationNeeds(evaluateWith(machine, [found]))).toEqual(expected);
+  });
+
+  it("names the rule that satisfied the machine", () => {
+    const assessment = evaluateWith(associatedWith(base, CONFIGURED_RULE), [rule(CONFIGURED_RULE, DEFAULT_WORKSPACE, ["Windows"])]);
+    expect(assessment.notes).toEqual([`security events already reach the workspace through data collection rule ${CONFIGURED_RULE}: the service's own rule is not needed`]);
+  });
+
+  it("counts a rule in another subscription, read for the machine's association", () => {
+    const assessment = evaluateWith(associatedWith(base, HUB_RULE), [], {}, [rule(HUB_RULE, DEFAULT_WORKSPACE, ["Windows"])]);
+    expect(associationNeeds(assessment)).toEqual([]);
+  });
+
+  it("counts a rule sending to the custom workspace when LOG_ANALYTICS_WORKSPACE_ID names it", () => {
+    const assessment = evaluateWith(associatedWith(base, CONFIGURED_RULE), [rule(CONFIGURED_RULE, OPS_WORKSPACE, ["Windows"])], { LOG_ANALYTICS_WORKSPACE_ID: OPS_WORKSPACE });
+    expect(associationNeeds(assessment)).toEqual([]);
+  });
+
+  it("keeps DATA_COLLECTION_RULE_ID the rule to use, whatever else collects", () => {
+    const hub = associatedWith(base, HUB_RULE);
+    const assessment = evaluateWith(hub, [], { DATA_COLLECTION_RULE_ID: CONFIGURED_RULE }, [rule(HUB_RULE, DEFAULT_WORKSPACE, ["Windows"])]);
+    expect(associationNeeds(assessment)).toEqual(["association ama-remediator -> dcr-central"]);
+  });
+});
+
 describe("evaluate: the retiring Log Analytics agent", () => {
   const both = { ...base, extensions: [mma(base), ama(base)] };
 
@@ -143,7 +193,8 @@ describe("evaluate: machines whose guest cannot take extensions", () => {
 
 describe("evaluate: machines the service leaves alone", () => {
   it.each<[string, MachineState, SubscriptionOverrides, RegExp]>([
-    ["an unlisted marketplace image", vm("vm-1", { os: "Linux", image: { publisher: "kali-linux", offer: "kali", sku: "kali-2024-4" } }), {}, /image kali-linux\/kali\/kali-2024-4 is not on the Azure Monitor Agent policies' supported list/],
+    ["a distribution the agent does not support", vm("vm-1", { os: "Linux", image: { publisher: "kali-linux", offer: "kali", sku: "kali-2024-4" } }), {}, /Kali.* is not on the Azure Monitor Agent's supported list/i],
+    ["an Arc machine on a release the agent does not support", arc("arc-1", { os: "Linux", osName: "linux", osSku: "Ubuntu 14.04.6 LTS" }), {}, /Ubuntu 14\.04(\.6)? is not on the Azure Monitor Agent's supported list/],
     ["a machine tagged skip", vm("vm-1", { tags: { "ama-remediation": "skip" } }), {}, /machine tagged ama-remediation: skip/],
     ["a machine tagged Skip (any case, any tag-name case)", vm("vm-1", { tags: { "AMA-Remediation": " Skip " } }), {}, /machine tagged/],
     ["a machine in a resource group tagged skip", vm("vm-1"), { optedOutResourceGroups: ["RG-Workload"] }, /resource group tagged ama-remediation: skip/],
@@ -166,17 +217,25 @@ describe("evaluate: machines the service leaves alone", () => {
     expect(assess(vm("vm-1", { tags: { "ama-remediation": "later" } })).status).toBe("inScope");
   });
 
-  it("skips a VM built from a gallery image, as the built-in policies do", () => {
-    const assessment = assess(galleryVm);
+  it("SCOPE_TO_SUPPORTED_IMAGES=true skips a VM built from a gallery image, as the built-in policies do", () => {
+    const assessment = assess(galleryVm, { SCOPE_TO_SUPPORTED_IMAGES: "true" });
     expect(assessment.status).toBe("skipped");
     expect(assessment.skipReason).toMatch(/custom image win2022\/versions\/1.0.0 is not on the Azure Monitor Agent policies' supported list/);
   });
 
   it.each<[string, MachineState]>([
-    ["a gallery image", galleryVm],
-    ["an unlisted marketplace image", vm("vm-1", { os: "Linux", image: { publisher: "kali-linux", offer: "kali", sku: "kali-2024-4" } })],
-  ])("SCOPE_TO_SUPPORTED_IMAGES=false takes in %s", (_name, machine) => {
-    expect(assess(machine, { SCOPE_TO_SUPPORTED_IMAGES: "false" }).status).toBe("inScope");
+    ["a gallery image the VM reports as Windows Server 2022", { ...galleryVm, osName: "Windows Server 2022 Datacenter", osVersion: "Microsoft Windows NT 10.0.20348.0" }],
+    ["a marketplace image outside the policies' list", vm("vm-1", { image: { publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku: "2025-datacenter-azure-edition" } })],
+  ])("by default takes in %s", (_name, machine) => {
+    const assessment = assess(machine);
+    expect(assessment.status).toBe("inScope");
+    expect(assessment.notes).toEqual([]);
+  });
+
+  it("installs on a gallery image whose OS ARM does not tell, and says so", () => {
+    const assessment = assess(galleryVm);
+    expect(assessment.status).toBe("inScope");
+    expect(assessment.notes).toEqual([expect.stringMatching(/the agent is installed and ARM's answer reported$/)]);
   });
 });
 

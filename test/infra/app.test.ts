@@ -56,6 +56,10 @@ describe("app.json", () => {
     for (const name of expected) expect(appSettings.has(name), name).toBe(true);
   });
 
+  it("takes CREATED_RESOURCE_TAGS as an object parameter and hands the app its JSON", () => {
+    expect(appSettings.get("CREATED_RESOURCE_TAGS")).toBe("[string(parameters('createdResourceTags'))]");
+  });
+
   it("outputs what main.json and the deploy script need", () => {
     expect(Object.keys(asObject(app.outputs))).toEqual(
       expect.arrayContaining(["functionAppName", "functionAppId", "principalId", "eventGridFunctionResourceId"]),

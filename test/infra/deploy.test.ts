@@ -71,6 +71,8 @@ describe("infra/deploy.ts --dry-run", () => {
     [[...required, "--param", "sqlMode=legacy"], "deploy: --param sqlMode must be one of: ama, extension-only"],
     [[...required, "--param", "dryRun=yes"], "deploy: --param dryRun must be true or false"],
     [[...required, "--param", "fullReconcileHours=soon"], "deploy: --param fullReconcileHours must be an integer"],
+    [[...required, "--param", "createdResourceTags=costCenter=security-ops"], "deploy: --param createdResourceTags must be a JSON object"],
+    [[...required, "--param", 'createdResourceTags=["costCenter"]'], "deploy: --param createdResourceTags must be a JSON object"],
     [[...required, "--param", "noEquals"], "deploy: --param expects <name>=<value>, got 'noEquals'"],
     [[...required, "--location"], "deploy: --location needs a value"],
     [[...required, "--force"], "deploy: unknown argument '--force'"],
@@ -99,6 +101,11 @@ describe("deploy planning", () => {
   it("accepts --flag=value and keeps parameters in the order given", () => {
     const options = parseArgs(["--management-group=mg", "--location=uksouth", `--subscription=${subscription}`, "--param", "workspaceId=/x", "--param", "optOutTag=skipme"], facts);
     expect(options).toMatchObject({ managementGroup: "mg", location: "uksouth", parameters: { workspaceId: "/x", optOutTag: "skipme" }, dryRun: false });
+  });
+
+  it("passes CREATED_RESOURCE_TAGS as the JSON object the template's createdResourceTags parameter takes", () => {
+    const options = parseArgs([...required, "--param", 'createdResourceTags={"costCenter":"security-ops"}'], facts);
+    expect(formatStep(planDeploy(options, facts, new Date("2026-11-25T09:15:02Z")).find((step) => step.kind === "run" && step.argv.includes("create"))!)).toContain('createdResourceTags={"costCenter":"security-ops"}');
   });
 
   it("throws UsageError for bad input", () => {

@@ -12,6 +12,7 @@ import {
 import { RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, lower, normalisePath, parseArmPath, type ArmPath } from "./armPath.js";
 import type { EmulatorContext } from "./context.js";
 import { mergeIdentity } from "./identity.js";
+import { policyDenial } from "./policyDeny.js";
 import { assignmentsForSubscription } from "./managementGroups.js";
 import type { Operation } from "./lro.js";
 import { rbacActionFor } from "./rbac.js";
@@ -285,8 +286,6 @@ export class ArmRouter {
           "Please select a new resource name.",
       );
     }
-    this.guardMachine(behaviour, parsed);
-
     const merged = method === "PUT" ? { ...body } : mergePatch(existing as ArmResource, body);
     let resource: ArmResource = {
       ...merged,
@@ -295,6 +294,11 @@ export class ArmRouter {
       type: existing?.type ?? parsed.type,
     };
     if (method === "PUT" && existing?.location) resource.location = existing.location;
+    // Azure Policy judges the resource as the write would leave it, before the resource provider sees it.
+    const denial = policyDenial(store, parsed.subscriptionId, resource);
+    if (denial) throw denial;
+    this.guardMachine(behaviour, parsed);
+
     if (behaviour.managedIdentity) {
       const identity = mergeIdentity(existing?.identity, body.identity as JsonObject | undefined, this.ctx.tenantId);
       if (identity) resource.identity = identity;

@@ -102,7 +102,7 @@ const EXPECTED: Record<MachineState, (view: MachineView, machine: EstateMachine,
   "deallocated": (view) => expect(powerState(view)).toBe("PowerState/deallocated"),
   "stopped": (view) => expect(powerState(view)).toBe("PowerState/stopped"),
   "extensions-disabled": (view) => expect(prop(view.machine, "osProfile.allowExtensionOperations")).toBe(false),
-  "unsupported-image": (view) => {
+  "off-policy-image": (view) => {
     const image = prop(view.machine, "storageProfile.imageReference") as Record<string, string>;
     expect(image.id?.includes("/galleries/") || !["MicrosoftWindowsServer", "Canonical", "RedHat", "SUSE"].includes(image.publisher ?? "")).toBe(true);
   },
@@ -220,7 +220,7 @@ describe("generateEstate", () => {
     const estate = demoEstate();
     expect(machineWith(estate, "deallocated").name).toBe("vm-win-deallocated");
     expect(machineWith(estate, "mma-only", "linux").name).toBe("vm-lin-oms");
-    expect(machineWith(estate, "unsupported-image", "windows").name).toBe("vm-win-gallery-image");
+    expect(machineWith(estate, "off-policy-image", "windows").name).toBe("vm-win-gallery-image");
     expect(estate.labels.get(machineWith(estate, "arc-sql").id)).toEqual(["arc-sql", "arc", "windows", "sql"]);
     expect(() => machineWith(estate, "drifted")).toThrow(/no machine labelled drifted/);
   });

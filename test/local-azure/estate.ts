@@ -31,7 +31,7 @@ export const MACHINE_STATES = [
   "deallocated",
   "stopped",
   "extensions-disabled",
-  "unsupported-image",
+  "off-policy-image",
   "opt-out-machine",
   "opt-out-resource-group",
   "opt-out-subscription",
@@ -212,7 +212,7 @@ export const DEFAULT_MIX: Readonly<Required<MachineMix>> = {
   "deallocated": 4,
   "stopped": 2,
   "extensions-disabled": 2,
-  "unsupported-image": 3,
+  "off-policy-image": 3,
   "opt-out-machine": 2,
   "opt-out-resource-group": 2,
   "sql-vm-windows": 4,
@@ -244,7 +244,7 @@ interface StateTraits {
   mma?: boolean;
   power?: "running" | "deallocated" | "stopped";
   extensionsAllowed?: boolean;
-  unsupportedImage?: boolean;
+  offPolicyImage?: boolean;
   optOut?: "machine" | "resource-group" | "subscription";
   sqlVm?: boolean;
   arcStatus?: "Connected" | "Disconnected";
@@ -268,7 +268,7 @@ const TRAITS: Readonly<Record<MachineState, StateTraits>> = {
   "deallocated": { power: "deallocated" },
   "stopped": { power: "stopped" },
   "extensions-disabled": { extensionsAllowed: false },
-  "unsupported-image": { unsupportedImage: true },
+  "off-policy-image": { offPolicyImage: true },
   "opt-out-machine": { optOut: "machine" },
   "opt-out-resource-group": { optOut: "resource-group" },
   "opt-out-subscription": { optOut: "subscription" },
@@ -963,11 +963,11 @@ function buildVirtualMachine(context: MachineContext, spec: MachineSpec, resourc
 
   let imageReference: Record<string, string>;
   let plan: ArmResource["plan"];
-  if (traits.unsupportedImage && windows) {
+  if (traits.offPolicyImage && windows) {
     imageReference = {
       id: `/subscriptions/${subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/gal_contoso/images/win2022-hardened/versions/1.4.0`,
     };
-  } else if (traits.unsupportedImage) {
+  } else if (traits.offPolicyImage) {
     imageReference = { ...UNLISTED_IMAGE };
     plan = { name: UNLISTED_IMAGE.sku, publisher: UNLISTED_IMAGE.publisher, product: UNLISTED_IMAGE.offer };
   } else if (traits.sqlVm && windows) {
@@ -1224,8 +1224,8 @@ const DEMO_SUBSCRIPTIONS: readonly SubscriptionSpec[] = [
       demoMachine("vm-win-deallocated", "deallocated", "eastus"),
       demoMachine("vm-lin-stopped", "stopped", "westeurope"),
       demoMachine("vm-win-noextensions", "extensions-disabled", "eastus"),
-      demoMachine("vm-win-gallery-image", "unsupported-image", "westeurope"),
-      demoMachine("vm-lin-unlisted-image", "unsupported-image", "eastus"),
+      demoMachine("vm-win-gallery-image", "off-policy-image", "westeurope"),
+      demoMachine("vm-lin-unlisted-image", "off-policy-image", "eastus"),
       demoMachine("vm-win-optout", "opt-out-machine", "eastus"),
       demoMachine("vm-lin-optout-rg", "opt-out-resource-group", "westeurope"),
       demoMachine("vm-win-associated", "already-associated", "japaneast"),

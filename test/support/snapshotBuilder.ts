@@ -5,7 +5,7 @@
  */
 import { loadSettings, type Settings } from "../../src/config/settings.js";
 import { AMA, DEFENDER_FOR_SQL, LEGACY_AGENTS, SQL_IAAS_LINUX, type ExtensionIdentity, type Os } from "../../src/defender/agents.js";
-import type { AssociationState, ExtensionState, MachineState, Snapshot, SubscriptionState, WorkspaceState } from "../../src/model.js";
+import type { AssociationState, ExtensionState, MachineState, RuleState, Snapshot, SubscriptionState, WorkspaceState } from "../../src/model.js";
 import { idKey } from "../../src/azure/ids.js";
 import { evaluateMachines, type Need } from "../../src/evaluate/evaluate.js";
 import { buildPlan } from "../../src/plan/buildPlan.js";
@@ -90,7 +90,9 @@ export function sqlVm(name: string, overrides: MachineOverrides = {}): MachineSt
   return { ...machine, sqlServer: { sqlVirtualMachineId: `/subscriptions/${machine.subscriptionId}/resourceGroups/${machine.resourceGroup}/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/${name}` } };
 }
 
-export type SubscriptionOverrides = Partial<Omit<SubscriptionState, "existing" | "workspaces" | "optedOutResourceGroups">> & {
+export type SubscriptionOverrides = Partial<Omit<SubscriptionState, "existing" | "workspaces" | "optedOutResourceGroups" | "rules">> & {
+  /** Data collection rules found in the subscription (they also exist). */
+  rules?: readonly RuleState[];
   /** Ids of shared resources that exist (resource groups, workspaces, solutions, rules, identities). */
   existing?: readonly string[];
   workspaces?: readonly WorkspaceState[];
@@ -98,17 +100,17 @@ export type SubscriptionOverrides = Partial<Omit<SubscriptionState, "existing" |
 };
 
 export function subscription(overrides: SubscriptionOverrides = {}): SubscriptionState {
-  const { existing, workspaces, optedOutResourceGroups, ...rest } = overrides;
+  const { existing, workspaces, optedOutResourceGroups, rules, ...rest } = overrides;
   return {
     subscriptionId: SUB,
     tags: {},
     serversPlan: { tier: "Free" },
-    ruleDestinations: new Map(),
     sqlServersOnMachinesPlan: { tier: "Free" },
     legacyAutoProvisioning: "Off",
     ...rest,
     optedOutResourceGroups: new Set((optedOutResourceGroups ?? []).map((group) => group.toLowerCase())),
-    existing: new Set([...(existing ?? []).filter((id) => !id.startsWith("initiative:")), ...(workspaces ?? []).map((workspace) => workspace.id)].map((id) => idKey(id))),
+    existing: new Set([...(existing ?? []).filter((id) => !id.startsWith("initiative:")), ...(workspaces ?? []).map((workspace) => workspace.id), ...(rules ?? []).map((rule) => rule.id)].map((id) => idKey(id))),
+    rules: new Map((rules ?? []).map((rule) => [idKey(rule.id), rule])),
     // `initiative:<policySetDefinitionId>` in `existing` stands for an assignment of that initiative.
     sqlAssignments: [
       ...(rest.sqlAssignments ?? []),
@@ -121,13 +123,14 @@ export function subscription(overrides: SubscriptionOverrides = {}): Subscriptio
   };
 }
 
-export function snapshot(machines: readonly MachineState[], options: { subscriptions?: readonly SubscriptionState[]; customWorkspace?: WorkspaceState } = {}): Snapshot {
+export function snapshot(machines: readonly MachineState[], options: { subscriptions?: readonly SubscriptionState[]; customWorkspace?: WorkspaceState; associatedRules?: readonly RuleState[] } = {}): Snapshot {
   const subscriptions = options.subscriptions ?? [subscription()];
   return {
     observedAt: "2026-11-25T00:00:00.000Z",
     subscriptions: new Map(subscriptions.map((entry) => [entry.subscriptionId, entry])),
     machines,
     ...(options.customWorkspace ? { customWorkspace: options.customWorkspace } : {}),
+    associatedRules: new Map((options.associatedRules ?? []).map((rule) => [idKey(rule.id), rule])),
     unreadable: [],
   };
 }

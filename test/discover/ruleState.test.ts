@@ -1,0 +1,38 @@
+/** Which data collection rules bring a machine's security events into a workspace (toRuleState). */
+import { describe, expect, it } from "vitest";
+import { idKey } from "../../src/azure/ids.js";
+import { toRuleState } from "../../src/discover/normalise.js";
+
+const RULE = "/subscriptions/s/resourceGroups/rg-secops/providers/Microsoft.Insights/dataCollectionRules/dcr-security";
+const WORKSPACE = "/subscriptions/s/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.OperationalInsights/workspaces/DefaultWorkspace-s-EUS";
+const OTHER_WORKSPACE = "/subscriptions/s/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/workspaces/law-ops";
+
+const windowsSecurity = { name: "win", streams: ["Microsoft-SecurityEvent"], xPathQueries: ["Security!*[System[(EventID=4624)]]"] };
+const linuxAuth = { name: "lin", streams: ["Microsoft-Syslog"], facilityNames: ["auth", "authpriv", "daemon"], logLevels: ["Warning"] };
+const destinations = { logAnalytics: [{ name: "sec", workspaceResourceId: WORKSPACE }, { name: "ops", workspaceResourceId: OTHER_WORKSPACE }] };
+
+function rule(properties: Record<string, unknown>) {
+  return toRuleState({ id: RULE, type: "Microsoft.Insights/dataCollectionRules", properties: { destinations, ...properties } });
+}
+
+describe("a data collection rule's security events", () => {
+  it.each<[string, Record<string, unknown>, { Windows: string[]; Linux: string[] }]>([
+    ["both streams into one workspace", { dataSources: { windowsEventLogs: [windowsSecurity], syslog: [linuxAuth] }, dataFlows: [{ streams: ["Microsoft-SecurityEvent", "Microsoft-Syslog"], destinations: ["sec"] }] }, { Windows: [WORKSPACE], Linux: [WORKSPACE] }],
+    ["each stream to its own workspace", { dataSources: { windowsEventLogs: [windowsSecurity], syslog: [linuxAuth] }, dataFlows: [{ streams: ["Microsoft-SecurityEvent"], destinations: ["sec"] }, { streams: ["Microsoft-Syslog"], destinations: ["ops"] }] }, { Windows: [WORKSPACE], Linux: [OTHER_WORKSPACE] }],
+    ["stream names in any case", { dataSources: { windowsEventLogs: [{ ...windowsSecurity, streams: ["microsoft-securityevent"] }] }, dataFlows: [{ streams: ["MICROSOFT-SECURITYEVENT"], destinations: ["sec"] }] }, { Windows: [WORKSPACE], Linux: [] }],
+    ["Windows events of other channels only", { dataSources: { windowsEventLogs: [{ ...windowsSecurity, xPathQueries: ["System!*", "Application!*"] }] }, dataFlows: [{ streams: ["Microsoft-SecurityEvent"], destinations: ["sec"] }] }, { Windows: [], Linux: [] }],
+    ["syslog without authpriv", { dataSources: { syslog: [{ ...linuxAuth, facilityNames: ["auth"] }] }, dataFlows: [{ streams: ["Microsoft-Syslog"], destinations: ["sec"] }] }, { Windows: [], Linux: [] }],
+    ["syslog of every facility", { dataSources: { syslog: [{ ...linuxAuth, facilityNames: ["*"] }] }, dataFlows: [{ streams: ["Microsoft-Syslog"], destinations: ["sec"] }] }, { Windows: [], Linux: [WORKSPACE] }],
+    ["collected but routed nowhere", { dataSources: { windowsEventLogs: [windowsSecurity] }, dataFlows: [{ streams: ["Microsoft-Perf"], destinations: ["sec"] }] }, { Windows: [], Linux: [] }],
+    ["performance counters only", { dataSources: { performanceCounters: [{ name: "perf", streams: ["Microsoft-Perf"] }] }, dataFlows: [{ streams: ["Microsoft-Perf"], destinations: ["ops"] }] }, { Windows: [], Linux: [] }],
+  ])("%s", (_name, properties, expected) => {
+    const state = rule(properties);
+    expect(state?.securityEventsTo).toEqual({ Windows: expected.Windows.map(idKey), Linux: expected.Linux.map(idKey) });
+    expect(state?.workspaces).toEqual([idKey(WORKSPACE), idKey(OTHER_WORKSPACE)]);
+  });
+
+  it("reads a rule flattened by a typed client as well as wire JSON", () => {
+    const flattened = toRuleState({ id: RULE, destinations, dataSources: { windowsEventLogs: [windowsSecurity] }, dataFlows: [{ streams: ["Microsoft-SecurityEvent"], destinations: ["sec"] }] });
+    expect(flattened?.securityEventsTo.Windows).toEqual([idKey(WORKSPACE)]);
+  });
+});
