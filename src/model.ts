@@ -14,6 +14,8 @@ export interface ExtensionState {
   readonly provisioningState: string;
   readonly typeHandlerVersion?: string;
   readonly enableAutomaticUpgrade: boolean;
+  /** Its own tags: a re-install (PUT) replaces them, so it sends them back. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface AssociationState {
@@ -114,6 +116,8 @@ export interface PolicyAssignmentState {
   readonly id: string;
   readonly policyDefinitionId: string;
   readonly principalId?: string;
+  /** Defender for SQL's initiatives: where their deployments create Built-In-Identity-RG, when the assignment says. */
+  readonly builtInIdentityResourceGroupLocation?: string;
 }
 
 /**
@@ -126,6 +130,8 @@ export interface SubscriptionState {
   readonly displayName?: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly optedOutResourceGroups: ReadonlySet<string>;
+  /** Where Built-In-Identity-RG is, when it exists (ARM never moves a group; the SQL initiative must agree). */
+  readonly builtInIdentityGroupLocation?: string;
   /**
    * Resource groups (lower-case names) whose tags were read, when discovery read only some (targeted
    * runs); undefined when it knows every group's tags (sweeps). Writes elsewhere are refused.

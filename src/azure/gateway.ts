@@ -142,10 +142,10 @@ export class ArmGateway {
     return this.readOrUndefined(async () => (await this.resources.resources.getById(trimSlash(id), apiVersion)) as ArmObject);
   }
 
-  async getResourceGroupTags(subscriptionId: string, resourceGroup: string): Promise<Record<string, string> | undefined> {
+  async getResourceGroup(subscriptionId: string, resourceGroup: string): Promise<{ location: string; tags: Record<string, string> } | undefined> {
     const { groups } = this.clients(subscriptionId);
     const group = await this.readOrUndefined(() => groups.resourceGroups.get(resourceGroup));
-    return group ? (group.tags ?? {}) : undefined;
+    return group ? { location: group.location, tags: group.tags ?? {} } : undefined;
   }
 
   async getSubscription(subscriptionId: string): Promise<{ displayName?: string; tags: Record<string, string> } | undefined> {

@@ -8,6 +8,7 @@ import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey, parseResourceId, resourceGroupId, tryParseResourceId } from "../azure/ids.js";
 import {
+  BUILT_IN_IDENTITY_RESOURCE_GROUP,
   SQL_INITIATIVES,
   builtInIdentityId,
   defaultWorkspaceId,
@@ -94,13 +95,14 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   };
   const candidates = candidateSharedIds(settings, subscriptionId, machines, customWorkspace);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
-  const groupTags = await mapBounded([...groups], ARM_READ_CONCURRENCY, (group) => gateway.getResourceGroupTags(subscriptionId, group));
+  const found = await mapBounded([...groups], ARM_READ_CONCURRENCY, (group) => gateway.getResourceGroup(subscriptionId, group));
   subscription.resourceGroupsRead = groups;
   for (const [index, group] of [...groups].entries()) {
-    const tags = groupTags[index];
-    if (tags === undefined) continue;
+    const resourceGroup = found[index];
+    if (resourceGroup === undefined) continue;
     subscription.existing.add(idKey(resourceGroupId(subscriptionId, group)));
-    if (isOptedOut(tags, settings.optOutTag)) subscription.optedOutResourceGroups.add(group);
+    if (group === BUILT_IN_IDENTITY_RESOURCE_GROUP.toLowerCase()) subscription.builtInIdentityGroupLocation = resourceGroup.location;
+    if (isOptedOut(resourceGroup.tags, settings.optOutTag)) subscription.optedOutResourceGroups.add(group);
   }
   // Only resources whose group exists can exist.
   const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));
@@ -114,7 +116,10 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
     for (const raw of await gateway.listPolicyAssignments(subscriptionId)) {
       const assignment = toPolicyAssignmentState(raw);
       // Role grants are only checked by sweeps (Resource Graph); an event never re-grants them.
-      if (assignment && initiatives.has(assignment.policyDefinitionId.toLowerCase())) subscription.sqlAssignments.push({ id: assignment.id, policyDefinitionId: assignment.policyDefinitionId });
+      if (assignment && initiatives.has(assignment.policyDefinitionId.toLowerCase())) {
+        const { principalId: _grantsAreCheckedBySweeps, ...withoutPrincipal } = assignment;
+        subscription.sqlAssignments.push(withoutPrincipal);
+      }
     }
   }
   return subscription;

@@ -56,6 +56,7 @@ export function toExtensionState(raw: ArmObject): ExtensionState | undefined {
   const type = str((raw["properties"] as Record<string, unknown> | undefined)?.["type"]) ?? str(raw["typePropertiesType"]);
   if (!id || !publisher || !type) return undefined;
   const version = str(prop(raw, "typeHandlerVersion"));
+  const tags = raw["tags"] as Record<string, string> | null | undefined;
   return {
     id,
     name: str(raw["name"]) ?? id.split("/").pop() ?? "",
@@ -64,6 +65,7 @@ export function toExtensionState(raw: ArmObject): ExtensionState | undefined {
     provisioningState: str(prop(raw, "provisioningState")) ?? "Unknown",
     ...(version ? { typeHandlerVersion: version } : {}),
     enableAutomaticUpgrade: prop(raw, "enableAutomaticUpgrade") === true,
+    ...(tags && Object.keys(tags).length > 0 ? { tags } : {}),
   };
 }
 
@@ -92,7 +94,8 @@ export function toPolicyAssignmentState(raw: ArmObject): PolicyAssignmentState |
   const policyDefinitionId = str(prop(raw, "policyDefinitionId"));
   if (!id || !policyDefinitionId) return undefined;
   const principalId = str((raw["identity"] as Record<string, unknown> | undefined)?.["principalId"]);
-  return { id, policyDefinitionId, ...(principalId ? { principalId } : {}) };
+  const groupLocation = str(prop(raw, "parameters", "builtInIdentityResourceGroupLocation", "value"));
+  return { id, policyDefinitionId, ...(principalId ? { principalId } : {}), ...(groupLocation ? { builtInIdentityResourceGroupLocation: groupLocation } : {}) };
 }
 
 /** `provisioningState`, from wire JSON, a typed model or a Resource Graph row that projected it. */

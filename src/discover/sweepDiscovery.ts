@@ -7,7 +7,7 @@
 import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey, tryParseResourceId } from "../azure/ids.js";
-import { SQL_INITIATIVES } from "../defender/names.js";
+import { BUILT_IN_IDENTITY_RESOURCE_GROUP, SQL_INITIATIVES } from "../defender/names.js";
 import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { machineKeyOf, provisioningStateOf, roleGrantOf, toPolicyAssignmentState, toRuleState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
@@ -25,11 +25,11 @@ export const SWEEP_QUERIES = {
   // `tags['x']` is case-sensitive in Kusto while ARM tag names are not: `contains` (case-insensitive) on
   // the tags' JSON finds every group whose tags mention the name, and isOptedOut decides exactly.
   containers: (tag: string) =>
-    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or tostring(tags) contains ${quote(tag)})) | project id, type, name, subscriptionId, tags, managementGroupAncestorsChain = properties.managementGroupAncestorsChain | order by id asc`,
+    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or tostring(tags) contains ${quote(tag)})) | project id, type, name, location, subscriptionId, tags, managementGroupAncestorsChain = properties.managementGroupAncestorsChain | order by id asc`,
   pricings: () =>
     "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, subscriptionId, pricingTier = properties.pricingTier, subPlan = properties.subPlan | order by id asc",
   policy: () =>
-    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, identity, policyDefinitionId = properties.policyDefinitionId | order by id asc`,
+    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, identity, policyDefinitionId = properties.policyDefinitionId, parameters = properties.parameters | order by id asc`,
   roleGrants: (principalIds: readonly string[]) =>
     `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, principalId = properties.principalId, roleDefinitionId = properties.roleDefinitionId | order by id asc`,
   shared: () =>
@@ -58,6 +58,7 @@ interface MutableSubscription {
   displayName?: string;
   tags: Record<string, string>;
   optedOutResourceGroups: Set<string>;
+  builtInIdentityGroupLocation?: string;
   resourceGroupsRead?: Set<string>;
   pricings: Map<string, ArmObject>;
   legacyAutoProvisioning: "On" | "Off" | "unknown";
@@ -86,6 +87,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
         continue;
       }
       subscription.existing.add(idKey(String(row["id"])));
+      if (String(row["name"]).toLowerCase() === BUILT_IN_IDENTITY_RESOURCE_GROUP.toLowerCase() && typeof row["location"] === "string") subscription.builtInIdentityGroupLocation = row["location"];
       if (isOptedOut(row["tags"] as Record<string, string> | undefined, settings.optOutTag)) subscription.optedOutResourceGroups.add(String(row["name"]).toLowerCase());
     }
   }
@@ -264,6 +266,7 @@ export function freeze(subscription: MutableSubscription): SubscriptionState {
     ...(subscription.displayName ? { displayName: subscription.displayName } : {}),
     tags: subscription.tags,
     optedOutResourceGroups: subscription.optedOutResourceGroups,
+    ...(subscription.builtInIdentityGroupLocation ? { builtInIdentityGroupLocation: subscription.builtInIdentityGroupLocation } : {}),
     ...(subscription.resourceGroupsRead ? { resourceGroupsRead: subscription.resourceGroupsRead } : {}),
     serversPlan: toPricingState(subscription.pricings.get("virtualmachines")),
     sqlServersOnMachinesPlan: toPricingState(subscription.pricings.get("sqlservervirtualmachines")),

@@ -263,10 +263,12 @@ function extensionNeed(machine: MachineState, wanted: ExtensionSpec): Need | und
   const existing = machine.extensions.find((extension) => isExtension(extension, wanted));
   if (!existing) return { kind: "extension", extension: wanted, why: "missing" };
   // Reuse the existing copy's name and version: a second copy under another name is rejected by ARM.
+  // A PUT replaces the extension's tags: keep the customer's (a required-tag policy would refuse it without them).
   const repaired: ExtensionSpec = {
     ...wanted,
     name: existing.name,
     ...(existing.typeHandlerVersion ? { typeHandlerVersion: existing.typeHandlerVersion } : {}),
+    ...(existing.tags ? { tags: { ...existing.tags, ...wanted.tags } } : {}),
   };
   if (existing.provisioningState.toLowerCase() === "failed") return { kind: "extension", extension: repaired, why: "failed" };
   if (!existing.enableAutomaticUpgrade && wanted.publisher === AMA.Windows.publisher) return { kind: "extension", extension: repaired, why: "autoUpgradeOff" };

@@ -248,9 +248,9 @@ class PlanBuilder {
   private ensureUserAssignedIdentity(machine: MachineState, identityId: string): string | undefined {
     const parsed = parseResourceId(identityId);
     const subscription = this.writableSubscription(identityId);
-    const location = this.builtInIdentityGroupLocations.get(parsed.subscriptionId) ?? builtInIdentityGroupLocation(this.wantedSqlAssignment(subscription) !== undefined, machine.location);
+    const location = this.builtInIdentityGroupLocations.get(parsed.subscriptionId) ?? builtInIdentityGroupLocation(subscription.builtInIdentityGroupLocation, this.wantedSqlAssignment(subscription), machine.location);
     const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, location, SQL_CREATED_BY_TAG);
-    if (groupKey) this.builtInIdentityGroupLocations.set(parsed.subscriptionId, location);
+    this.builtInIdentityGroupLocations.set(parsed.subscriptionId, location);
     if (subscription.existing.has(idKey(identityId))) return undefined;
     return this.add({ action: "createUserAssignedIdentity", method: "PUT", targetId: identityId, body: userAssignedIdentityBody(machine.location, this.settings.createdResourceTags), observed: "absent", reason: "Defender for SQL's built-in identity does not exist", dependsOn: groupKey ? [groupKey] : [] });
   }
@@ -311,7 +311,7 @@ class PlanBuilder {
       return;
     }
     const assignmentId = policyAssignmentId(subscriptionId, SQL_ASSIGNMENT_NAMES[initiative]);
-    const parameters = this.sqlAssignmentParameters(initiative, subscriptionId);
+    const parameters = this.sqlAssignmentParameters(initiative, subscription);
     if (parameters === undefined) {
       this.addFinding({ subscriptionId, message: `custom workspace ${this.settings.customWorkspaceId} was not found: Defender for SQL autoprovisioning was not assigned` });
       return;
@@ -370,11 +370,11 @@ class PlanBuilder {
     return subscription.sqlAssignments.find((assignment) => assignment.policyDefinitionId.toLowerCase() === wanted);
   }
 
-  private sqlAssignmentParameters(initiative: keyof typeof SQL_INITIATIVES, subscriptionId: string): Record<string, { value: unknown }> | undefined {
+  private sqlAssignmentParameters(initiative: keyof typeof SQL_INITIATIVES, subscription: SubscriptionState): Record<string, { value: unknown }> | undefined {
     if (initiative === "extensionOnly") return {};
     // Both AMA initiatives create Built-In-Identity-RG themselves, at this parameter (default eastus); where
     // this plan creates the group, the initiative must name the same location or its deployments fail.
-    const groupLocation = this.builtInIdentityGroupLocations.get(subscriptionId);
+    const groupLocation = this.builtInIdentityGroupLocations.get(subscription.subscriptionId) ?? subscription.builtInIdentityGroupLocation;
     const identityGroup: Record<string, { value: unknown }> = groupLocation ? { builtInIdentityResourceGroupLocation: { value: groupLocation } } : {};
     if (initiative === "amaDefaultWorkspace") return identityGroup;
     const workspace = this.snapshot.customWorkspace;

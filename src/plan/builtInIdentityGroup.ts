@@ -6,14 +6,17 @@
  * So the group and the initiative must agree on one location. Pure.
  */
 import { BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION, normaliseRegion } from "../defender/names.js";
+import type { PolicyAssignmentState } from "../model.js";
 
 /**
- * `initiativeAssigned`: the initiative is already assigned (at the subscription or inherited): its
- * deployments will create the group where that assignment says, so the service creates it there too.
- * Discovery does not read assignments' parameters, so that is the initiative's default location.
- * Otherwise the service assigns the initiative itself, naming this same location: the region of the
- * first machine the group serves.
+ * An existing group keeps its location (ARM never moves one), and an initiative the service assigns must
+ * name it. Otherwise, where the initiative is already assigned (at the subscription or inherited), its
+ * deployments create the group where that assignment says (its parameter, or the initiative's default),
+ * so the service creates it there too. Otherwise the service assigns the initiative itself, naming this
+ * same location: the region of the first machine the group serves.
  */
-export function builtInIdentityGroupLocation(initiativeAssigned: boolean, firstMachineRegion: string): string {
-  return initiativeAssigned ? BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION : normaliseRegion(firstMachineRegion);
+export function builtInIdentityGroupLocation(existingGroupLocation: string | undefined, assignment: Pick<PolicyAssignmentState, "builtInIdentityResourceGroupLocation"> | undefined, firstMachineRegion: string): string {
+  if (existingGroupLocation) return normaliseRegion(existingGroupLocation);
+  if (assignment) return normaliseRegion(assignment.builtInIdentityResourceGroupLocation ?? BUILT_IN_IDENTITY_RESOURCE_GROUP_LOCATION);
+  return normaliseRegion(firstMachineRegion);
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idKey } from "../../src/azure/ids.js";
-import { demoEstate, machineWith, type Estate } from "../local-azure/estate.js";
+import { demoEstate, type Estate } from "../local-azure/estate.js";
 import type { ArmResource } from "../local-azure/arm-resource.js";
 import { builtInDefinitionId } from "../local-azure/policyDeny.js";
 import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness, type RunResult } from "../support/engineHarness.js";
@@ -37,15 +37,11 @@ const requireCostCenter = [
 ];
 
 /**
- * A customer under that policy: what already exists in Production carries the tag. Without the machine
- * whose Failed AMA is re-installed: that PUT replaces the extension's tags, and discovery does not read
- * them to send them back, so the policy rightly refuses it (left for discovery to fix).
+ * A customer under that policy: what already exists in Production carries the tag (its machines' agents
+ * too: re-installing a Failed one sends the extension's own tags back, or the policy would refuse it).
  */
 function tagged(source: Estate): ArmResource[] {
-  const failedAma = machineWith(source, "ama-failed");
-  return source.resources
-    .filter((resource) => !idKey(resource.id).startsWith(idKey(failedAma.id)))
-    .map((resource) => (resource.id.startsWith(`${production.id}/resourceGroups/`) ? { ...resource, tags: { ...resource.tags, costCenter: "existing" } } : resource));
+  return source.resources.map((resource) => (resource.id.startsWith(`${production.id}/resourceGroups/`) ? { ...resource, tags: { ...resource.tags, costCenter: "existing" } } : resource));
 }
 
 const actionsOf = (run: RunResult) => run.report.resources.flatMap((resource) => resource.actions.map((action) => ({ ...action, resource })));

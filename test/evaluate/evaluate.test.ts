@@ -59,6 +59,11 @@ describe("evaluate: the machines profile", () => {
     expect(needs(assessment).filter((need) => need.startsWith("extension"))).toEqual(expected);
   });
 
+  it("sends the existing copy's own tags back when repairing it (a PUT replaces them)", () => {
+    const machine = { ...base, extensions: [{ ...ama(base, "Windows", { name: "my-ama", state: "Failed" }), tags: { costCenter: "cc-1" } }] };
+    expect(assess(machine).needs.find((entry) => entry.kind === "extension")).toMatchObject({ extension: { name: "my-ama", tags: { costCenter: "cc-1" } } });
+  });
+
   it("keeps the existing copy's typeHandlerVersion when repairing it", () => {
     const machine = { ...base, extensions: [ama(base, "Windows", { name: "my-ama", state: "Failed", version: "1.22" })] };
     const need = assess(machine).needs.find((entry) => entry.kind === "extension");

@@ -72,16 +72,24 @@ describe("Built-In-Identity-RG", () => {
     expect(p.items.filter((item) => item.action === "assignPolicy")).toEqual([]);
   });
 
-  it("already there: the initiative is assigned without the parameter, as before", () => {
-    const p = planFor([sqlVm("sqlvm-weu", { location: "westeurope" })], {}, { existing: [`/subscriptions/${SUB}/resourceGroups/Built-In-Identity-RG`] });
+  it("already there: the initiative the service assigns names the group's own location (ARM never moves a group)", () => {
+    const p = planFor([sqlVm("sqlvm-weu", { location: "westeurope" })], {}, { existing: [`/subscriptions/${SUB}/resourceGroups/Built-In-Identity-RG`], builtInIdentityGroupLocation: "uksouth" });
     expect(p.items.filter((item) => item.targetId.endsWith("/Built-In-Identity-RG"))).toEqual([]);
-    expect(assignmentParameters(p)).toBeUndefined();
+    expect(assignmentParameters(p)).toEqual({ builtInIdentityResourceGroupLocation: { value: "uksouth" } });
+  });
+
+  it("follows the location an existing assignment names for the group", () => {
+    const assignment = { id: `/providers/Microsoft.Management/managementGroups/mg-landingzones/providers/Microsoft.Authorization/policyAssignments/sql`, policyDefinitionId: D7C3EA3A, builtInIdentityResourceGroupLocation: "swedencentral" };
+    const p = planFor([sqlVm("sqlvm-weu", { location: "westeurope" })], {}, { sqlAssignments: [assignment] });
+    expect(identityGroup(p).body).toMatchObject({ location: "swedencentral" });
   });
 
   it.each([
-    { case: "not assigned: the first machine's region, normalised", assigned: false, region: "West Europe", location: "westeurope" },
-    { case: "assigned: the initiative's default location", assigned: true, region: "westeurope", location: "eastus" },
-  ])("builtInIdentityGroupLocation, $case", ({ assigned, region, location }) => {
-    expect(builtInIdentityGroupLocation(assigned, region)).toBe(location);
+    { case: "not assigned: the first machine's region, normalised", group: undefined, assignment: undefined, region: "West Europe", location: "westeurope" },
+    { case: "assigned with the default: the initiative's default location", group: undefined, assignment: {}, region: "westeurope", location: "eastus" },
+    { case: "assigned naming a location: that location", group: undefined, assignment: { builtInIdentityResourceGroupLocation: "Sweden Central" }, region: "westeurope", location: "swedencentral" },
+    { case: "the group exists: its location, whatever else says", group: "uksouth", assignment: { builtInIdentityResourceGroupLocation: "swedencentral" }, region: "westeurope", location: "uksouth" },
+  ])("builtInIdentityGroupLocation, $case", ({ group, assignment, region, location }) => {
+    expect(builtInIdentityGroupLocation(group, assignment, region)).toBe(location);
   });
 });

@@ -1,7 +1,7 @@
-/** Which data collection rules bring a machine's security events into a workspace (toRuleState). */
+/** What discovery reads from ARM's JSON: rules' security events, assignments' parameters, extensions' tags. */
 import { describe, expect, it } from "vitest";
 import { idKey } from "../../src/azure/ids.js";
-import { toRuleState } from "../../src/discover/normalise.js";
+import { toExtensionState, toPolicyAssignmentState, toRuleState } from "../../src/discover/normalise.js";
 
 const RULE = "/subscriptions/s/resourceGroups/rg-secops/providers/Microsoft.Insights/dataCollectionRules/dcr-security";
 const WORKSPACE = "/subscriptions/s/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.OperationalInsights/workspaces/DefaultWorkspace-s-EUS";
@@ -36,3 +36,24 @@ describe("a data collection rule's security events", () => {
     expect(flattened?.securityEventsTo.Windows).toEqual([idKey(WORKSPACE)]);
   });
 });
+
+describe("a Defender for SQL initiative assignment", () => {
+  const id = "/providers/Microsoft.Management/managementGroups/mg-lz/providers/Microsoft.Authorization/policyAssignments/sql";
+  const policyDefinitionId = "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-c2c3-4d8a-8e2b-21f6a8e6c8b5";
+
+  it("says where its deployments create Built-In-Identity-RG, from a Resource Graph row or a typed client", () => {
+    const parameters = { builtInIdentityResourceGroupLocation: { value: "swedencentral" } };
+    expect(toPolicyAssignmentState({ id, policyDefinitionId, parameters, identity: { principalId: "p" } })).toEqual({ id, policyDefinitionId, principalId: "p", builtInIdentityResourceGroupLocation: "swedencentral" });
+    expect(toPolicyAssignmentState({ id, properties: { policyDefinitionId, parameters } })?.builtInIdentityResourceGroupLocation).toBe("swedencentral");
+    expect(toPolicyAssignmentState({ id, properties: { policyDefinitionId, parameters: {} } })?.builtInIdentityResourceGroupLocation).toBeUndefined();
+  });
+});
+
+describe("an extension", () => {
+  it("keeps its own tags, so a re-install can send them back", () => {
+    const raw = { id: "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/vm/extensions/ama", name: "ama", tags: { costCenter: "cc-1" }, properties: { publisher: "Microsoft.Azure.Monitor", type: "AzureMonitorWindowsAgent", provisioningState: "Failed" } };
+    expect(toExtensionState(raw)?.tags).toEqual({ costCenter: "cc-1" });
+    expect(toExtensionState({ ...raw, tags: null })?.tags).toBeUndefined();
+  });
+});
+
