@@ -9,6 +9,7 @@ import { ArmError, InputError, describePolicyViolation, toArmError, type PolicyV
 import type { Logger } from "../log.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { Semaphore } from "../concurrency.js";
+import { staleReason } from "./staleness.js";
 
 export type ItemOutcome = "succeeded" | "failed" | "skipped";
 
@@ -80,6 +81,9 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
     ...result,
   });
   try {
+    const stale = await staleReason(item, gateway);
+    // Never written: reported, and the next run plans against what is there now.
+    if (stale) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${stale}` } });
     const response = await send(item, gateway);
     return finish({
       outcome: "succeeded",
@@ -128,6 +132,9 @@ async function resolveBody(item: PlanItem, gateway: ArmWriter): Promise<Record<s
   const properties = (body["properties"] as Record<string, unknown> | undefined) ?? {};
   return { ...body, properties: { ...properties, principalId } };
 }
+
+/** Result code of an item refused because its target changed since the plan. */
+export const STALE_PLAN = "StalePlan";
 
 /** Result code of a write skipped because the guest was not running; reported as skipped, never failed. */
 export const GUEST_UNAVAILABLE = "GuestUnavailable";

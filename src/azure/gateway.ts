@@ -35,6 +35,8 @@ export interface WriteResult {
 
 export interface ArmWriter {
   getResource(id: string): Promise<ArmObject | undefined>;
+  /** A write target read again just before the write, behind the same guard as the write itself. */
+  readTarget(id: string): Promise<ArmObject | undefined>;
   put(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult>;
   patch(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult>;
   delete(id: string, apiVersion: string): Promise<WriteResult>;
@@ -216,6 +218,10 @@ export class ArmGateway {
     const resources = this.resources.resources;
     return {
       getResource: (id) => this.getResource(id),
+      readTarget: (id) => {
+        assertWritable(id);
+        return this.getResource(id);
+      },
       put: (id, apiVersion, body) => {
         assertWritable(id);
         return this.write((onResponse) => resources.createOrUpdateById(trimSlash(id), apiVersion, body, { ...poll, onResponse }).pollUntilDone());

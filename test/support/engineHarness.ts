@@ -110,6 +110,7 @@ function recording(gateway: ArmGateway, record: (write: SentWrite) => () => void
     };
     return {
       getResource: (id) => inner.getResource(id),
+      readTarget: (id) => inner.readTarget(id),
       put: (id, apiVersion, body) => track({ method: "PUT", targetId: id, body }, () => inner.put(id, apiVersion, body)),
       patch: (id, apiVersion, body) => track({ method: "PATCH", targetId: id, body }, () => inner.patch(id, apiVersion, body)),
       delete: (id, apiVersion) => track({ method: "DELETE", targetId: id }, () => inner.delete(id, apiVersion)),
