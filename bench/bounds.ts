@@ -27,7 +27,7 @@ export const GRAPH_PAGE_ROWS = 1000;
 export const GRAPH_MAX_SUBSCRIPTIONS = 1000;
 /** What the engine uses today (engine.ts SWEEP_BATCH_SUBSCRIPTIONS). */
 export const SERVICE_BATCH_SUBSCRIPTIONS = 200;
-/** ARM per subscription x principal buckets (shared/docs/azure-domain.md 8.1). */
+/** ARM per subscription x principal buckets (docs/azure-domain.md §9.1). */
 export const WRITE_BUCKET = { capacity: 200, refillPerSecond: 10 } as const;
 export const READ_BUCKET = { capacity: 250, refillPerSecond: 25 } as const;
 

@@ -34,7 +34,7 @@ function isOperationInProgress(body: string | null | undefined): boolean {
 
 /** Requests left in a subscription's ARM bucket (10% of 250 reads / 200 writes) for the customer's own automation. */
 const HEADROOM = { reads: 25, writes: 20 } as const;
-/** ARM refill rates per second (domain doc 8.1). */
+/** ARM refill rates per second (docs/azure-domain.md §9.1). */
 const REFILL_PER_SECOND = { reads: 25, writes: 10 } as const;
 
 /**

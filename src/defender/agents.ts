@@ -1,6 +1,6 @@
 /**
  * Agent extensions the service recognises and installs. Extensions are matched on publisher + type
- * (case-insensitive), never on their name: names are free text (domain doc section 3).
+ * (case-insensitive), never on their name: names are free text (docs/azure-domain.md §2.1).
  */
 
 export interface ExtensionIdentity {
@@ -26,9 +26,9 @@ export const DEFENDER_FOR_SQL: ExtensionIdentity = { publisher: "Microsoft.Azure
 /** Linux SQL VMs carry this extension; Defender's SQL policies treat them as out of scope. */
 export const SQL_IAAS_LINUX: ExtensionIdentity = { publisher: "Microsoft.SqlServer.Management", type: "SqlIaaSAgentLinux" };
 
-/** typeHandlerVersion the built-in AMA policies deploy (section 5); auto-upgrade keeps it current. */
+/** typeHandlerVersion the built-in AMA policies deploy (docs/azure-domain.md §2.2); auto-upgrade keeps it current. */
 export const AMA_VM_HANDLER_VERSION: Readonly<Record<Os, string>> = { Windows: "1.1", Linux: "1.36" };
-/** The Defender for SQL initiative pins AMA 1.2 on SQL VMs (section 1.3). */
+/** The Defender for SQL initiative pins AMA 1.2 on SQL VMs (docs/azure-domain.md §3.3). */
 export const AMA_SQL_VM_HANDLER_VERSION = "1.2";
 export const DEFENDER_FOR_SQL_HANDLER_VERSION = "2.0";
 

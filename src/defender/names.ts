@@ -1,7 +1,7 @@
 /**
  * The exact names Defender for Cloud's built-in policies give the resources they create, so the
  * service and the policies converge on the same resources instead of creating duplicates.
- * Sources: shared/docs/azure-domain.md sections 1.2-1.3, 2.4-2.5, 4.
+ * Sources: docs/azure-domain.md §1.1, §3.2 and §4.
  */
 import regionCodes from "./region-codes.json" with { type: "json" };
 import { resourceGroupId } from "../azure/ids.js";
@@ -54,7 +54,7 @@ export function solutionId(workspaceId: string, gallery: string): string {
   return `${resourceGroupId}/providers/Microsoft.OperationsManagement/solutions/${gallery}(${workspaceName})`;
 }
 
-// ---- Defender for SQL (initiative d7c3ea3a / de01d381, section 1.3) ----
+// ---- Defender for SQL (initiative d7c3ea3a / de01d381, docs/azure-domain.md §3.2) ----
 
 export const SQL_CREATED_BY_TAG = { createdBy: "MicrosoftDefenderForSQL" } as const;
 export const BUILT_IN_IDENTITY_RESOURCE_GROUP = "Built-In-Identity-RG";
@@ -100,7 +100,7 @@ export const SQL_ASSIGNMENT_NAMES = {
   extensionOnly: "Defender for SQL extension on SQL VMs and Arc-enabled SQL",
 } as const;
 
-/** Roles the script grants the assignment's identity at subscription scope (section 1.1 step 2). */
+/** Roles the script grants the assignment's identity at subscription scope (docs/azure-domain.md §3.4). */
 export const SQL_ASSIGNMENT_ROLES = {
   logAnalyticsContributor: "92aaf0da-9dab-42b6-94a3-d43ce8d16293",
   virtualMachineContributor: "9980e02c-c2be-4d73-94e8-173b1dc7cf3c",

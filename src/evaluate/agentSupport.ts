@@ -1,6 +1,6 @@
 /**
  * Whether the Azure Monitor Agent supports a machine's operating system, decided from what ARM reports
- * (docs/azure-domain.md, "Operating systems the Azure Monitor Agent supports"). A machine the agent does not
+ * (docs/azure-domain.md §10, "Operating systems the Azure Monitor Agent supports"). A machine the agent does not
  * support is skipped rather than sent an install that fails (the Linux agent exits with code 51); a machine
  * whose OS ARM does not tell is "unknown": the install goes ahead and ARM's answer is reported.
  */

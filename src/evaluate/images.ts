@@ -1,5 +1,5 @@
 /**
- * Marketplace images the built-in AMA policies accept (domain doc section 5, scopeToSupportedImages).
+ * Marketplace images the built-in AMA policies accept (docs/azure-domain.md §5.2, scopeToSupportedImages).
  * Gallery and managed images never match those lists, so they are out of scope too unless the operator
  * turns the scoping off (SCOPE_TO_SUPPORTED_IMAGES=false), as the policy's parameter allows.
  */

@@ -1,6 +1,6 @@
 /**
  * Request bodies, shaped exactly as Defender's built-in policy templates send them
- * (domain doc sections 1.3, 2.5, 5) so both converge on identical resources. Every resource the
+ * (docs/azure-domain.md §1.2-1.4, §2.2, §3.3) so both converge on identical resources. Every resource the
  * service creates also carries the configured CREATED_RESOURCE_TAGS (`createdTags`).
  */
 import type { ExtensionSpec, WorkspaceSpec } from "../evaluate/evaluate.js";

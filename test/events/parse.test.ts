@@ -7,12 +7,12 @@ const SUB = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
 const RG = `/subscriptions/${SUB}/resourceGroups/rg-sql-prod`;
 const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/sqlvm-01`;
 
-/** The domain reference's §7.2 sample (abbreviated ids filled in). */
+/** The sample of docs/azure-domain.md §8.2 (abbreviated ids filled in). */
 function gridEvent(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
   return resourceWriteEvent(VM, overrides, data);
 }
 
-/** The same event in CloudEvents 1.0 (§7.3). */
+/** The same event in CloudEvents 1.0 (docs/azure-domain.md §8.3). */
 function cloudEvent(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
   return asCloudEvent(gridEvent({}, data), overrides);
 }

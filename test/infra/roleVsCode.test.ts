@@ -74,7 +74,7 @@ const IMPLIED_BY_WRITES: readonly { action: string; reason: string; applies: (wr
   },
   {
     action: "Microsoft.Insights/dataCollectionRules/read",
-    reason: "creating an association is checked for read access to its rule (domain reference 6.2 #10)",
+    reason: "creating an association is checked for read access to its rule (docs/azure-domain.md §7.2)",
     applies: (write) => write.method === "PUT" && /\/providers\/Microsoft\.Insights\/dataCollectionRuleAssociations\/[^/]+$/i.test(write.targetId),
   },
 ];

@@ -162,7 +162,7 @@ export interface Estate {
 // Domain data
 
 /**
- * Map A of the domain reference (§4): Defender's default pipeline region codes. Several regions share
+ * Map A of docs/azure-domain.md (§4.1): Defender's default pipeline region codes. Several regions share
  * a code (japaneast/japanwest → EJP); westus3 is absent, so Defender never made a default workspace there.
  */
 export const DEFENDER_REGION_CODES: Readonly<Record<string, string>> = {
@@ -297,7 +297,7 @@ const SQL_IAAS = {
 } as const;
 
 type Image = { publisher: string; offer: string; sku: string; version: string };
-/** Marketplace images inside the AMA policies' supported lists (domain reference §5). */
+/** Marketplace images inside the AMA policies' supported lists (docs/azure-domain.md §5.2). */
 const SUPPORTED_IMAGES: Readonly<Record<MachineOs, readonly Image[]>> = {
   windows: [
     { publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku: "2022-datacenter-azure-edition", version: "latest" },

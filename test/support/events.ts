@@ -1,6 +1,6 @@
 /**
- * Resource write events shaped like the domain reference's §7.2 sample (Event Grid schema) and its
- * CloudEvents 1.0 twin (§7.3), for any resource id.
+ * Resource write events shaped like the sample of docs/azure-domain.md §8.2 (Event Grid schema) and its
+ * CloudEvents 1.0 twin (§8.3), for any resource id.
  */
 export function resourceWriteEvent(resourceUri: string, overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
   const subscriptionId = resourceUri.split("/")[2] as string;
