@@ -33,7 +33,17 @@ import { builtInIdentityGroupLocation } from "./builtInIdentityGroup.js";
 import { PLAN_VERSION, type HttpMethod, type Plan, type PlanAction, type PlanItem, type SubscriptionFinding } from "./plan.js";
 
 /** Why a machine's need could not be planned (outside scope, opted-out group, missing custom workspace). */
-class Unplannable extends Error {}
+/**
+ * What planning one write and its prerequisites gave: the key of the item it stands for (none when
+ * nothing needs writing), or why it cannot be planned. A value, never an exception: the machine's
+ * other needs go on, and the blocked one is reported with its reason.
+ */
+type Planned = { readonly key?: string; readonly blocked?: undefined } | { readonly blocked: string; readonly key?: undefined };
+
+const planned = (key?: string): Planned => (key === undefined ? {} : { key });
+const cannot = (reason: string): Planned => ({ blocked: reason });
+/** The keys of the prerequisites that added an item. */
+const keysOf = (...prerequisites: readonly Planned[]): string[] => prerequisites.flatMap((prerequisite) => (prerequisite.key ? [prerequisite.key] : []));
 
 /** The last write planned for a machine, and its identity write (extensions need the identity). */
 interface MachineChain {
@@ -92,20 +102,15 @@ class PlanBuilder {
     const identityNeeds: Need[] = needs.filter((need) => need.kind === "systemIdentity" || need.kind === "userAssignedIdentity");
     const ordered: Need[] = [...needs.filter((need) => need.kind === "workspace"), ...needs.filter((need) => need.kind !== "workspace" && !identityNeeds.includes(need))];
     const chain: MachineChain = { last: undefined, identity: undefined };
-    try {
-      if (identityNeeds.length > 0) chain.identity = chain.last = this.identityItem(machine, identityNeeds);
-    } catch (error) {
-      if (!(error instanceof Unplannable)) throw error;
-      for (const need of identityNeeds) blocked.push({ need, reason: error.message });
+    if (identityNeeds.length > 0) {
+      const identity = this.identityItem(machine, identityNeeds);
+      if (identity.blocked !== undefined) for (const need of identityNeeds) blocked.push({ need, reason: identity.blocked });
+      else chain.identity = chain.last = identity.key;
     }
     for (const need of ordered) {
-      try {
-        const key = this.needItem(machine, need, chain);
-        if (key) chain.last = key;
-      } catch (error) {
-        if (!(error instanceof Unplannable)) throw error;
-        blocked.push({ need, reason: error.message });
-      }
+      const item = this.needItem(machine, need, chain);
+      if (item.blocked !== undefined) blocked.push({ need, reason: item.blocked });
+      else if (item.key) chain.last = item.key;
     }
     return { ...assessment, blocked };
   }
@@ -125,12 +130,8 @@ class PlanBuilder {
     for (const ruleKey of subscription.rules.keys()) {
       const region = OWNED_RULE_NAME.exec(ruleKey)?.[1];
       if (!region) continue;
-      try {
-        this.ensureRule(ownedRuleSpec(region, this.snapshot, subscription, this.settings));
-      } catch (error) {
-        if (!(error instanceof Unplannable)) throw error;
-        this.addFinding({ subscriptionId: subscription.subscriptionId, message: `rule ${ruleKey} cannot follow the settings: ${error.message}` });
-      }
+      const rule = this.ensureRule(ownedRuleSpec(region, this.snapshot, subscription, this.settings));
+      if (rule.blocked !== undefined) this.addFinding({ subscriptionId: subscription.subscriptionId, message: `rule ${ruleKey} cannot follow the settings: ${rule.blocked}` });
     }
   }
 
@@ -141,21 +142,22 @@ class PlanBuilder {
 
   // ---- machine needs ----
 
-  private needItem(machine: MachineState, need: Need, chain: MachineChain): string | undefined {
+  private needItem(machine: MachineState, need: Need, chain: MachineChain): Planned {
     // Writes to one machine go one at a time (`after`); only real prerequisites fail their dependants.
     const after = chain.last ? [chain.last] : [];
     const identity = chain.identity ? [chain.identity] : [];
     switch (need.kind) {
-      case "workspace":
-        this.ensureWorkspace(need.workspace);
-        return undefined;
+      case "workspace": {
+        const workspace = this.ensureWorkspace(need.workspace);
+        return workspace.blocked !== undefined ? workspace : planned();
+      }
       case "extension": {
         const reason = {
           missing: `${need.extension.type} is not installed`,
           failed: `${need.extension.type} is in state Failed: reinstall under its existing name`,
           autoUpgradeOff: `${need.extension.type} has automatic upgrade off`,
         }[need.why];
-        return this.add({
+        return this.addPlanned({
           machine,
           action: "installExtension",
           method: "PUT",
@@ -168,9 +170,10 @@ class PlanBuilder {
         });
       }
       case "association": {
-        const ruleKey = need.rule.flavour === "configured" ? this.checkConfiguredRule(need.rule.ruleId) : this.ensureRule(need.rule);
+        const rule = need.rule.flavour === "configured" ? this.checkConfiguredRule(need.rule.ruleId) : this.ensureRule(need.rule);
+        if (rule.blocked !== undefined) return rule;
         const description = need.rule.flavour === "sql" ? "Configure association between SQL Virtual Machine and the Microsoft Defender for SQL user-defined DCR." : "Associates the machine with the Defender for Cloud data collection rule. Managed by ama-remediator.";
-        return this.add({
+        return this.addPlanned({
           machine,
           action: "associateDataCollectionRule",
           method: "PUT",
@@ -178,12 +181,12 @@ class PlanBuilder {
           body: associationBody(need.rule.ruleId, description),
           observed: "no association to this rule",
           reason: `not associated with ${need.rule.ruleId}`,
-          dependsOn: ruleKey ? [ruleKey] : [],
+          dependsOn: keysOf(rule),
           after,
         });
       }
       case "removeExtension":
-        return this.add({
+        return this.addPlanned({
           machine,
           action: "removeExtension",
           method: "DELETE",
@@ -194,21 +197,19 @@ class PlanBuilder {
         });
       case "systemIdentity":
       case "userAssignedIdentity":
-        return undefined; // handled together by identityItem
+        return planned(); // handled together by identityItem
     }
   }
 
   /** A configured rule is never created; when discovery did not find it, associations to it are not attempted. */
-  private checkConfiguredRule(ruleId: string): undefined {
-    if (this.snapshot.configuredRuleFound === false) {
-      const subscriptionId = parseResourceId(ruleId).subscriptionId;
-      this.addFinding({ subscriptionId, message: `DATA_COLLECTION_RULE_ID ${ruleId} was not found: no machine is associated with it until it exists` });
-      throw new Unplannable(`configured data collection rule ${ruleId} was not found`);
-    }
-    return undefined;
+  private checkConfiguredRule(ruleId: string): Planned {
+    if (this.snapshot.configuredRuleFound !== false) return planned();
+    const subscriptionId = parseResourceId(ruleId).subscriptionId;
+    this.addFinding({ subscriptionId, message: `DATA_COLLECTION_RULE_ID ${ruleId} was not found: no machine is associated with it until it exists` });
+    return cannot(`configured data collection rule ${ruleId} was not found`);
   }
 
-  private identityItem(machine: MachineState, needs: readonly Need[]): string {
+  private identityItem(machine: MachineState, needs: readonly Need[]): Planned {
     const wantsSystem = machine.identity.systemAssigned || needs.some((need) => need.kind === "systemIdentity");
     const newUserIds = needs.flatMap((need) => (need.kind === "userAssignedIdentity" ? [need.identityId] : []));
     const hasUser = machine.identity.userAssignedIds.length > 0 || newUserIds.length > 0;
@@ -218,11 +219,13 @@ class PlanBuilder {
     const identity: Record<string, unknown> = { type };
     if (hasUser) identity["userAssignedIdentities"] = Object.fromEntries([...machine.identity.userAssignedIds, ...newUserIds].map((id) => [id, {}]));
     const dependencies = newUserIds.map((id) => this.ensureUserAssignedIdentity(machine, id));
+    const blocked = dependencies.find((dependency) => dependency.blocked !== undefined);
+    if (blocked) return blocked;
     const reasons = [
       ...(needs.some((need) => need.kind === "systemIdentity") ? ["no system-assigned identity"] : []),
       ...newUserIds.map((id) => `Defender for SQL identity ${id.split("/").pop()} not attached`),
     ];
-    return this.add({
+    return this.addPlanned({
       machine,
       action: "updateMachineIdentity",
       method: "PATCH",
@@ -230,70 +233,80 @@ class PlanBuilder {
       body: { identity },
       observed: { systemAssigned: machine.identity.systemAssigned, userAssignedIds: machine.identity.userAssignedIds },
       reason: reasons.join("; "),
-      dependsOn: dependencies.filter((key): key is string => key !== undefined),
+      dependsOn: keysOf(...dependencies),
     });
   }
 
   // ---- shared resources ----
 
   /** A group the service's resources need, created in `location`: where what it holds serves machines, never a fixed region. */
-  private ensureResourceGroup(subscriptionId: string, name: string, location: string, ownTags?: Readonly<Record<string, string>>): string | undefined {
+  private ensureResourceGroup(subscriptionId: string, name: string, location: string, ownTags?: Readonly<Record<string, string>>): Planned {
     const id = resourceGroupId(subscriptionId, name);
-    const subscription = this.writableSubscription(id);
-    if (subscription.optedOutResourceGroups.has(name.toLowerCase())) throw new Unplannable(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
-    if (subscription.existing.has(idKey(id))) return undefined;
-    return this.add({ action: "createResourceGroup", method: "PUT", targetId: id, body: resourceGroupBody(location, this.settings.createdResourceTags, ownTags), observed: "absent", reason: `resource group for Defender's resources does not exist: create it in ${location}` });
+    const target = this.writableSubscription(id);
+    if ("blocked" in target) return cannot(target.blocked);
+    const { subscription } = target;
+    if (subscription.optedOutResourceGroups.has(name.toLowerCase())) return cannot(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
+    if (subscription.existing.has(idKey(id))) return planned();
+    return this.addPlanned({ action: "createResourceGroup", method: "PUT", targetId: id, body: resourceGroupBody(location, this.settings.createdResourceTags, ownTags), observed: "absent", reason: `resource group for Defender's resources does not exist: create it in ${location}` });
   }
 
-  private ensureUserAssignedIdentity(machine: MachineState, identityId: string): string | undefined {
+  private ensureUserAssignedIdentity(machine: MachineState, identityId: string): Planned {
     const parsed = parseResourceId(identityId);
-    const subscription = this.writableSubscription(identityId);
+    const target = this.writableSubscription(identityId);
+    if ("blocked" in target) return cannot(target.blocked);
+    const { subscription } = target;
     const location = this.builtInIdentityGroupLocations.get(parsed.subscriptionId) ?? builtInIdentityGroupLocation(subscription.builtInIdentityGroupLocation, this.wantedSqlAssignment(subscription), machine.location);
-    const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, location, SQL_CREATED_BY_TAG);
+    const group = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, location, SQL_CREATED_BY_TAG);
+    if (group.blocked !== undefined) return group;
     this.builtInIdentityGroupLocations.set(parsed.subscriptionId, location);
-    if (subscription.existing.has(idKey(identityId))) return undefined;
-    return this.add({ action: "createUserAssignedIdentity", method: "PUT", targetId: identityId, body: userAssignedIdentityBody(machine.location, this.settings.createdResourceTags), observed: "absent", reason: "Defender for SQL's built-in identity does not exist", dependsOn: groupKey ? [groupKey] : [] });
+    if (subscription.existing.has(idKey(identityId))) return planned();
+    return this.addPlanned({ action: "createUserAssignedIdentity", method: "PUT", targetId: identityId, body: userAssignedIdentityBody(machine.location, this.settings.createdResourceTags), observed: "absent", reason: "Defender for SQL's built-in identity does not exist", dependsOn: keysOf(group) });
   }
 
-  private ensureWorkspace(spec: WorkspaceSpec): string | undefined {
+  private ensureWorkspace(spec: WorkspaceSpec): Planned {
     const parsed = parseResourceId(spec.workspaceId);
     const inScope = this.snapshot.subscriptions.get(parsed.subscriptionId);
     let workspaceKey: string | undefined;
     if (spec.createIn) {
-      const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, spec.createIn.location, spec.createIn.flavour === "sql" ? SQL_CREATED_BY_TAG : undefined);
-      workspaceKey = this.add({ action: "createWorkspace", method: "PUT", targetId: spec.workspaceId, body: workspaceBody(spec, this.settings.createdResourceTags), observed: "absent", reason: "workspace does not exist", dependsOn: groupKey ? [groupKey] : [] });
+      const group = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, spec.createIn.location, spec.createIn.flavour === "sql" ? SQL_CREATED_BY_TAG : undefined);
+      if (group.blocked !== undefined) return group;
+      workspaceKey = this.add({ action: "createWorkspace", method: "PUT", targetId: spec.workspaceId, body: workspaceBody(spec, this.settings.createdResourceTags), observed: "absent", reason: "workspace does not exist", dependsOn: keysOf(group) });
     } else if (!spec.location) {
-      throw new Unplannable(`custom workspace ${spec.workspaceId} was not found (it is never created by this service)`);
+      return cannot(`custom workspace ${spec.workspaceId} was not found (it is never created by this service)`);
     }
-    if (spec.solutions.length === 0) return workspaceKey;
+    if (spec.solutions.length === 0) return planned(workspaceKey);
     if (!inScope) {
       this.addFinding({ subscriptionId: parsed.subscriptionId, message: `workspace ${spec.workspaceId} is outside the configured scope: add solutions ${spec.solutions.join(", ")} yourself if missing` });
-      return workspaceKey;
+      return planned(workspaceKey);
     }
     for (const gallery of spec.solutions) {
       const id = solutionId(spec.workspaceId, gallery);
       if (inScope.existing.has(idKey(id))) continue;
       this.add({ action: "installSolution", method: "PUT", targetId: id, body: solutionBody(spec.workspaceId, spec.location, gallery, this.settings.createdResourceTags), observed: "absent", reason: `workspace lacks the ${gallery} solution`, dependsOn: workspaceKey ? [workspaceKey] : [] });
     }
-    return workspaceKey;
+    return planned(workspaceKey);
   }
 
-  private ensureRule(rule: RuleSpec): string | undefined {
-    if (rule.flavour === "configured") return undefined;
-    const subscription = this.writableSubscription(rule.ruleId);
+  private ensureRule(rule: RuleSpec): Planned {
+    if (rule.flavour === "configured") return planned();
+    const target = this.writableSubscription(rule.ruleId);
+    if ("blocked" in target) return cannot(target.blocked);
+    const { subscription } = target;
     const workspace = rule.workspace;
-    if (!workspace) throw new Unplannable("no workspace to send the rule's data to");
-    const workspaceKey = this.ensureWorkspace(workspace);
+    if (!workspace) return cannot("no workspace to send the rule's data to");
+    const workspaceItem = this.ensureWorkspace(workspace);
+    if (workspaceItem.blocked !== undefined) return workspaceItem;
     const destinations = subscription.rules.get(idKey(rule.ruleId))?.workspaces;
     const sendsToWorkspace = destinations?.includes(idKey(workspace.workspaceId));
     // Rules we own are kept pointing at the workspace the settings name (e.g. after LOG_ANALYTICS_WORKSPACE_ID changed).
-    if (subscription.existing.has(idKey(rule.ruleId)) && (sendsToWorkspace || destinations === undefined)) return undefined;
+    if (subscription.existing.has(idKey(rule.ruleId)) && (sendsToWorkspace || destinations === undefined)) return planned();
     const parsed = parseResourceId(rule.ruleId);
-    const groupKey = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, rule.location);
+    const group = this.ensureResourceGroup(parsed.subscriptionId, parsed.resourceGroup as string, rule.location);
+    if (group.blocked !== undefined) return group;
     const ruleBody = rule.flavour === "sql" ? sqlRuleBody : ownedRuleBody;
     const body = ruleBody(rule.location, workspace.workspaceId, this.settings.createdResourceTags);
     const [observed, reason] = destinations ? [{ sendsTo: destinations }, `data collection rule sends to ${destinations.join(", ") || "no workspace"}, not ${workspace.workspaceId}`] : ["absent", "data collection rule does not exist"];
-    return this.add({ action: "createDataCollectionRule", method: "PUT", targetId: rule.ruleId, body, observed, reason, dependsOn: [groupKey, workspaceKey].filter((key): key is string => key !== undefined) });
+    return this.addPlanned({ action: "createDataCollectionRule", method: "PUT", targetId: rule.ruleId, body, observed, reason, dependsOn: keysOf(group, workspaceItem) });
   }
 
   /**
@@ -398,19 +411,22 @@ class PlanBuilder {
   }
 
   /** Every write target must be in a configured subscription that is not opted out. */
-  private writableSubscription(id: string): SubscriptionState {
+  private writableSubscription(id: string): { readonly subscription: SubscriptionState } | { readonly blocked: string } {
     const parsed = parseResourceId(id);
     const subscription = this.snapshot.subscriptions.get(parsed.subscriptionId);
-    if (!subscription) throw new Unplannable(`${id} is outside the configured scope`);
-    if (isOptedOut(subscription.tags, this.settings.optOutTag)) throw new Unplannable(`subscription ${parsed.subscriptionId} is tagged ${this.settings.optOutTag}: skip`);
-    return subscription;
+    if (!subscription) return { blocked: `${id} is outside the configured scope` };
+    if (isOptedOut(subscription.tags, this.settings.optOutTag)) return { blocked: `subscription ${parsed.subscriptionId} is tagged ${this.settings.optOutTag}: skip` };
+    return { subscription };
+  }
+
+  private addPlanned(item: NewItem): Planned {
+    return planned(this.add(item));
   }
 
   private add(item: NewItem): string {
     const key = `${item.action} ${idKey(item.targetId)}`;
     if (this.items.has(key)) return key;
     const parsed = parseResourceId(item.targetId);
-    if (item.machine) this.writableSubscription(item.targetId);
     this.items.set(key, {
       key,
       action: item.action,
