@@ -45,19 +45,37 @@ export function describePolicyViolation(violation: PolicyViolation): string {
   return `'${violation.policyAssignmentDisplayName ?? violation.policyAssignmentName}' (${violation.policyAssignmentId})`;
 }
 
+/** What else ARM (and the pipeline) said about a refused request, as typed fields. */
+export interface ArmErrorDetails {
+  readonly statusCode?: number;
+  readonly correlationId?: string;
+  /** The codes of ARM's `error.details[]`, where some services (Resource Graph) put the specific one. */
+  readonly detailCodes?: readonly string[];
+  /** The deny policies that refused the request, read from ARM's `additionalInfo`, never from the message. */
+  readonly policyViolations?: readonly PolicyViolation[];
+  /** A write's requests (retries and polls included) and how many ARM turned away, when the pipeline counted them. */
+  readonly attempts?: { readonly requests: number; readonly retried: number };
+}
+
 export class ArmError extends Error {
   override readonly name = "ArmError";
+  readonly statusCode?: number;
+  readonly correlationId?: string;
+  readonly detailCodes: readonly string[];
+  readonly policyViolations: readonly PolicyViolation[];
+  readonly attempts?: { readonly requests: number; readonly retried: number };
+
   constructor(
     readonly code: string,
     message: string,
-    readonly statusCode?: number,
-    readonly correlationId?: string,
-    /** The codes of ARM's `error.details[]`, where some services (Resource Graph) put the specific one. */
-    readonly detailCodes: readonly string[] = [],
-    /** The deny policies that refused the request, read from ARM's `additionalInfo`, never from the message. */
-    readonly policyViolations: readonly PolicyViolation[] = [],
+    details: ArmErrorDetails = {},
   ) {
     super(message);
+    if (details.statusCode !== undefined) this.statusCode = details.statusCode;
+    if (details.correlationId !== undefined) this.correlationId = details.correlationId;
+    this.detailCodes = details.detailCodes ?? [];
+    this.policyViolations = details.policyViolations ?? [];
+    if (details.attempts) this.attempts = details.attempts;
   }
 
   /** Whether ARM answered with this code, at the top or among the details. */
@@ -102,7 +120,7 @@ export function toArmError(thrown: unknown, responseBody?: unknown): ArmError {
   const message = detail?.message ?? error.message;
   const correlationId = error.response?.headers?.get?.("x-ms-correlation-request-id");
   const detailCodes = (error.details?.error?.details ?? []).flatMap((entry) => (typeof entry?.code === "string" ? [entry.code] : []));
-  return new ArmError(code, message, error.statusCode, correlationId, detailCodes, policyViolationsOf(detail?.additionalInfo));
+  return new ArmError(code, message, { ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}), ...(correlationId ? { correlationId } : {}), detailCodes, policyViolations: policyViolationsOf(detail?.additionalInfo) });
 }
 
 /** ARM's `error` object, as far as the service reads it. */

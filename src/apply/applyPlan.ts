@@ -99,7 +99,7 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
       // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
       return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
     }
-    const attempts = (thrown as { attempts?: { requests: number; retried: number } }).attempts;
+    const attempts = error.attempts;
     return finish({
       outcome: "failed",
       error: { code: error.code, message: error.message },

@@ -279,7 +279,15 @@ export class ArmGateway {
     } catch (error) {
       if (error instanceof ScopeError) throw error;
       const armError = toArmError(error, errorBody);
-      throw Object.assign(new ArmError(armError.code, armError.message, armError.statusCode ?? status, armError.correlationId ?? correlationId, armError.detailCodes, armError.policyViolations), { attempts: { ...count } });
+      const statusCode = armError.statusCode ?? status;
+      const correlation = armError.correlationId ?? correlationId;
+      throw new ArmError(armError.code, armError.message, {
+        ...(statusCode !== undefined ? { statusCode } : {}),
+        ...(correlation ? { correlationId: correlation } : {}),
+        detailCodes: armError.detailCodes,
+        policyViolations: armError.policyViolations,
+        attempts: { ...count },
+      });
     }
   }
 
