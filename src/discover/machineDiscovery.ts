@@ -23,7 +23,8 @@ import { readConfiguredResources } from "./configuredResources.js";
 import { readAssociatedRules } from "./associatedRules.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
-import { emptySubscription, freeze, recordShared, sqlVirtualMachinesOf, type MutableSubscription } from "./sweepDiscovery.js";
+import { sqlVirtualMachinesOf } from "./sweepDiscovery.js";
+import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
 
 export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const unreadable: { id: string; reason: string }[] = [];

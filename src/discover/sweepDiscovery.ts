@@ -8,11 +8,12 @@ import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey, tryParseResourceId } from "../azure/ids.js";
 import { BUILT_IN_IDENTITY_RESOURCE_GROUP, SQL_INITIATIVES } from "../defender/names.js";
-import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
+import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type Snapshot } from "../model.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
-import { machineKeyOf, provisioningStateOf, roleGrantOf, toPolicyAssignmentState, toRuleState, toAssociationState, toExtensionState, toMachineState, toPricingState, toWorkspaceState } from "./normalise.js";
+import { machineKeyOf, roleGrantOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState } from "./normalise.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { readAssociatedRules } from "./associatedRules.js";
+import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
 
 const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
@@ -52,22 +53,6 @@ export const SWEEP_QUERIES = {
 
 /** Policy and role assignments inherited from management groups count as the subscription's own. */
 const INHERITED = { authorizationScopeFilter: "AtScopeAboveAndBelow" } as const;
-
-interface MutableSubscription {
-  subscriptionId: string;
-  displayName?: string;
-  tags: Record<string, string>;
-  optedOutResourceGroups: Set<string>;
-  builtInIdentityGroupLocation?: string;
-  resourceGroupsRead?: Set<string>;
-  pricings: Map<string, ArmObject>;
-  legacyAutoProvisioning: "On" | "Off" | "unknown";
-  existing: Set<string>;
-  workspaces: Map<string, WorkspaceState>;
-  rules: Map<string, RuleState>;
-  sqlAssignments: PolicyAssignmentState[];
-  roleGrants: Set<string>;
-}
 
 export async function discoverSweep(gateway: ArmGateway, settings: Settings, subscriptionIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const subscriptions = new Map<string, MutableSubscription>(subscriptionIds.map((id) => [id, emptySubscription(id)]));
@@ -229,57 +214,7 @@ async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: 
   return [...machines].map(([key, machine]) => ({ ...machine, extensions: extensions.get(key) ?? [] }));
 }
 
-export function emptySubscription(subscriptionId: string): MutableSubscription {
-  return {
-    subscriptionId,
-    tags: {},
-    optedOutResourceGroups: new Set(),
-    pricings: new Map(),
-    legacyAutoProvisioning: "unknown",
-    existing: new Set(),
-    workspaces: new Map(),
-    rules: new Map(),
-    sqlAssignments: [],
-    roleGrants: new Set(),
-  };
-}
 
-/** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */
-export function recordShared(subscription: MutableSubscription, raw: ArmObject): void {
-  const id = idKey(String(raw["id"]));
-  // A create that ended Failed left a resource that does not work: plan it again, as for extensions.
-  if (provisioningStateOf(raw)?.toLowerCase() === "failed") return;
-  subscription.existing.add(id);
-  const type = String(raw["type"] ?? "").toLowerCase();
-  if (type === "microsoft.operationalinsights/workspaces") {
-    const workspace = toWorkspaceState(raw);
-    if (workspace) subscription.workspaces.set(id, workspace);
-  } else if (type === "microsoft.insights/datacollectionrules") {
-    const rule = toRuleState(raw);
-    if (rule) subscription.rules.set(id, rule);
-  }
-}
-
-export function freeze(subscription: MutableSubscription): SubscriptionState {
-  return {
-    subscriptionId: subscription.subscriptionId,
-    ...(subscription.displayName ? { displayName: subscription.displayName } : {}),
-    tags: subscription.tags,
-    optedOutResourceGroups: subscription.optedOutResourceGroups,
-    ...(subscription.builtInIdentityGroupLocation ? { builtInIdentityGroupLocation: subscription.builtInIdentityGroupLocation } : {}),
-    ...(subscription.resourceGroupsRead ? { resourceGroupsRead: subscription.resourceGroupsRead } : {}),
-    serversPlan: toPricingState(subscription.pricings.get("virtualmachines")),
-    sqlServersOnMachinesPlan: toPricingState(subscription.pricings.get("sqlservervirtualmachines")),
-    legacyAutoProvisioning: subscription.legacyAutoProvisioning,
-    existing: subscription.existing,
-    workspaces: subscription.workspaces,
-    rules: subscription.rules,
-    sqlAssignments: subscription.sqlAssignments,
-    roleGrants: subscription.roleGrants,
-  };
-}
-
-export type { MutableSubscription };
 
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
