@@ -29,7 +29,8 @@ import {
   normaliseRegion,
 } from "../defender/names.js";
 import { idKey, tryParseResourceId } from "../azure/ids.js";
-import { OPT_OUT_VALUE, isOptedOut, type ExtensionState, type MachineState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
+import { writeRefusal, type WriteRefusal } from "./writeScope.js";
+import { type ExtensionState, type MachineState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { isSupportedImage } from "./images.js";
 import { agentSupport } from "./agentSupport.js";
 
@@ -85,15 +86,15 @@ export interface MachineAssessment {
 const SUCCEEDED = new Set(["succeeded", "provisioning succeeded"]);
 
 export function evaluateMachines(snapshot: Snapshot, settings: Settings): MachineAssessment[] {
-  return snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings));
+  const refusal = writeRefusal(snapshot, settings.optOutTag);
+  return snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings, refusal));
 }
 
-export function evaluateMachine(machine: MachineState, snapshot: Snapshot, settings: Settings): MachineAssessment {
-  const subscription = snapshot.subscriptions.get(machine.subscriptionId.toLowerCase());
+export function evaluateMachine(machine: MachineState, snapshot: Snapshot, settings: Settings, refusal: WriteRefusal = writeRefusal(snapshot, settings.optOutTag)): MachineAssessment {
   const skip = (skipReason: string): MachineAssessment => ({ machine, status: "skipped", skipReason, needs: [], blocked: [], notes: [] });
-  if (!subscription) return skip("subscription is outside the configured scope or could not be read");
-  const optOut = optOutReason(machine, subscription, settings.optOutTag);
-  if (optOut) return skip(optOut);
+  const outOfScope = refusal(machine.id);
+  if (outOfScope) return skip(outOfScope);
+  const subscription = snapshot.subscriptions.get(machine.subscriptionId.toLowerCase()) as SubscriptionState;
   if (!machine.os) return skip("operating system type is not reported");
   const support = agentSupport({ os: machine.os, kind: machine.kind, ...pickDefined(machine, "image", "osName", "osVersion", "osSku") });
   // An install on an OS the agent does not support fails in the guest (exit code 51): skip it and say why.
@@ -287,13 +288,6 @@ function legacyAgentNotes(machine: MachineState): string[] {
   const legacy = machine.extensions.filter((extension) => isLegacyAgent(extension) && SUCCEEDED.has(extension.provisioningState.toLowerCase()));
   if (legacy.length === 0 || !machine.os || !hasSucceeded(machine.extensions, AMA[machine.os])) return [];
   return [`both the retiring Log Analytics agent (${legacy.map((extension) => extension.name).join(", ")}) and the Azure Monitor Agent run: duplicate alerts and double ingestion cost`];
-}
-
-function optOutReason(machine: MachineState, subscription: SubscriptionState, tag: string): string | undefined {
-  if (isOptedOut(subscription.tags, tag)) return `subscription tagged ${tag}: ${OPT_OUT_VALUE}`;
-  if (subscription.optedOutResourceGroups.has(machine.resourceGroup.toLowerCase())) return `resource group tagged ${tag}: ${OPT_OUT_VALUE}`;
-  if (isOptedOut(machine.tags, tag)) return `machine tagged ${tag}: ${OPT_OUT_VALUE}`;
-  return undefined;
 }
 
 function isServersPlan2(subscription: SubscriptionState): boolean {

@@ -18,7 +18,8 @@ import {
 } from "../defender/names.js";
 import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
 import { ownedRuleSpec } from "../evaluate/evaluate.js";
-import { isOptedOut, roleGrantKey, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState } from "../model.js";
+import { writeRefusal, type WriteRefusal } from "../evaluate/writeScope.js";
+import { roleGrantKey, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
   associationBody,
   extensionBody,
@@ -87,11 +88,14 @@ class PlanBuilder {
   private readonly findingKeys = new Set<string>();
   /** Subscription -> where this plan creates Built-In-Identity-RG (the initiative it assigns must say the same). */
   private readonly builtInIdentityGroupLocations = new Map<string, string>();
+  private readonly refusal: WriteRefusal;
 
   constructor(
     private readonly snapshot: Snapshot,
     private readonly settings: Settings,
-  ) {}
+  ) {
+    this.refusal = writeRefusal(snapshot, settings.optOutTag);
+  }
 
   planMachine(assessment: MachineAssessment): MachineAssessment {
     if (assessment.status !== "inScope") return assessment;
@@ -120,7 +124,7 @@ class PlanBuilder {
     if (subscription.legacyAutoProvisioning === "On") {
       this.addFinding({ subscriptionId: id, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
     }
-    if (isOptedOut(subscription.tags, this.settings.optOutTag)) return;
+    if (this.refusal(`/subscriptions/${id}`)) return;
     if (this.settings.profiles.has("machines") && !this.settings.dataCollectionRuleId) this.repointOwnedRules(subscription);
     if (this.settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard") this.planSqlAutoprovisioning(subscription);
   }
@@ -244,9 +248,7 @@ class PlanBuilder {
     const id = resourceGroupId(subscriptionId, name);
     const target = this.writableSubscription(id);
     if ("blocked" in target) return cannot(target.blocked);
-    const { subscription } = target;
-    if (subscription.optedOutResourceGroups.has(name.toLowerCase())) return cannot(`resource group ${name} is tagged ${this.settings.optOutTag}: skip`);
-    if (subscription.existing.has(idKey(id))) return planned();
+    if (target.subscription.existing.has(idKey(id))) return planned();
     return this.addPlanned({ action: "createResourceGroup", method: "PUT", targetId: id, body: resourceGroupBody(location, this.settings.createdResourceTags, ownTags), observed: "absent", reason: `resource group for Defender's resources does not exist: create it in ${location}` });
   }
 
@@ -410,13 +412,12 @@ class PlanBuilder {
     this.findings.push(finding);
   }
 
-  /** Every write target must be in a configured subscription that is not opted out. */
+  /** The subscription a write lands in, or why it must not be written (writeScope decides, as for the write guard). */
   private writableSubscription(id: string): { readonly subscription: SubscriptionState } | { readonly blocked: string } {
     const parsed = parseResourceId(id);
-    const subscription = this.snapshot.subscriptions.get(parsed.subscriptionId);
-    if (!subscription) return { blocked: `${id} is outside the configured scope` };
-    if (isOptedOut(subscription.tags, this.settings.optOutTag)) return { blocked: `subscription ${parsed.subscriptionId} is tagged ${this.settings.optOutTag}: skip` };
-    return { subscription };
+    const refused = this.refusal(id);
+    if (refused) return { blocked: `${parsed.name}: ${refused}` };
+    return { subscription: this.snapshot.subscriptions.get(parsed.subscriptionId) as SubscriptionState };
   }
 
   private addPlanned(item: NewItem): Planned {

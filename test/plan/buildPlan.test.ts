@@ -141,7 +141,7 @@ describe("plan: machine writes", () => {
   it("never writes into an opted-out DefaultResourceGroup: the needs it carries are blocked with the reason", () => {
     const p = plan({ machines: [vm("vm-1")], sub: { existing: [EUS_GROUP], optedOutResourceGroups: ["DefaultResourceGroup-EUS"] } });
     expect(p.items.filter((item) => item.targetId.toLowerCase().includes("defaultresourcegroup-eus"))).toEqual([]);
-    expect(p.assessments[0]?.blocked.map((entry) => entry.reason)).toContain("resource group DefaultResourceGroup-EUS is tagged ama-remediation: skip");
+    expect(p.assessments[0]?.blocked.map((entry) => entry.reason)).toContain("DefaultResourceGroup-EUS: resource group tagged ama-remediation: skip");
   });
 });
 
