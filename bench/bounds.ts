@@ -20,13 +20,14 @@
  * bucket (250, refill 25/s). The bound is the largest of the three; which one binds is printed.
  */
 import { SQL_INITIATIVES } from "../src/defender/names.js";
+import { SWEEP_BATCH_SUBSCRIPTIONS } from "../src/engine.js";
 import type { ArmResource } from "../test/local-azure/arm-resource.js";
 
 /** Resource Graph: rows per page and subscriptions per query (gateway.ts uses both limits). */
 export const GRAPH_PAGE_ROWS = 1000;
 export const GRAPH_MAX_SUBSCRIPTIONS = 1000;
 /** What the engine uses today (engine.ts SWEEP_BATCH_SUBSCRIPTIONS). */
-export const SERVICE_BATCH_SUBSCRIPTIONS = 200;
+export const SERVICE_BATCH_SUBSCRIPTIONS = SWEEP_BATCH_SUBSCRIPTIONS;
 /** ARM per subscription x principal buckets (docs/azure-domain.md §9.1). */
 export const WRITE_BUCKET = { capacity: 200, refillPerSecond: 10 } as const;
 export const READ_BUCKET = { capacity: 250, refillPerSecond: 25 } as const;

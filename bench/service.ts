@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       for (let start = 0; start < settings.subscriptions.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
         const snapshot = await discoverSweep(gateway, settings, settings.subscriptions.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS));
         const plan = buildPlan(snapshot, evaluateMachines(snapshot, settings), { ...settings, dryRun: true });
-        const report = buildReport("bench", plan, undefined, new Date());
+        const report = buildReport("bench", plan, undefined, new Date(), new Date());
         machines += plan.assessments.length;
         planItems += plan.items.length + (report.summary.failed ?? 0);
       }

@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseArgs as parseCommandLine, type ParseArgsConfig } from "node:util";
 
 export const TEMPLATE_FILE = "infra/main.json";
 const PACKAGE_DIR = "dist/deploy-package";
@@ -109,58 +110,74 @@ function isJsonObject(value: string): boolean {
   }
 }
 
-export function parseArgs(argv: readonly string[], facts: TemplateFacts): DeployOptions {
-  const values: Partial<Record<"managementGroup" | "location" | "subscription" | "resourceGroup" | "appName", string>> = {};
-  const parameters: Record<string, string> = {};
-  let whatIf = false;
-  let dryRun = false;
-  const valueFlags = {
-    "--management-group": "managementGroup",
-    "--location": "location",
-    "--subscription": "subscription",
-    "--resource-group": "resourceGroup",
-    "--name": "appName",
-  } as const;
+/** The flags, declared for node:util's parseArgs as the CLI declares its own. */
+const OPTIONS = {
+  "management-group": { type: "string" },
+  location: { type: "string" },
+  subscription: { type: "string" },
+  "resource-group": { type: "string" },
+  name: { type: "string" },
+  param: { type: "string", multiple: true },
+  "what-if": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+} as const satisfies NonNullable<ParseArgsConfig["options"]>;
 
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index] as string;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const takeValue = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[index + 1];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-      index++;
-      return next;
-    };
-    if (flag === "--what-if") whatIf = true;
-    else if (flag === "--dry-run") dryRun = true;
-    else if (flag === "--param") {
-      const pair = takeValue();
-      const equals = pair.indexOf("=");
-      if (equals <= 0) throw new UsageError(`--param expects <name>=<value>, got '${pair}'`);
-      const name = pair.slice(0, equals);
-      const declaration = facts.parameters[name];
-      if (FLAG_PARAMETERS[name]) throw new UsageError(`set ${name} with ${FLAG_PARAMETERS[name]}, not --param`);
-      if (!declaration) throw new UsageError(`unknown parameter '${name}' (known: ${Object.keys(facts.parameters).filter((known) => !FLAG_PARAMETERS[known]).join(", ")})`);
-      checkParameterValue(name, pair.slice(equals + 1), declaration);
-      parameters[name] = pair.slice(equals + 1);
-    } else if (flag in valueFlags) {
-      values[valueFlags[flag as keyof typeof valueFlags]] = takeValue();
-    } else throw new UsageError(`unknown argument '${arg}'`);
+/** The flags as given; node's strict parse is the judge of what is valid. */
+function readFlags(argv: readonly string[]) {
+  try {
+    return parseCommandLine({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    if (!(error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))) throw error;
+    throw new UsageError(argumentProblem(argv) ?? error.message);
   }
+}
 
-  const { managementGroup, location, subscription } = values;
+/**
+ * Which argument a strict parse refused and why, in one short line: node's own message names the argument
+ * only in prose (and suggests positionals, which this script takes none of), a lenient parse's tokens name it.
+ */
+function argumentProblem(argv: readonly string[]): string | undefined {
+  const { tokens } = parseCommandLine({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== "option") return `unknown argument '${token.kind === "positional" ? token.value : "--"}'`;
+    const option = Object.hasOwn(OPTIONS, token.name) ? OPTIONS[token.name as keyof typeof OPTIONS] : undefined;
+    if (!option) return `unknown argument '${token.rawName}'`;
+    // A lenient parse takes the next argument as the value even when it is the next flag.
+    const valueMissing = token.value === undefined || (!token.inlineValue && token.value.startsWith("-"));
+    if (option.type === "string" && valueMissing) return `${token.rawName} needs a value`;
+    if (option.type === "boolean" && token.value !== undefined) return `${token.rawName} takes no value`;
+  }
+  return undefined;
+}
+
+/** `<name>=<value>` for a parameter of infra/main.json the flags do not set, checked against its declaration. */
+function templateParameter(pair: string, facts: TemplateFacts): [string, string] {
+  const equals = pair.indexOf("=");
+  if (equals <= 0) throw new UsageError(`--param expects <name>=<value>, got '${pair}'`);
+  const name = pair.slice(0, equals);
+  const value = pair.slice(equals + 1);
+  const declaration = facts.parameters[name];
+  if (FLAG_PARAMETERS[name]) throw new UsageError(`set ${name} with ${FLAG_PARAMETERS[name]}, not --param`);
+  if (!declaration) throw new UsageError(`unknown parameter '${name}' (known: ${Object.keys(facts.parameters).filter((known) => !FLAG_PARAMETERS[known]).join(", ")})`);
+  checkParameterValue(name, value, declaration);
+  return [name, value];
+}
+
+export function parseArgs(argv: readonly string[], facts: TemplateFacts): DeployOptions {
+  const flags = readFlags(argv);
+  const parameters = Object.fromEntries((flags.param ?? []).map((pair) => templateParameter(pair, facts)));
+  const { "management-group": managementGroup, location, subscription } = flags;
   if (!managementGroup) throw new UsageError("--management-group is required");
   if (!location) throw new UsageError("--location is required");
   if (!subscription) throw new UsageError("--subscription is required");
   if (!PATTERNS.managementGroup.test(managementGroup)) throw new UsageError(`--management-group '${managementGroup}' is not a management group id`);
   if (!PATTERNS.location.test(location)) throw new UsageError(`--location '${location}' is not a region name such as westeurope`);
   if (!PATTERNS.subscription.test(subscription)) throw new UsageError(`--subscription '${subscription}' is not a subscription id (GUID)`);
-  const resourceGroup = values.resourceGroup ?? "rg-ama-remediator";
+  const resourceGroup = flags["resource-group"] ?? "rg-ama-remediator";
   if (!PATTERNS.resourceGroup.test(resourceGroup)) throw new UsageError(`--resource-group '${resourceGroup}' is not a valid resource group name`);
-  const appName = values.appName ?? defaultAppName(managementGroup, subscription);
+  const appName = flags.name ?? defaultAppName(managementGroup, subscription);
   if (!PATTERNS.appName.test(appName)) throw new UsageError(`--name '${appName}' must be 2-32 lowercase letters, digits or hyphens`);
-  return { managementGroup, location, subscription, resourceGroup, appName, parameters, whatIf, dryRun };
+  return { managementGroup, location, subscription, resourceGroup, appName, parameters, whatIf: Boolean(flags["what-if"]), dryRun: Boolean(flags["dry-run"]) };
 }
 
 /** The steps of a deployment, in order; pure, so tests and `--dry-run` see exactly what would run. */

@@ -1,8 +1,9 @@
 /**
  * What the Azure Functions host does around our handlers, for machines where Core Tools cannot be
  * installed: deliver queue messages to the same queue handler (base64-decoded, JSON-parsed, with the
- * dequeue count) and move a message that failed `maxDequeueCount` times to the poison queue.
- * Only the delivery is emulated here; every decision stays in the handlers.
+ * dequeue count), complete them when it returns, and move a message whose handler threw on each of
+ * `maxDequeueCount` deliveries to the poison queue as it is. Only the delivery is emulated here; every
+ * decision (retry after a wait, poison with a reason) stays in the handlers.
  */
 import { handleWorkItemMessage } from "../src/functions/workItems.js";
 import type { Service } from "../src/service/service.js";
@@ -23,9 +24,10 @@ export async function pumpWorkQueue(service: Service, options: PumpOptions = {})
       try {
         await handleWorkItemMessage(service, hostDecoded(message.messageText), message.dequeueCount);
         await queue.delete(message);
-      } catch (error) {
-        if (message.dequeueCount >= service.maxDequeueCount) await queue.poison(message, `failed on every attempt up to the queue's max dequeue count: ${(error as Error).message}`);
-        // Otherwise the message reappears after its visibility timeout, as on the real host.
+      } catch {
+        // The handler threw (Storage failed it): as the real host, move the message as it is once it has
+        // been delivered maxDequeueCount times; until then it reappears after its visibility timeout.
+        if (message.dequeueCount >= service.maxDequeueCount) await queue.moveToPoison(message);
       }
     }),
   );

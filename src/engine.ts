@@ -5,16 +5,17 @@
 import { randomUUID } from "node:crypto";
 import type { Settings } from "./config/settings.js";
 import type { ArmGateway } from "./azure/gateway.js";
-import { idKey, machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js";
+import { machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js";
 import { ScopeError } from "./errors.js";
 import { discoverMachines } from "./discover/machineDiscovery.js";
 import { discoverSweep } from "./discover/sweepDiscovery.js";
 import { evaluateMachines } from "./evaluate/evaluate.js";
+import { writeRefusal } from "./evaluate/writeScope.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
 import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
 import { buildReport, mergeReports, type Report } from "./report/buildReport.js";
-import { isOptedOut, type Snapshot } from "./model.js";
+import type { Snapshot } from "./model.js";
 import type { Logger } from "./log.js";
 
 export interface ReconcileRequest {
@@ -46,7 +47,8 @@ export interface EngineDependencies {
 /**
  * A sweep goes through the scope this many subscriptions at a time: a batch is discovered, planned,
  * applied and reported before the next is read, so memory follows the batch, not the tenant, while
- * Resource Graph still answers for many subscriptions per query.
+ * Resource Graph still answers for many subscriptions per query. Its one home: a sweep work item
+ * carries at most one batch (src/schemas.ts), and the bench reads it from here.
  */
 export const SWEEP_BATCH_SUBSCRIPTIONS = 200;
 
@@ -101,11 +103,12 @@ async function reconcileSnapshot(
     const writer = gateway.writer(writeGuard(snapshot, settings));
     results = await applyPlan(plan, writer, {
       runId,
-      logger,
+      // applyPlan puts runId on each of its lines itself: the run's child logger would write it twice.
+      logger: dependencies.logger,
       ...(dependencies.onResult ? { onResult: (item: PlanItem, result: ItemResult) => dependencies.onResult?.(item, result, runId) } : {}),
     });
   }
-  const report = buildReport(runId, plan, results, run.startedAt);
+  const report = buildReport(runId, plan, results, run.startedAt, new Date());
   for (const resource of report.resources) {
     if (resource.kind !== "shared") logger.info({ resourceId: resource.id, status: resource.status, actions: resource.actions.length }, "machine reconciled");
   }
@@ -158,19 +161,9 @@ export function machinesInScope(resourceIds: readonly string[], settings: Settin
  * opt-out tag.
  */
 function writeGuard(snapshot: Snapshot, settings: Settings): (id: string) => void {
-  const machineTags = new Map(snapshot.machines.map((machine) => [idKey(machine.id), machine.tags]));
+  const refusal = writeRefusal(snapshot, settings.optOutTag);
   return (id: string) => {
-    const parsed = parseResourceId(id);
-    const subscription = snapshot.subscriptions.get(parsed.subscriptionId);
-    if (!subscription) throw new ScopeError(`refusing to write ${parsed.id}: subscription is outside the run's scope`);
-    if (isOptedOut(subscription.tags, settings.optOutTag)) throw new ScopeError(`refusing to write ${parsed.id}: subscription is tagged ${settings.optOutTag}: skip`);
-    const group = parsed.resourceGroup?.toLowerCase();
-    if (group && subscription.resourceGroupsRead && !subscription.resourceGroupsRead.has(group)) {
-      throw new ScopeError(`refusing to write ${parsed.id}: this run did not read the tags of resource group ${parsed.resourceGroup}`);
-    }
-    if (group && subscription.optedOutResourceGroups.has(group)) throw new ScopeError(`refusing to write ${parsed.id}: resource group is tagged ${settings.optOutTag}: skip`);
-    const machineId = owningMachineId(parsed);
-    if (machineId && !machineTags.has(idKey(machineId))) throw new ScopeError(`refusing to write ${parsed.id}: its machine was not discovered in this run`);
-    if (machineId && isOptedOut(machineTags.get(idKey(machineId)), settings.optOutTag)) throw new ScopeError(`refusing to write ${parsed.id}: machine is tagged ${settings.optOutTag}: skip`);
+    const reason = refusal(id);
+    if (reason) throw new ScopeError(`refusing to write ${id}: ${reason}`);
   };
 }

@@ -1,6 +1,7 @@
 /**
- * `ama-remediator sweep|event`: the CLI shell around the engine. The only place that calls
- * process.exit: 0 nothing failed, 1 a resource failed, 2 bad usage or input (one line, no stack).
+ * `ama-remediator sweep|event`: the CLI shell around the engine. Returns the exit code — 0 nothing
+ * failed, 1 a resource failed, 2 bad usage or input (one line, no stack) — and never exits itself:
+ * bin.ts ends the process once stdout and stderr have drained.
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";

@@ -1,4 +1,7 @@
-/** GET /api/health: version, a settings summary (never a secret), and whether Storage and ARM answer. */
+/**
+ * GET /api/health: version, a settings summary (never a secret), whether Storage and ARM answer, and
+ * how many work items wait in the work and poison queues (a growing poison queue needs an operator).
+ */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import packageJson from "../../package.json" with { type: "json" };
 import { sharedService, type Service } from "../service/service.js";
@@ -13,7 +16,10 @@ export async function handleHealthRequest(service: Service, request: HttpRequest
   if (request.method !== "GET") return methodNotAllowed(["GET"]);
   const { settings } = service;
   const [storage, arm] = await Promise.all([
-    probe(() => service.state.runs.listRecent(1)),
+    probe(async () => {
+      await service.state.runs.listRecent(1);
+      return { queues: await service.state.workQueue.approximateLength() };
+    }),
     probe(async () => {
       for await (const _subscription of service.gateway.listSubscriptions()) break;
     }),
@@ -40,10 +46,10 @@ export async function handleHealthRequest(service: Service, request: HttpRequest
   });
 }
 
-async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+/** Whether `check` answered, with what it found (when it says something) or the error in one line. */
+async function probe(check: () => Promise<object | void>): Promise<{ ok: boolean; error?: string }> {
   try {
-    await check();
-    return { ok: true };
+    return { ok: true, ...(await check()) };
   } catch (error) {
     return { ok: false, error: describeError(error).slice(0, 300) };
   }

@@ -63,7 +63,7 @@ export function mergeReports(reports: readonly Report[], runId: string, dryRun: 
   };
 }
 
-export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<string, ItemResult> | undefined, startedAt: Date, finishedAt = new Date()): Report {
+export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<string, ItemResult> | undefined, startedAt: Date, finishedAt: Date): Report {
   const byMachine = new Map<string, PlanItem[]>();
   const shared: PlanItem[] = [];
   for (const item of plan.items) {

@@ -5,7 +5,6 @@
  * flush re-reads Azure for every machine noted meanwhile, so a burst shares the subscription's reads.
  */
 import { parseEvent } from "../events/parse.js";
-import { subscriptionWorkItem } from "../state/workQueue.js";
 import { startRun } from "./runs.js";
 import type { Service } from "./service.js";
 
@@ -16,6 +15,15 @@ export type EventDisposition =
 
 /** Event ids are remembered longer than Event Grid keeps retrying a delivery (24 h). */
 const DEDUPE_TTL_MS = 25 * 60 * 60 * 1000;
+
+/**
+ * Deletes the event-id and flush claims that have expired: claims are only ever checked for being
+ * alive, so without this the dedupe table grows by one row per event forever. The timer runs it.
+ */
+export async function purgeExpiredClaims(service: Service): Promise<void> {
+  const [events, flushes] = await Promise.all([service.state.dedupe.purgeExpired(), service.state.flushes.purgeExpired()]);
+  service.logger.info({ runId: null, resourceId: null, events, flushes }, "expired dedupe claims purged");
+}
 
 export async function acceptEvent(service: Service, delivered: unknown): Promise<EventDisposition> {
   const parsed = await parseEvent(delivered);
@@ -43,12 +51,7 @@ export async function acceptEvent(service: Service, delivered: unknown): Promise
       log.info({ runId: null, resourceId: event.resourceId, eventId: event.id }, "event batched into the subscription's scheduled flush");
       return { outcome: "batched", reason: "joins the flush already scheduled for this subscription" };
     }
-    const run = await startRun(
-      service,
-      { trigger: "eventGrid" },
-      async (runId, dryRun) => [subscriptionWorkItem({ runId, subscriptionIds: [event.subscriptionId], dryRun, mode: "events" })],
-      { visibilityTimeoutInSeconds: settings.eventBatchSeconds },
-    );
+    const run = await startRun(service, { trigger: "eventGrid" }, { kind: "events", subscriptionId: event.subscriptionId }, { visibilityTimeoutInSeconds: settings.eventBatchSeconds });
     log.info({ runId: run.runId, resourceId: event.resourceId, eventId: event.id, operation: event.operationName }, "event queued");
     return { outcome: "queued", runId: run.runId };
   } catch (error) {

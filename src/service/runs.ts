@@ -1,7 +1,8 @@
 /**
- * Runs: every trigger starts one the same way (a run record plus queued work items) and every work
- * item is processed the same way (reconcile, audit, settle). Work fans out through the queue so a
- * burst of events or a tenant-wide sweep never runs inline in a trigger.
+ * Runs: every trigger starts one the same way (a run record plus queued work items, from a scope the
+ * trigger has already resolved) and every work item is processed the same way (reconcile under the
+ * subscriptions' leases, audit, settle), ending in an Outcome the queue trigger maps onto the queue.
+ * Work fans out through the queue so a burst of events or a tenant-wide sweep never runs inline in a trigger.
  */
 import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileRequest } from "../engine.js";
 import { parseResourceId } from "../azure/ids.js";
@@ -9,114 +10,96 @@ import { mergeReports, type Report } from "../report/buildReport.js";
 import type { ItemResult } from "../apply/applyPlan.js";
 import type { PlanItem } from "../plan/plan.js";
 import { bodyHash } from "../state/auditLog.js";
-import type { Lease } from "../state/checkpoints.js";
-import { mapBounded } from "../concurrency.js";
 import type { RunSummary, RunTrigger, SettledWorkItem } from "../state/runStore.js";
-import { MAX_MACHINES_PER_WORK_ITEM, machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type MachineWorkItem, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
+import { machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type MachineWorkItem, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
+import { BUSY_RETRY_MS, subscriptionsBusy, withSubscriptionLeases } from "./leases.js";
+import { done, outcomeOfError, type Outcome } from "./outcome.js";
 import type { Service } from "./service.js";
-import { setTimeout as sleep } from "node:timers/promises";
+import { MAX_MACHINES_PER_WORK_ITEM } from "../schemas.js";
 
-export interface RunRequest {
-  readonly trigger: RunTrigger;
-  readonly dryRun?: boolean;
-  readonly subscriptions?: readonly string[];
-  readonly resourceIds?: readonly string[];
+/** One sweep of some subscriptions: every machine (`full`) or those created after `since` (`new-since`). */
+export interface SweepGroup {
+  readonly mode: "full" | "new-since";
+  /** ISO 8601; only with `new-since`. */
+  readonly since?: string;
+  readonly subscriptionIds: readonly string[];
 }
 
-/** Subscriptions a sweep is running on are leased for this long (renewed by finishing). */
-const SUBSCRIPTION_LEASE_MS = 30 * 60 * 1000;
-/** A work item waits this long for its subscription's lease in-process before it is requeued. */
-const LEASE_WAIT_MS = 30_000;
-const LEASE_POLL_MS = 250;
-/** A work item whose subscription stayed busy comes back after this long. */
-const BUSY_RETRY_SECONDS = 60;
+/** What a run covers, already checked against the configured scope (ScopeError otherwise) by whoever resolved it. */
+export type ResolvedScope =
+  | { readonly kind: "machines"; readonly requested: readonly string[]; readonly machineIds: readonly string[] }
+  | { readonly kind: "sweeps"; readonly sweeps: readonly SweepGroup[] }
+  | { readonly kind: "events"; readonly subscriptionId: string };
 
-/** Validates the scope (ScopeError when outside it), records the run and queues its work items. */
-export async function startRun(
-  service: Service,
-  request: RunRequest,
-  items?: (runId: string, dryRun: boolean) => Promise<WorkItem[]>,
-  enqueue: { readonly visibilityTimeoutInSeconds?: number } = {},
-): Promise<RunSummary> {
-  const dryRun = request.dryRun ?? service.settings.dryRun;
+export interface RunStart {
+  readonly trigger: RunTrigger;
+  /** Defaults to the DRY_RUN setting. */
+  readonly dryRun?: boolean;
+}
+
+/** A manual run's scope (HTTP): the named machines, else the named subscriptions, else the configured scope. */
+export async function resolveRunScope(service: Service, requested: { readonly subscriptions?: readonly string[]; readonly resourceIds?: readonly string[] }): Promise<ResolvedScope> {
+  if (requested.resourceIds && requested.resourceIds.length > 0) {
+    return { kind: "machines", requested: requested.resourceIds, machineIds: machinesInScope(requested.resourceIds, service.settings) };
+  }
+  const subscriptionIds = await resolveSubscriptions(requested.subscriptions, service.settings, service.gateway);
+  return { kind: "sweeps", sweeps: [{ mode: "full", subscriptionIds }] };
+}
+
+/** Records the run and queues its work items. */
+export async function startRun(service: Service, start: RunStart, scope: ResolvedScope, enqueue: { readonly visibilityTimeoutInSeconds?: number } = {}): Promise<RunSummary> {
+  const dryRun = start.dryRun ?? service.settings.dryRun;
   const runId = crypto.randomUUID();
-  const workItems = items ? await items(runId, dryRun) : await defaultWorkItems(service, request, runId, dryRun);
+  const workItems = workItemsFor(scope, runId, dryRun);
   const run = await service.state.runs.create({
     runId,
-    trigger: request.trigger,
+    trigger: start.trigger,
     dryRun,
-    scope: { subscriptions: [...new Set(workItems.flatMap((item) => (item.kind === "subscription" ? item.subscriptionIds : [])))], resourceIds: [...(request.resourceIds ?? [])] },
+    scope: { subscriptions: [...new Set(workItems.flatMap((item) => (item.kind === "subscription" ? item.subscriptionIds : [])))], resourceIds: scope.kind === "machines" ? [...scope.requested] : [] },
     workItemIds: workItems.map((item) => item.workItemId),
   });
   if (workItems.length === 0) return service.state.runs.finish(runId, { status: "succeeded" });
   await service.state.workQueue.enqueue(workItems, enqueue);
-  service.logger.info({ runId, resourceId: "(scope)", trigger: request.trigger, workItems: workItems.length, dryRun }, "run queued");
+  service.logger.info({ runId, resourceId: "(scope)", trigger: start.trigger, workItems: workItems.length, dryRun }, "run queued");
   return run;
 }
 
-async function defaultWorkItems(service: Service, request: RunRequest, runId: string, dryRun: boolean): Promise<WorkItem[]> {
-  if (request.resourceIds && request.resourceIds.length > 0) {
-    const machineIds = machinesInScope(request.resourceIds, service.settings);
-    const chunks: WorkItem[] = [];
-    for (let start = 0; start < machineIds.length; start += MAX_MACHINES_PER_WORK_ITEM) {
-      chunks.push(machineWorkItem({ runId, dryRun, resourceIds: machineIds.slice(start, start + MAX_MACHINES_PER_WORK_ITEM) }));
+function workItemsFor(scope: ResolvedScope, runId: string, dryRun: boolean): WorkItem[] {
+  switch (scope.kind) {
+    case "machines": {
+      const chunks: WorkItem[] = [];
+      for (let start = 0; start < scope.machineIds.length; start += MAX_MACHINES_PER_WORK_ITEM) {
+        chunks.push(machineWorkItem({ runId, dryRun, resourceIds: scope.machineIds.slice(start, start + MAX_MACHINES_PER_WORK_ITEM) }));
+      }
+      return chunks;
     }
-    return chunks;
+    case "sweeps":
+      return scope.sweeps.flatMap((sweep) => subscriptionWorkItems({ runId, dryRun, ...sweep }));
+    case "events":
+      return [subscriptionWorkItem({ runId, dryRun, mode: "events", subscriptionIds: [scope.subscriptionId] })];
   }
-  const subscriptions = await resolveSubscriptions(request.subscriptions, service.settings, service.gateway);
-  return subscriptionWorkItems({ runId, subscriptionIds: subscriptions, dryRun, mode: "full" });
 }
-
-export type WorkItemOutcome = "done" | "busy";
 
 /**
- * Processes one work item. Idempotent: a redelivered item re-reads Azure and finds nothing left to
- * write, and the run counts it once. One writer per subscription: subscriptions still busy after a
- * short wait go on as a work item of their own, queued for later; the others are swept together.
+ * Processes one work item and says what should happen next; never throws. Idempotent: a redelivered
+ * item re-reads Azure and finds nothing left to write, and the run counts it once. One writer per
+ * subscription: a subscription item sweeps the subscriptions it could lease and defers the busy ones to
+ * a work item of their own; a machine item needs every one of its machines' subscriptions.
  */
-export async function processWorkItem(service: Service, item: WorkItem): Promise<WorkItemOutcome> {
-  const { state } = service;
-  if (item.kind === "machine") return processMachineWorkItem(service, item);
-  const leases = await acquireSubscriptions(service, item.subscriptionIds, subscriptionLeaseOwner(item));
+export async function processWorkItem(service: Service, item: WorkItem): Promise<Outcome> {
   try {
-    const held = item.subscriptionIds.filter((id) => leases.has(id));
-    const busy = item.subscriptionIds.filter((id) => !leases.has(id));
-    if (held.length === 0) {
-      await state.workQueue.enqueue([item], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
-      service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${busy[0]}`, busy: busy.length }, "subscriptions busy: work item requeued");
-      return "busy";
+    if (item.kind === "machine") {
+      const subscriptionIds = [...new Set(item.resourceIds.map((id) => parseResourceId(id).subscriptionId))];
+      return await withSubscriptionLeases(service, subscriptionIds, subscriptionLeaseOwner(item), (_held, busy) =>
+        busy.length > 0 ? Promise.resolve(subscriptionsBusy(busy)) : reconcileMachines(service, item),
+      );
     }
-    if (busy.length > 0) await deferSubscriptions(service, item, busy);
-    const startedAt = new Date();
-    if (item.mode === "events") {
-      await flushPendingMachines(service, item, held[0] as string);
-    } else {
-      await reconcileWorkItem(service, item, { subscriptions: held, ...(item.since ? { createdSince: new Date(item.since) } : {}) });
-      // A dry run changed nothing: the next sweep must still look at what it looked at.
-      if (!item.dryRun) {
-        await Promise.all(held.map((id) => state.checkpoints.record(id, { lastSweepAt: startedAt, ...(item.mode === "full" ? { lastFullReconcileAt: startedAt } : {}) })));
-      }
-    }
-  } finally {
-    await Promise.all([...leases.values()].map((lease) => state.checkpoints.release(lease)));
-  }
-  return "done";
-}
-
-/** Named machines are written under their subscriptions' leases too, so no sweep or flush writes them at the same time. */
-async function processMachineWorkItem(service: Service, item: MachineWorkItem): Promise<WorkItemOutcome> {
-  const subscriptionIds = [...new Set(item.resourceIds.map((id) => parseResourceId(id).subscriptionId))];
-  const leases = await acquireSubscriptions(service, subscriptionIds, subscriptionLeaseOwner(item));
-  try {
-    if (leases.size < subscriptionIds.length) {
-      await service.state.workQueue.enqueue([item], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
-      service.logger.info({ runId: item.runId, resourceId: item.resourceIds[0] }, "machines' subscription busy: work item requeued");
-      return "busy";
-    }
-    await reconcileWorkItem(service, item, { resourceIds: item.resourceIds });
-    return "done";
-  } finally {
-    await Promise.all([...leases.values()].map((lease) => service.state.checkpoints.release(lease)));
+    return await withSubscriptionLeases(service, item.subscriptionIds, subscriptionLeaseOwner(item), async (held, busy) => {
+      if (busy.length > 0) await deferSubscriptions(service, item, busy);
+      return reconcileSubscriptions(service, item, held);
+    });
+  } catch (error) {
+    return outcomeOfError(error);
   }
 }
 
@@ -124,28 +107,30 @@ export function subscriptionLeaseOwner(item: WorkItem): string {
   return `${item.runId}:${item.workItemId}`;
 }
 
-/**
- * Leases for the item's subscriptions. The owner names this run's item, so a redelivery of it may
- * retake its own leases and another run may not. Short overlaps (two flushes, a flush beside a
- * sweep's end) are waited out here rather than costing a requeue.
- */
-async function acquireSubscriptions(service: Service, subscriptionIds: readonly string[], owner: string): Promise<Map<string, Lease>> {
-  const leases = new Map<string, Lease>();
-  const deadline = Date.now() + LEASE_WAIT_MS;
-  for (;;) {
-    const wanted = subscriptionIds.filter((id) => !leases.has(id));
-    const taken = await mapBounded(wanted, 16, (id) => service.state.checkpoints.acquire(id, SUBSCRIPTION_LEASE_MS, owner));
-    taken.forEach((lease, index) => lease && leases.set(wanted[index] as string, lease));
-    if (leases.size === subscriptionIds.length || Date.now() >= deadline) return leases;
-    await sleep(LEASE_POLL_MS);
+async function reconcileMachines(service: Service, item: MachineWorkItem): Promise<Outcome> {
+  await reconcileWorkItem(service, item, { resourceIds: item.resourceIds });
+  return done;
+}
+
+async function reconcileSubscriptions(service: Service, item: SubscriptionWorkItem, held: readonly string[]): Promise<Outcome> {
+  const startedAt = new Date();
+  if (item.mode === "events") {
+    await flushPendingMachines(service, item, held[0] as string);
+    return done;
   }
+  await reconcileWorkItem(service, item, { subscriptions: held, ...(item.since ? { createdSince: new Date(item.since) } : {}) });
+  // A dry run changed nothing: the next sweep must still look at what it looked at.
+  if (!item.dryRun) {
+    await Promise.all(held.map((id) => service.state.checkpoints.record(id, { lastSweepAt: startedAt, ...(item.mode === "full" ? { lastFullReconcileAt: startedAt } : {}) })));
+  }
+  return done;
 }
 
 /** Busy subscriptions become a work item of the same run, registered before it is queued (so the run waits for it). */
 async function deferSubscriptions(service: Service, item: SubscriptionWorkItem, busy: readonly string[]): Promise<void> {
   const rest = subscriptionWorkItem({ runId: item.runId, dryRun: item.dryRun, mode: item.mode, ...(item.since ? { since: item.since } : {}), subscriptionIds: busy });
   await service.state.runs.registerWorkItems(item.runId, [rest.workItemId]);
-  await service.state.workQueue.enqueue([rest], { visibilityTimeoutInSeconds: BUSY_RETRY_SECONDS });
+  await service.state.workQueue.enqueue([rest], { visibilityTimeoutInSeconds: BUSY_RETRY_MS / 1000 });
   service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${busy[0]}`, busy: busy.length }, "busy subscriptions deferred to a work item of their own");
 }
 
@@ -204,11 +189,16 @@ async function settle(service: Service, item: WorkItem, counts: Report["summary"
   logIfFinished(service, await service.state.runs.completeWorkItem(item.runId, { workItemId: item.workItemId, counts, entries }));
 }
 
-/** Gives up on a work item (malformed, or failed on every attempt): it shows in the run's status. */
+/** Gives up on a work item: it shows in the run's status with the reason. */
 export async function poisonWorkItem(service: Service, item: WorkItem, reason: string): Promise<void> {
   const settled = await service.state.runs.poisonWorkItem(item.runId, { workItemId: item.workItemId, reason });
-  service.logger.error({ runId: item.runId, resourceId: item.kind === "subscription" ? `/subscriptions/${item.subscriptionIds[0]}` : item.resourceIds[0], workItemId: item.workItemId, reason }, "work item poisoned");
+  service.logger.error({ runId: item.runId, resourceId: workItemResource(item), workItemId: item.workItemId, reason }, "work item poisoned");
   logIfFinished(service, settled);
+}
+
+/** The resource a work item's log lines name: its first subscription or machine. */
+export function workItemResource(item: WorkItem): string {
+  return item.kind === "subscription" ? `/subscriptions/${item.subscriptionIds[0]}` : (item.resourceIds[0] as string);
 }
 
 /** The run store ends a run when its last work item settles; this only says so in the log. */

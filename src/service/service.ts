@@ -10,6 +10,7 @@ import { createGateway, type ArmGateway } from "../azure/gateway.js";
 import { createLogger, type Logger } from "../log.js";
 import { createStateStore, type StateStore } from "../state/stateStore.js";
 import { storageConnectionFromSettings } from "../state/storageConnection.js";
+import hostJson from "../../host.json" with { type: "json" };
 
 export interface Service {
   readonly settings: Settings;
@@ -20,7 +21,8 @@ export interface Service {
   readonly maxDequeueCount: number;
 }
 
-export const MAX_DEQUEUE_COUNT = 5;
+/** The Functions host reads it from host.json; so does the service, so the two cannot disagree. */
+export const MAX_DEQUEUE_COUNT: number = hostJson.extensions.queues.maxDequeueCount;
 
 export async function createService(env: Environment, options: { logger?: Logger } = {}): Promise<Service> {
   const settings = loadSettings(env);

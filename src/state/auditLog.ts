@@ -4,12 +4,9 @@
  * the result (with ARM's code and message on failure) and ARM's correlation id, under the run's id.
  *
  * Rows live in partition `runId`, RowKey `<epoch ms>-<random>`, so a run's actions read back in order.
- * `listForResource` scans the table by `targetKey` (the normalised id): fine for an audit trail that is
- * read rarely; a per-resource index can be added if it ever becomes hot.
  */
 import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
-import { idKey } from "../azure/ids.js";
 import { InputError } from "../errors.js";
 import { assertRunId, sha256Hex, timestampKey } from "./keys.js";
 import type { RunTrigger } from "./runStore.js";
@@ -24,7 +21,7 @@ export interface AuditEntry {
   readonly runId: string;
   readonly at: Date;
   readonly actor: AuditActor;
-  /** The plan action, e.g. `installAgent`. */
+  /** The plan action, e.g. `installExtension`. */
   readonly action: string;
   readonly targetId: string;
   /** SHA-256 of the request body (see `bodyHash`); absent for body-less calls. */
@@ -46,7 +43,6 @@ interface AuditEntity {
   principal?: string;
   action: string;
   targetId: string;
-  targetKey: string;
   bodySha256?: string;
   result: "succeeded" | "failed";
   errorCode?: string;
@@ -81,7 +77,6 @@ export class AuditLog {
       trigger: entry.actor.trigger,
       action: entry.action,
       targetId: entry.targetId,
-      targetKey: idKey(entry.targetId),
       result: entry.result,
       ...(entry.actor.principal ? { principal: entry.actor.principal } : {}),
       ...(entry.bodySha256 ? { bodySha256: entry.bodySha256 } : {}),
@@ -102,12 +97,6 @@ export class AuditLog {
   async listForRun(runId: string): Promise<AuditEntry[]> {
     assertRunId(runId);
     return this.query(odata`PartitionKey eq ${runId}`);
-  }
-
-  /** Every action on one resource (any casing of its id), oldest first. */
-  async listForResource(resourceId: string): Promise<AuditEntry[]> {
-    const entries = await this.query(odata`targetKey eq ${idKey(resourceId)}`);
-    return entries.sort((a, b) => a.at.getTime() - b.at.getTime());
   }
 
   private async query(filter: string): Promise<AuditEntry[]> {

@@ -119,24 +119,6 @@ export class Checkpoints {
     return undefined;
   }
 
-  /** Extends a held lease; undefined when it was lost (expired and taken over). */
-  async renew(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    const wanted: LeaseEntity = {
-      partitionKey: subscriptionKey(lease.subscriptionId),
-      rowKey: "lease",
-      owner: lease.owner,
-      expiresAt: new Date(this.now().getTime() + ttlMs).toISOString(),
-    };
-    try {
-      const updated = await this.table.updateEntity(wanted, "Replace", { etag: lease.etag });
-      return toLease(wanted, updated.etag);
-    } catch (error) {
-      const status = statusCodeOf(error);
-      if (status === 412 || status === 404) return undefined;
-      throw error;
-    }
-  }
-
   /** Gives the lease up; false when it was no longer ours (expired and taken over, or already released). */
   async release(lease: Lease): Promise<boolean> {
     try {

@@ -2,7 +2,7 @@
  * Optimistic concurrency over Table Storage: read with an ETag, write conditioned on it, and on a lost
  * race read again. The retry loop lives here once; callers only describe one attempt.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { setInterval, setTimeout as sleep } from "node:timers/promises";
 
 /** The HTTP status of a Storage SDK error (RestError), if it carries one. */
 export function statusCodeOf(error: unknown): number | undefined {
@@ -13,7 +13,7 @@ export function statusCodeOf(error: unknown): number | undefined {
 export const isNotFound = (error: unknown): boolean => statusCodeOf(error) === 404;
 
 /** 412: the ETag moved under us; 409: someone created the same entity first. Both mean "read again". */
-export const isConcurrencyConflict = (error: unknown): boolean => {
+const isConcurrencyConflict = (error: unknown): boolean => {
   const status = statusCodeOf(error);
   return status === 412 || status === 409;
 };
@@ -41,4 +41,18 @@ export async function retryOnConflict<T>(attempt: () => Promise<T>, options: Con
       await sleep(Math.random() * ceilingInMs);
     }
   }
+}
+
+/**
+ * Asks `attempt` now and then every `intervalInMs` until it answers true or `timeoutInMs` has passed;
+ * returns its last answer. For waiting out a short overlap on something another process holds.
+ */
+export async function waitUntil(attempt: () => Promise<boolean>, options: { readonly timeoutInMs: number; readonly intervalInMs: number }): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutInMs;
+  if (await attempt()) return true;
+  for await (const _tick of setInterval(options.intervalInMs)) {
+    if (await attempt()) return true;
+    if (Date.now() >= deadline) return false;
+  }
+  return false;
 }

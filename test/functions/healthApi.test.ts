@@ -20,7 +20,7 @@ function visible(response: Awaited<ReturnType<typeof health>>): string {
 describe("GET /api/health", () => {
   afterEach(() => harness().azure.setFaults({}));
 
-  it("answers 200 with the version, a settings summary, and Storage and ARM reachable", async () => {
+  it("answers 200 with the version, a settings summary, Storage (with the queue depths) and ARM reachable", async () => {
     const { estate, azure } = harness();
     const response = await health();
     expect(response.status).toBe(200);
@@ -29,7 +29,7 @@ describe("GET /api/health", () => {
     expect(body).toMatchObject({
       version: packageJson.version,
       status: "healthy",
-      storage: { ok: true },
+      storage: { ok: true, queues: { work: expect.any(Number), poison: expect.any(Number) } },
       arm: { ok: true },
       settings: {
         armEndpoint: azure.endpoint,

@@ -76,6 +76,12 @@ describe("infra/deploy.ts --dry-run", () => {
     [[...required, "--param", "noEquals"], "deploy: --param expects <name>=<value>, got 'noEquals'"],
     [[...required, "--location"], "deploy: --location needs a value"],
     [[...required, "--force"], "deploy: unknown argument '--force'"],
+    [[...required, "--colour=blue"], "deploy: unknown argument '--colour'"],
+    [[...required, "-f"], "deploy: unknown argument '-f'"],
+    [[...required, "westeurope"], "deploy: unknown argument 'westeurope'"],
+    [[...required, "--", "--what-if"], "deploy: unknown argument '--'"],
+    [[...required, "--param", "--what-if"], "deploy: --param needs a value"],
+    [[...required, "--what-if=yes"], "deploy: --what-if takes no value"],
   ])("rejects %j with one line and exit code 2", async (args, message) => {
     const { status, stdout, stderr } = await deploy(...args, "--dry-run");
     expect(status).toBe(2);
@@ -110,6 +116,16 @@ describe("deploy planning", () => {
 
   it("throws UsageError for bad input", () => {
     expect(() => parseArgs(["--management-group"], facts)).toThrow(UsageError);
+  });
+
+  it("names the flag whose value is missing, last on the line or followed by another flag", () => {
+    expect(() => parseArgs([...required, "--name"], facts)).toThrow(new UsageError("--name needs a value"));
+    expect(() => parseArgs(["--management-group", "--location", "westeurope"], facts)).toThrow(new UsageError("--management-group needs a value"));
+  });
+
+  it("names an unknown option, given alone or with a value", () => {
+    expect(() => parseArgs([...required, "--force"], facts)).toThrow(new UsageError("unknown argument '--force'"));
+    expect(() => parseArgs([...required, "--management-grp=contoso-root"], facts)).toThrow(new UsageError("unknown argument '--management-grp'"));
   });
 
   it("derives a stable, valid default app name", () => {

@@ -193,7 +193,7 @@ beforeAll(async () => {
   // The Function App's health check probes ARM itself (Storage is not what this test is about).
   await scenario("GET /api/health", async () => {
     const settings = h.settings({ REMEDIATION_SUBSCRIPTIONS: "" });
-    const state = { runs: { listRecent: async () => [] } } as unknown as StateStore;
+    const state = { runs: { listRecent: async () => [] }, workQueue: { approximateLength: async () => ({ work: 0, poison: 0 }) } } as unknown as StateStore;
     const service: Service = { settings, gateway: createGateway(settings), state, logger: createLogger({ level: "silent" }), maxDequeueCount: MAX_DEQUEUE_COUNT };
     const response = await handleHealthRequest(service, httpRequest("GET", "/api/health"));
     expect(response.status).toBe(200);

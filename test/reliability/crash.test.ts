@@ -124,6 +124,9 @@ describe("SIGKILL during an event burst", () => {
   it("seed 3: 8 new machines announced, host killed mid-flush, restarted, converges", async () => {
     const { azure, estate, service } = harness();
     await harness().clearQueues();
+    // A fresh estate: the kill of the previous test may have left the template's operations orphaned.
+    azure.reset();
+    azure.load(estate.resources);
     const since = new Date();
     const template = machineWith(estate, "no-identity", "windows");
     await reconcileInProcess([template.id]); // the template is what a remediated machine looks like

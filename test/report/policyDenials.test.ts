@@ -43,7 +43,7 @@ describe("a report with a denied resource group", () => {
   const group = plan.items.find((item) => item.action === "createResourceGroup");
   if (!group) throw new Error("the plan creates no resource group");
   const results = new Map<string, ItemResult>([[group.key, { key: group.key, outcome: "failed", error: { code: "RequestDisallowedByPolicy", message: "Resource 'x' was disallowed by policy. Policy identifiers: '[…]'." }, deniedBy: [REQUIRE_TAG], startedAt: STARTED.toISOString(), durationMs: 3 }]]);
-  const report = buildReport("run-1", plan, results, STARTED);
+  const report = buildReport("run-1", plan, results, STARTED, STARTED);
 
   it("names the policy on the action and counts the write in deniedByPolicy", () => {
     const action = report.resources.flatMap((resource) => resource.actions).find((candidate) => candidate.targetId === group.targetId);
@@ -59,7 +59,7 @@ describe("a report with a denied resource group", () => {
   });
 
   it("a dry run has no denials", () => {
-    expect(buildReport("run-2", { ...plan, dryRun: true }, undefined, STARTED).deniedByPolicy).toEqual({ writes: 0, policies: [] });
+    expect(buildReport("run-2", { ...plan, dryRun: true }, undefined, STARTED, STARTED).deniedByPolicy).toEqual({ writes: 0, policies: [] });
   });
 });
 
@@ -67,7 +67,7 @@ describe("a resource group the service created", () => {
   it("says so, with its location", () => {
     const plan = planOf(snapshot([vm("vm-weu", { location: "westeurope" })], { subscriptions: [subscription()] }), settingsWith());
     const results = new Map(plan.items.map((item): [string, ItemResult] => [item.key, { key: item.key, outcome: "succeeded", startedAt: STARTED.toISOString(), durationMs: 1 }]));
-    const group = buildReport("run-3", plan, results, STARTED).resources.find((resource) => resource.id.endsWith("/DefaultResourceGroup-WEU"));
+    const group = buildReport("run-3", plan, results, STARTED, STARTED).resources.find((resource) => resource.id.endsWith("/DefaultResourceGroup-WEU"));
     expect(group).toMatchObject({ kind: "shared", status: "remediated", notes: ["resource group created by ama-remediator in westeurope"] });
   });
 });

@@ -28,7 +28,7 @@ function subscriptionOf(resourceId: string): string {
   return resourceId.split("/")[2] as string;
 }
 
-/** A Microsoft.Resources system-topic event in the Event Grid schema, shaped like the domain doc's §7.2 sample. */
+/** A Microsoft.Resources system-topic event in the Event Grid schema, shaped like the sample of docs/azure-domain.md §8.2. */
 function eventGridEvent(resourceUri: string, options: EventOptions = {}): Record<string, unknown> {
   const subscriptionId = options.subscriptionId ?? subscriptionOf(resourceUri);
   const operationName = options.operationName ?? "Microsoft.Compute/virtualMachines/write";
@@ -44,7 +44,7 @@ function eventGridEvent(resourceUri: string, options: EventOptions = {}): Record
   };
 }
 
-/** The same event delivered with `eventDeliverySchema: CloudEventSchemaV1_0` (§7.3). */
+/** The same event delivered with `eventDeliverySchema: CloudEventSchemaV1_0` (docs/azure-domain.md §8.3). */
 function cloudEvent(resourceUri: string, options: EventOptions = {}): Record<string, unknown> {
   const subscriptionId = options.subscriptionId ?? subscriptionOf(resourceUri);
   return {
@@ -126,7 +126,7 @@ describe("a ResourceWriteSuccess for a new VM", () => {
     expect(entry?.actions.map((action) => action.action)).toEqual(expect.arrayContaining(["updateMachineIdentity", "installExtension", "associateDataCollectionRule"]));
 
     // Every write is in the audit with its result and ARM's correlation id.
-    const audit = await service.state.audit.listForResource(vmId);
+    const audit = (await service.state.audit.listForRun(runId)).filter((row) => row.targetId.toLowerCase().startsWith(vmId.toLowerCase()));
     expect(audit.length).toBeGreaterThan(0);
     for (const row of audit) expect(row).toMatchObject({ runId, actor: { trigger: "eventGrid" }, result: "succeeded", correlationId: expect.any(String) });
     expect(await queuedMessages()).toBe(0);

@@ -6,14 +6,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { acceptEvent } from "../../src/service/events.js";
-import { startRun, subscriptionLeaseOwner } from "../../src/service/runs.js";
+import { resolveRunScope, startRun, subscriptionLeaseOwner } from "../../src/service/runs.js";
 import { reconcile } from "../../src/engine.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
 import type { RunRecord } from "../../src/state/runStore.js";
 import { pumpWorkQueue } from "../../scripts/functionsHost.js";
 import { machineWith } from "../local-azure/estate.js";
 import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
-import type { Service } from "../../src/service/service.js";
+import { createService, type Service } from "../../src/service/service.js";
+import { captureLogger } from "../reliability/support.js";
 
 const harness = useHarness();
 
@@ -25,7 +26,7 @@ async function runOf(service: Service, runId: string): Promise<RunRecord<ReportR
 
 /** A dry run over the whole scope on the given host: what would still be written. */
 async function stillPlanned(service: Service): Promise<{ status: string; planned: number; failed: number }> {
-  const check = await startRun(service, { trigger: "http", dryRun: true });
+  const check = await startRun(service, { trigger: "http", dryRun: true }, await resolveRunScope(service, {}));
   await harness().drain(service);
   const { status, counts } = await runOf(service, check.runId);
   return { status, planned: counts.planned, failed: counts.failed };
@@ -39,7 +40,7 @@ describe("restarting the host mid-run", () => {
     azure.resetRequests();
 
     // The whole scope is one work item (one Resource Graph batch).
-    const run = await startRun(hostA, { trigger: "http" });
+    const run = await startRun(hostA, { trigger: "http" }, await resolveRunScope(hostA, {}));
     expect(run.workItems.total).toBe(1);
 
     // Host A takes it, leases its subscriptions, applies part of it, and dies before settling it.
@@ -112,5 +113,26 @@ describe("restarting the host mid-run", () => {
     for (const runId of runIds) expect((await runOf(hostB, runId)).status).toBe("succeeded");
     for (const vmId of vms) expect(remediationOf(azure, vmId)).toEqual({ identity: expect.stringMatching(/SystemAssigned/), agents: ["AzureMonitorLinuxAgent"], associations: [expect.any(String)] });
     expect(await hostB.state.workQueue.approximateLength()).toEqual({ work: 0, poison: 0 });
+  });
+});
+
+describe("log lines of a work item", () => {
+  it("carry runId once, a denied write's warning included (no child logger over one that already binds it)", async () => {
+    const { azure, estate, env } = harness();
+    const log = captureLogger("info");
+    const service = await createService(env, { logger: log.logger });
+    const vmId = newVirtualMachine(azure, machineWith(estate, "no-identity", "linux"), "vm-logged-once");
+    azure.setFaults({ forbidden: [{ scope: vmId, actions: ["Microsoft.Compute/virtualMachines/write"] }] });
+    try {
+      const run = await startRun(service, { trigger: "http" }, await resolveRunScope(service, { resourceIds: [vmId] }));
+      await harness().drain(service);
+      const warnings = log.lines().filter((line) => line.includes('"write failed"'));
+      expect(warnings.length).toBeGreaterThan(0);
+      for (const line of warnings) expect(line.match(/"runId":/g), line).toHaveLength(1);
+      for (const line of log.lines()) expect((line.match(/"runId":/g) ?? []).length, line).toBeLessThanOrEqual(1);
+      expect(warnings.map((line) => JSON.parse(line) as { runId: string })).toEqual(warnings.map(() => expect.objectContaining({ runId: run.runId })));
+    } finally {
+      azure.setFaults({});
+    }
   });
 });

