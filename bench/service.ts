@@ -13,7 +13,7 @@ import { createCredential } from "../src/azure/credential.js";
 import { createGateway } from "../src/azure/gateway.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS, machinesInScope, reconcile, type EngineDependencies } from "../src/engine.js";
 import { discoverSweep } from "../src/discover/sweepDiscovery.js";
-import { evaluateMachines } from "../src/evaluate/evaluate.js";
+import { evaluate } from "../src/evaluate/evaluate.js";
 import { buildPlan } from "../src/plan/buildPlan.js";
 import { buildReport } from "../src/report/buildReport.js";
 import { parseEvent } from "../src/events/parse.js";
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       let planItems = 0;
       for (let start = 0; start < settings.subscriptions.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
         const snapshot = await discoverSweep(gateway, settings, settings.subscriptions.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS));
-        const plan = buildPlan(snapshot, evaluateMachines(snapshot, settings), { ...settings, dryRun: true });
+        const plan = buildPlan(snapshot, evaluate(snapshot, settings), { ...settings, dryRun: true });
         const report = buildReport("bench", plan, undefined, new Date(), new Date());
         machines += plan.assessments.length;
         planItems += plan.items.length + (report.summary.failed ?? 0);

@@ -9,7 +9,7 @@ import { machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js"
 import { ScopeError } from "./errors.js";
 import { discoverMachines } from "./discover/machineDiscovery.js";
 import { discoverSweep } from "./discover/sweepDiscovery.js";
-import { evaluateMachines } from "./evaluate/evaluate.js";
+import { evaluate } from "./evaluate/evaluate.js";
 import { writeRefusal } from "./evaluate/writeScope.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
@@ -93,8 +93,7 @@ async function reconcileSnapshot(
   dependencies.onProgress?.(`discovered ${snapshot.machines.length} machines in ${snapshot.subscriptions.size} subscriptions`);
   for (const entry of snapshot.unreadable) logger.warn({ resourceId: entry.id, reason: entry.reason }, "not discovered");
 
-  const assessments = evaluateMachines(snapshot, settings);
-  const plan = buildPlan(snapshot, assessments, { ...settings, dryRun });
+  const plan = buildPlan(snapshot, evaluate(snapshot, settings), { ...settings, dryRun });
   logger.info({ resourceId: "(scope)", items: plan.items.length, dryRun }, "planned");
   dependencies.onProgress?.(`planned ${plan.items.length} writes${dryRun ? " (dry run: nothing is applied)" : plan.items.length > 0 ? ", applying" : ""}`);
 

@@ -85,6 +85,40 @@ export interface MachineAssessment {
 
 const SUCCEEDED = new Set(["succeeded", "provisioning succeeded"]);
 
+/** What a subscription needs beyond its machines' own needs. */
+export interface SubscriptionAssessment {
+  readonly subscription: SubscriptionState;
+  /** The service's own rules found there, as the settings want them now (they follow LOG_ANALYTICS_WORKSPACE_ID). */
+  readonly ownedRules: readonly RuleSpec[];
+  /** Defender for SQL's autoprovisioning initiative must be assigned (the SQL profile runs and the plan is Standard). */
+  readonly sqlAutoprovisioning: boolean;
+}
+
+/** Everything evaluate decides for one snapshot: the plan is built from this alone. */
+export interface Assessment {
+  readonly machines: readonly MachineAssessment[];
+  readonly subscriptions: readonly SubscriptionAssessment[];
+}
+
+/** `.../dataCollectionRules/ama-remediator-<region>-dcr`, lower-case: the rules the service owns. */
+const OWNED_RULE_NAME = /\/datacollectionrules\/ama-remediator-([a-z0-9]+)-dcr$/;
+
+export function evaluate(snapshot: Snapshot, settings: Settings): Assessment {
+  const refusal = writeRefusal(snapshot, settings.optOutTag);
+  const subscriptions = [...snapshot.subscriptions.values()].filter((subscription) => !refusal(`/subscriptions/${subscription.subscriptionId}`));
+  return { machines: evaluateMachines(snapshot, settings), subscriptions: subscriptions.map((subscription) => evaluateSubscription(subscription, snapshot, settings)) };
+}
+
+function evaluateSubscription(subscription: SubscriptionState, snapshot: Snapshot, settings: Settings): SubscriptionAssessment {
+  const followsSettings = settings.profiles.has("machines") && !settings.dataCollectionRuleId;
+  const ownedRegions = followsSettings ? [...subscription.rules.keys()].flatMap((key) => OWNED_RULE_NAME.exec(key)?.[1] ?? []) : [];
+  return {
+    subscription,
+    ownedRules: ownedRegions.map((region) => ownedRuleSpec(region, snapshot, subscription, settings)),
+    sqlAutoprovisioning: settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard",
+  };
+}
+
 export function evaluateMachines(snapshot: Snapshot, settings: Settings): MachineAssessment[] {
   const refusal = writeRefusal(snapshot, settings.optOutTag);
   return snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings, refusal));
@@ -164,7 +198,7 @@ function ruleCollectingSecurityEvents(machine: MachineState, os: Os, workspaceId
 }
 
 /** The per-region rule the service owns, sending to the workspace the settings name for that region. */
-export function ownedRuleSpec(region: string, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): RuleSpec {
+function ownedRuleSpec(region: string, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): RuleSpec {
   const workspace = machinesWorkspace(region, snapshot, subscription, settings);
   return { ruleId: ownedRuleId(subscription.subscriptionId, region), flavour: "owned", location: normaliseRegion(region), workspace };
 }

@@ -16,8 +16,7 @@ import {
   policyAssignmentId,
   solutionId,
 } from "../defender/names.js";
-import type { MachineAssessment, Need, RuleSpec, WorkspaceSpec } from "../evaluate/evaluate.js";
-import { ownedRuleSpec } from "../evaluate/evaluate.js";
+import type { Assessment, MachineAssessment, Need, RuleSpec, SubscriptionAssessment, WorkspaceSpec } from "../evaluate/evaluate.js";
 import { writeRefusal, type WriteRefusal } from "../evaluate/writeScope.js";
 import { roleGrantKey, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
@@ -65,13 +64,12 @@ interface NewItem {
   readonly principalFrom?: string;
 }
 
-/** `.../dataCollectionRules/ama-remediator-<region>-dcr`, lower-case: the rules the service owns. */
-const OWNED_RULE_NAME = /\/datacollectionrules\/ama-remediator-([a-z0-9]+)-dcr$/;
 
-export function buildPlan(snapshot: Snapshot, assessments: readonly MachineAssessment[], settings: Settings, now = new Date()): Plan {
+export function buildPlan(snapshot: Snapshot, assessment: Assessment, settings: Settings, now = new Date()): Plan {
   const builder = new PlanBuilder(snapshot, settings);
-  const planned = assessments.map((assessment) => builder.planMachine(assessment));
-  for (const subscription of snapshot.subscriptions.values()) builder.planSubscription(subscription);
+  const planned = assessment.machines.map((machine) => builder.planMachine(machine));
+  for (const subscription of snapshot.subscriptions.values()) builder.reportLegacySwitch(subscription);
+  for (const subscription of assessment.subscriptions) builder.planSubscription(subscription);
   return {
     version: PLAN_VERSION,
     createdAt: now.toISOString(),
@@ -119,24 +117,19 @@ class PlanBuilder {
     return { ...assessment, blocked };
   }
 
-  planSubscription(subscription: SubscriptionState): void {
-    const id = subscription.subscriptionId;
-    if (subscription.legacyAutoProvisioning === "On") {
-      this.addFinding({ subscriptionId: id, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
-    }
-    if (this.refusal(`/subscriptions/${id}`)) return;
-    if (this.settings.profiles.has("machines") && !this.settings.dataCollectionRuleId) this.repointOwnedRules(subscription);
-    if (this.settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard") this.planSqlAutoprovisioning(subscription);
+  /** Read and reported, never turned on; opted-out subscriptions too, since it costs nothing to say. */
+  reportLegacySwitch(subscription: SubscriptionState): void {
+    if (subscription.legacyAutoProvisioning !== "On") return;
+    this.addFinding({ subscriptionId: subscription.subscriptionId, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
   }
 
-  /** Rules the service owns follow the settings even where every machine is already associated with them. */
-  private repointOwnedRules(subscription: SubscriptionState): void {
-    for (const ruleKey of subscription.rules.keys()) {
-      const region = OWNED_RULE_NAME.exec(ruleKey)?.[1];
-      if (!region) continue;
-      const rule = this.ensureRule(ownedRuleSpec(region, this.snapshot, subscription, this.settings));
-      if (rule.blocked !== undefined) this.addFinding({ subscriptionId: subscription.subscriptionId, message: `rule ${ruleKey} cannot follow the settings: ${rule.blocked}` });
+  planSubscription({ subscription, ownedRules, sqlAutoprovisioning }: SubscriptionAssessment): void {
+    // Rules the service owns follow the settings even where every machine is already associated with them.
+    for (const spec of ownedRules) {
+      const rule = this.ensureRule(spec);
+      if (rule.blocked !== undefined) this.addFinding({ subscriptionId: subscription.subscriptionId, message: `rule ${spec.ruleId} cannot follow the settings: ${rule.blocked}` });
     }
+    if (sqlAutoprovisioning) this.planSqlAutoprovisioning(subscription);
   }
 
   orderedItems(): PlanItem[] {

@@ -7,7 +7,7 @@ import { loadSettings, type Settings } from "../../src/config/settings.js";
 import { AMA, DEFENDER_FOR_SQL, LEGACY_AGENTS, SQL_IAAS_LINUX, type ExtensionIdentity, type Os } from "../../src/defender/agents.js";
 import type { AssociationState, ExtensionState, MachineState, RuleState, Snapshot, SubscriptionState, WorkspaceState } from "../../src/model.js";
 import { idKey } from "../../src/azure/ids.js";
-import { evaluateMachines, type Need } from "../../src/evaluate/evaluate.js";
+import { evaluate, type Need } from "../../src/evaluate/evaluate.js";
 import { buildPlan } from "../../src/plan/buildPlan.js";
 import type { Plan } from "../../src/plan/plan.js";
 
@@ -142,7 +142,7 @@ export function settingsWith(env: Record<string, string> = {}): Settings {
 
 /** evaluate + plan, as the engine runs them (a fixed clock keeps plans comparable). */
 export function planOf(snap: Snapshot, settings: Settings): Plan {
-  return buildPlan(snap, evaluateMachines(snap, settings), settings, new Date("2026-11-25T00:00:00.000Z"));
+  return buildPlan(snap, evaluate(snap, settings), settings, new Date("2026-11-25T00:00:00.000Z"));
 }
 
 /** A need in a few words, for table tests: `extension AzureMonitorWindowsAgent missing`. */
