@@ -55,6 +55,8 @@ export interface ArmErrorDetails {
   readonly policyViolations?: readonly PolicyViolation[];
   /** A write's requests (retries and polls included) and how many ARM turned away, when the pipeline counted them. */
   readonly attempts?: { readonly requests: number; readonly retried: number };
+  /** ARM's Retry-After on the refusal, so the work item waits as long as ARM asked. */
+  readonly retryAfterInMs?: number;
 }
 
 export class ArmError extends Error {
@@ -64,6 +66,7 @@ export class ArmError extends Error {
   readonly detailCodes: readonly string[];
   readonly policyViolations: readonly PolicyViolation[];
   readonly attempts?: { readonly requests: number; readonly retried: number };
+  readonly retryAfterInMs?: number;
 
   constructor(
     readonly code: string,
@@ -76,6 +79,7 @@ export class ArmError extends Error {
     this.detailCodes = details.detailCodes ?? [];
     this.policyViolations = details.policyViolations ?? [];
     if (details.attempts) this.attempts = details.attempts;
+    if (details.retryAfterInMs !== undefined) this.retryAfterInMs = details.retryAfterInMs;
   }
 
   /** Whether ARM answered with this code, at the top or among the details. */
@@ -119,8 +123,21 @@ export function toArmError(thrown: unknown, responseBody?: unknown): ArmError {
   const code = detail?.code ?? error.code ?? (error.statusCode ? `Http${error.statusCode}` : "Unknown");
   const message = detail?.message ?? error.message;
   const correlationId = error.response?.headers?.get?.("x-ms-correlation-request-id");
+  const retryAfterInMs = retryAfterInMsOf(error.response?.headers?.get?.("retry-after"));
   const detailCodes = (error.details?.error?.details ?? []).flatMap((entry) => (typeof entry?.code === "string" ? [entry.code] : []));
-  return new ArmError(code, message, { ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}), ...(correlationId ? { correlationId } : {}), detailCodes, policyViolations: policyViolationsOf(detail?.additionalInfo) });
+  return new ArmError(code, message, {
+    ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
+    ...(correlationId ? { correlationId } : {}),
+    ...(retryAfterInMs !== undefined ? { retryAfterInMs } : {}),
+    detailCodes,
+    policyViolations: policyViolationsOf(detail?.additionalInfo),
+  });
+}
+
+/** Retry-After in seconds (ARM's form), as milliseconds; undefined when absent or unusable. */
+export function retryAfterInMsOf(header: string | undefined): number | undefined {
+  const seconds = Number(header);
+  return header !== undefined && header.trim() !== "" && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }
 
 /** ARM's `error` object, as far as the service reads it. */

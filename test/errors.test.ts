@@ -53,3 +53,17 @@ describe("toArmError and deny policies", () => {
     expect(toArmError(restError({ code: "AuthorizationFailed", details: { error: { code: "AuthorizationFailed", message: "no" } } })).policyViolations).toEqual([]);
   });
 });
+
+describe("toArmError and ARM's Retry-After", () => {
+  const withHeaders = (status: number, headers: Record<string, string>) =>
+    restError({ statusCode: status, response: { status, headers: { get: (name: string) => headers[name.toLowerCase()] } } });
+
+  it.each([
+    { case: "seconds", headers: { "retry-after": "17" }, expected: 17_000 },
+    { case: "absent", headers: {}, expected: undefined },
+    { case: "not a number of seconds", headers: { "retry-after": "soon" }, expected: undefined },
+    { case: "empty", headers: { "retry-after": " " }, expected: undefined },
+  ])("keeps it as milliseconds when it is $case", ({ headers, expected }) => {
+    expect(toArmError(withHeaders(429, headers)).retryAfterInMs).toBe(expected);
+  });
+});

@@ -284,6 +284,7 @@ export class ArmGateway {
       throw new ArmError(armError.code, armError.message, {
         ...(statusCode !== undefined ? { statusCode } : {}),
         ...(correlation ? { correlationId: correlation } : {}),
+        ...(armError.retryAfterInMs !== undefined ? { retryAfterInMs: armError.retryAfterInMs } : {}),
         detailCodes: armError.detailCodes,
         policyViolations: armError.policyViolations,
         attempts: { ...count },

@@ -3,7 +3,7 @@
  * done, retry after a known wait, or terminal (never retried). Work returns one; the trigger edge
  * (src/functions/workItems.ts) maps it onto the queue once, with `queueActionFor`.
  */
-import { ArmError, InputError, describeError } from "../errors.js";
+import { ArmError, InputError, describeError, retryAfterInMsOf } from "../errors.js";
 
 export type Outcome =
   | { readonly kind: "done" }
@@ -37,7 +37,7 @@ export const FAILURE_RETRY_MS = 30_000;
 export function outcomeOfError(error: unknown): Outcome {
   if (error instanceof InputError) return terminal(`refused: ${error.message}`);
   if (error instanceof ArmError && isPermanent(error.statusCode)) return terminal(`refused by Azure: ${describeError(error)}`);
-  return retryAfter(retryAfterInMsOf(error) ?? FAILURE_RETRY_MS, describeError(error), true);
+  return retryAfter(retryAfterOf(error) ?? FAILURE_RETRY_MS, describeError(error), true);
 }
 
 /** 400 a validation failure, 401/403 authorization: the same request gets the same answer. */
@@ -45,11 +45,10 @@ function isPermanent(statusCode: number | undefined): boolean {
   return statusCode === 400 || statusCode === 401 || statusCode === 403;
 }
 
-/** ARM's Retry-After (seconds) when the error still carries its response; undefined otherwise. */
-function retryAfterInMsOf(error: unknown): number | undefined {
-  const header = (error as { response?: { headers?: { get?(name: string): string | undefined } } } | null)?.response?.headers?.get?.("retry-after");
-  const seconds = Number(header);
-  return header !== undefined && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+/** ARM's Retry-After: carried by an ArmError, or still on the response of an SDK error; undefined otherwise. */
+function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof ArmError) return error.retryAfterInMs;
+  return retryAfterInMsOf((error as { response?: { headers?: { get?(name: string): string | undefined } } } | null)?.response?.headers?.get?.("retry-after"));
 }
 
 /** What the queue does with the message that carried the work. */

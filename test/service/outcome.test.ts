@@ -21,6 +21,7 @@ describe("outcomeOfError", () => {
     ["ARM 409", new ArmError("Conflict", "another operation", { statusCode: 409 }), retryAfter(FAILURE_RETRY_MS, "Conflict: another operation", true)],
     ["ARM 429 without Retry-After", new ArmError("TooManyRequests", "slow down", { statusCode: 429 }), retryAfter(FAILURE_RETRY_MS, "TooManyRequests: slow down", true)],
     ["ARM 503", new ArmError("ServiceUnavailable", "later", { statusCode: 503 }), retryAfter(FAILURE_RETRY_MS, "ServiceUnavailable: later", true)],
+    ["ARM 429 whose Retry-After the gateway kept", new ArmError("TooManyRequests", "slow down", { statusCode: 429, retryAfterInMs: 12_000 }), retryAfter(12_000, "TooManyRequests: slow down", true)],
     ["a 429 with Retry-After: 7", restError(429, { "retry-after": "7" }), retryAfter(7_000, "HTTP 429", true)],
     ["a 500 with an unusable Retry-After", restError(500, { "retry-after": "soon" }), retryAfter(FAILURE_RETRY_MS, "HTTP 500", true)],
     ["a dropped connection", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), retryAfter(FAILURE_RETRY_MS, "socket hang up", true)],
