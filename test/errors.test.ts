@@ -58,7 +58,7 @@ describe("toArmError and ARM's Retry-After", () => {
   const withHeaders = (status: number, headers: Record<string, string>) =>
     restError({ statusCode: status, response: { status, headers: { get: (name: string) => headers[name.toLowerCase()] } } });
 
-  it.each([
+  it.each<{ case: string; headers: Record<string, string>; expected: number | undefined }>([
     { case: "seconds", headers: { "retry-after": "17" }, expected: 17_000 },
     { case: "absent", headers: {}, expected: undefined },
     { case: "not a number of seconds", headers: { "retry-after": "soon" }, expected: undefined },
