@@ -21,7 +21,7 @@
  */
 import { SQL_INITIATIVES } from "../src/defender/names.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS } from "../src/engine.js";
-import type { ArmResource } from "../test/local-azure/arm-resource.js";
+import type { ArmResource } from "../local-azure/src/arm-resource.js";
 
 /** Resource Graph: rows per page and subscriptions per query (gateway.ts uses both limits). */
 export const GRAPH_PAGE_ROWS = 1000;

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { demoEstate } from "../test/local-azure/estate.js";
+import { demoEstate } from "../local-azure/src/estate.js";
 import { spawnLocalAzure } from "./localAzureProcess.js";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "bin.js");

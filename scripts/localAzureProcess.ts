@@ -19,7 +19,7 @@ export interface LocalAzureProcess {
   close(): Promise<void>;
 }
 
-const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "test", "local-azure", "server.js");
+const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "local-azure", "src", "server.js");
 
 export async function spawnLocalAzure(args: readonly string[] = []): Promise<LocalAzureProcess> {
   const child = spawn(process.execPath, [SERVER_SCRIPT, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });

@@ -9,7 +9,7 @@ import { idKey } from "../../src/azure/ids.js";
 import { applyPlan, STALE_PLAN } from "../../src/apply/applyPlan.js";
 import { createLogger } from "../../src/log.js";
 import type { Plan } from "../../src/plan/plan.js";
-import { demoEstate, machineWith } from "../local-azure/estate.js";
+import { demoEstate, machineWith } from "../../local-azure/src/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;

@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateEstate } from "../local-azure/estate.js";
+import { generateEstate } from "../../local-azure/src/estate.js";
 import { tsNodeArgs } from "../reliability/support.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
+import { demoEstate, machineWith, type EstateMachine } from "../../local-azure/src/estate.js";
 import { idKey } from "../../src/azure/ids.js";
 import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
-import { asCloudEvent, resourceWriteEvent } from "../support/events.js";
+import { asCloudEvent, resourceWriteEvent } from "../../local-azure/src/events.js";
 import { captureOutput, type CapturedRun } from "../support/captureOutput.js";
-import { builtInDefinitionId } from "../local-azure/policyDeny.js";
+import { builtInDefinitionId } from "../../local-azure/src/policyDeny.js";
 
 let h: EngineHarness;
 let dir: string;

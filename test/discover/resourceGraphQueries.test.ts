@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { SWEEP_QUERIES } from "../../src/discover/sweepDiscovery.js";
-import { resourceGraphDiagnostics } from "../local-azure/kqlDiagnostics.js";
+import { resourceGraphDiagnostics } from "../../local-azure/src/kqlDiagnostics.js";
 
 /**
  * Sample arguments by builder parameter name: values that stress quoting. The tag holds every character an Azure

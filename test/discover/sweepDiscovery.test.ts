@@ -10,8 +10,8 @@ import { idKey } from "../../src/azure/ids.js";
 import { discoverSweep } from "../../src/discover/sweepDiscovery.js";
 import { SQL_ASSIGNMENT_ROLES } from "../../src/defender/names.js";
 import { roleGrantKey } from "../../src/model.js";
-import type { ArmResource } from "../local-azure/arm-resource.js";
-import { demoEstate, generateEstate, machineWith, type Estate } from "../local-azure/estate.js";
+import type { ArmResource } from "../../local-azure/src/arm-resource.js";
+import { demoEstate, generateEstate, machineWith, type Estate } from "../../local-azure/src/estate.js";
 import { startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idKey } from "../../src/azure/ids.js";
-import { convergedEstate, type OwnedRuleContext } from "../local-azure/estate.js";
+import { convergedEstate, type OwnedRuleContext } from "../../local-azure/src/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;

@@ -4,7 +4,7 @@
  * create. Each failure stays with the items it concerns; everything else is remediated.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
+import { demoEstate, machineWith, type EstateMachine } from "../../local-azure/src/estate.js";
 import { associatedRulesOf, extensionsOf, hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;

@@ -4,7 +4,7 @@
  * REMOVE_LEGACY_MMA and REMEDIATION_PROFILES. Every mode converges: its second sweep writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoEstate, machineWith, machinesWith, type EstateMachine } from "../local-azure/estate.js";
+import { demoEstate, machineWith, machinesWith, type EstateMachine } from "../../local-azure/src/estate.js";
 import { idKey } from "../../src/azure/ids.js";
 import { solutionId } from "../../src/defender/names.js";
 import { associatedRulesOf, extensionsOf, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idKey } from "../../src/azure/ids.js";
-import { demoEstate, type Estate } from "../local-azure/estate.js";
-import type { ArmResource } from "../local-azure/arm-resource.js";
-import { builtInDefinitionId } from "../local-azure/policyDeny.js";
+import { demoEstate, type Estate } from "../../local-azure/src/estate.js";
+import type { ArmResource } from "../../local-azure/src/arm-resource.js";
+import { builtInDefinitionId } from "../../local-azure/src/policyDeny.js";
 import { hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness, type RunResult } from "../support/engineHarness.js";
 
 let h: EngineHarness;

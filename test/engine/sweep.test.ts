@@ -3,7 +3,7 @@
  * Azure, what a second sweep does, what a dry run does, and what opted-out resources see.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { convergedEstate, demoEstate, generateEstate, machineWith, machinesWith, testEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
+import { convergedEstate, demoEstate, generateEstate, machineWith, machinesWith, testEstate, type Estate, type EstateMachine } from "../../local-azure/src/estate.js";
 import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
 import { idKey } from "../../src/azure/ids.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS } from "../../src/engine.js";

@@ -4,7 +4,7 @@
  * is refused before a single request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoEstate, machineWith, type EstateMachine } from "../local-azure/estate.js";
+import { demoEstate, machineWith, type EstateMachine } from "../../local-azure/src/estate.js";
 import { ScopeError } from "../../src/errors.js";
 import { idKey } from "../../src/azure/ids.js";
 import { extensionsOf, hasAmaSucceeded, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_EVENT_BYTES, parseEvent, parseEvents } from "../../src/events/parse.js";
-import { asCloudEvent, resourceWriteEvent } from "../support/events.js";
+import { asCloudEvent, resourceWriteEvent } from "../../local-azure/src/events.js";
 
 const SUB = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
 const RG = `/subscriptions/${SUB}/resourceGroups/rg-sql-prod`;

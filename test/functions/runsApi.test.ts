@@ -7,7 +7,7 @@ import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { handleRunsRequest, runsApi } from "../../src/functions/runsApi.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { useHarness } from "../service/harness.js";
 import { HOST, bodyText, headerOf, httpRequest, jsonOf, type RequestOptions } from "./http.js";
 

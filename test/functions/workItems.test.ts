@@ -13,7 +13,7 @@ import { resolveRunScope, startRun } from "../../src/service/runs.js";
 import { connectionStringConnection, createQueueClient } from "../../src/state/storageConnection.js";
 import { WORK_QUEUE, machineWorkItem, type WorkItem } from "../../src/state/workQueue.js";
 import { pumpWorkQueue } from "../../scripts/functionsHost.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import type { Service } from "../../src/service/service.js";
 import { newVirtualMachine, remediationOf, useHarness } from "../service/harness.js";
 import { httpRequest, jsonOf } from "./http.js";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { demoEstate, machineWith } from "../local-azure/estate.js";
+import { demoEstate, machineWith } from "../../local-azure/src/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 import { expectNoStack } from "./support.js";
 import { captureOutput, type CapturedRun } from "../support/captureOutput.js";

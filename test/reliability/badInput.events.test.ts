@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { acceptEvent } from "../../src/service/events.js";
 import { createService, type Service } from "../../src/service/service.js";
 import { MAX_EVENT_BYTES } from "../../src/events/parse.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { useHarness } from "../service/harness.js";
 import { captureLogger, type CapturedLogger } from "./support.js";
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { handleRunsRequest } from "../../src/functions/runsApi.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { useHarness } from "../service/harness.js";
 import { httpRequest, jsonOf, type RequestOptions } from "../functions/http.js";
 import { expectProblem } from "./support.js";

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { handleWorkItemMessage } from "../../src/functions/workItems.js";
 import type { Service } from "../../src/service/service.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { useHarness } from "../service/harness.js";
 import { writeRequests } from "./support.js";
 

@@ -8,11 +8,11 @@ import { startSweep } from "../../src/service/sweep.js";
 import { acceptEvent } from "../../src/service/events.js";
 import { handleRunsRequest } from "../../src/functions/runsApi.js";
 import { drainWorkQueue } from "../../scripts/functionsHost.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { newVirtualMachine, remediationOf, useHarness } from "../service/harness.js";
 import { httpRequest, jsonOf } from "../functions/http.js";
 import { createsPerResource, duplicateCreates } from "./support.js";
-import { resourceWriteEvent } from "../support/events.js";
+import { resourceWriteEvent } from "../../local-azure/src/events.js";
 
 const harness = useHarness();
 

@@ -15,12 +15,12 @@ import { createGateway } from "../../src/azure/gateway.js";
 import { loadSettings } from "../../src/config/settings.js";
 import { createLogger } from "../../src/log.js";
 import { acceptEvent } from "../../src/service/events.js";
-import { machineWith } from "../local-azure/estate.js";
-import { mulberry32 } from "../local-azure/random.js";
-import type { RequestLogEntry } from "../local-azure/requestLog.js";
+import { machineWith } from "../../local-azure/src/estate.js";
+import { mulberry32 } from "../../local-azure/src/random.js";
+import type { RequestLogEntry } from "../../local-azure/src/requestLog.js";
 import { newVirtualMachine, remediationOf, useHarness } from "../service/harness.js";
 import { createsPerResource, duplicateCreates, finalState, sleep, tsNodeArgs } from "./support.js";
-import { resourceWriteEvent } from "../support/events.js";
+import { resourceWriteEvent } from "../../local-azure/src/events.js";
 
 const harness = useHarness();
 let nodeArgs: string[];

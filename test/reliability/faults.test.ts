@@ -5,8 +5,8 @@
  * failing ends `failed` with ARM's code and message, after a bounded number of requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { machineWith, testEstate } from "../local-azure/estate.js";
-import type { Faults } from "../local-azure/faults.js";
+import { machineWith, testEstate } from "../../local-azure/src/estate.js";
+import type { Faults } from "../../local-azure/src/faults.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 import { duplicateCreates, finalState } from "./support.js";
 

@@ -13,7 +13,7 @@ import { reconcile } from "../../src/engine.js";
 import { createLogger } from "../../src/log.js";
 import { idKey } from "../../src/azure/ids.js";
 import type { Plan, PlanItem } from "../../src/plan/plan.js";
-import { demoEstate, machineWith } from "../local-azure/estate.js";
+import { demoEstate, machineWith } from "../../local-azure/src/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;

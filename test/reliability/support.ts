@@ -7,8 +7,8 @@ import { expect } from "vitest";
 import type { HttpResponseInit } from "@azure/functions";
 import { createLogger, type Logger } from "../../src/log.js";
 import { idKey } from "../../src/azure/ids.js";
-import type { LocalAzure } from "../local-azure/emulator.js";
-import type { RequestLogEntry } from "../local-azure/requestLog.js";
+import type { LocalAzure } from "../../local-azure/src/emulator.js";
+import type { RequestLogEntry } from "../../local-azure/src/requestLog.js";
 
 export interface CapturedLogger {
   readonly logger: Logger;

@@ -9,7 +9,7 @@ import { acceptEvent, type EventDisposition } from "../../src/service/events.js"
 import { onResourceWrite } from "../../src/functions/onResourceWrite.js";
 import type { RunRecord } from "../../src/state/runStore.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
 
 const harness = useHarness();

@@ -9,12 +9,12 @@ import { createLogger } from "../../src/log.js";
 import { createQueueClient, connectionStringConnection } from "../../src/state/storageConnection.js";
 import { WORK_QUEUE, decodeWorkItem, poisonQueueName, type WorkItem } from "../../src/state/workQueue.js";
 import { drainWorkQueue } from "../../scripts/functionsHost.js";
-import { startLocalAzure, type LocalAzure } from "../local-azure/emulator.js";
-import type { ArmResource } from "../local-azure/store.js";
-import type { RequestLogEntry } from "../local-azure/requestLog.js";
-import type { ThrottleOptions } from "../local-azure/throttle.js";
-import { demoEstate, type Estate, type EstateMachine } from "../local-azure/estate.js";
-import { startAzurite, type AzuriteInstance } from "../support/azurite.js";
+import { startLocalAzure, type LocalAzure } from "../../local-azure/src/emulator.js";
+import type { ArmResource } from "../../local-azure/src/store.js";
+import type { RequestLogEntry } from "../../local-azure/src/requestLog.js";
+import type { ThrottleOptions } from "../../local-azure/src/throttle.js";
+import { demoEstate, type Estate, type EstateMachine } from "../../local-azure/src/estate.js";
+import { startAzurite, type AzuriteInstance } from "../../local-azure/src/azurite.js";
 
 export interface Harness {
   readonly azure: LocalAzure;

@@ -11,7 +11,7 @@ import { reconcile } from "../../src/engine.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
 import type { RunRecord } from "../../src/state/runStore.js";
 import { pumpWorkQueue } from "../../scripts/functionsHost.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
 import { createService, type Service } from "../../src/service/service.js";
 import { captureLogger } from "../reliability/support.js";

@@ -15,7 +15,7 @@ import { BUSY_RETRY_MS, subscriptionsBusy, withSubscriptionLeases } from "../../
 import type { SubscriptionWorkItem, WorkItem } from "../../src/state/workQueue.js";
 import type { RunRecord, RunSummary } from "../../src/state/runStore.js";
 import type { ReportResource } from "../../src/report/buildReport.js";
-import { machineWith } from "../local-azure/estate.js";
+import { machineWith } from "../../local-azure/src/estate.js";
 import { TABLES } from "../../src/state/stateStore.js";
 import { connectionStringConnection, createTableClient } from "../../src/state/storageConnection.js";
 import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";

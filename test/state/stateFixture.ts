@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { createStateStore, type StateStore } from "../../src/state/stateStore.js";
 import { connectionStringConnection, type StorageConnection } from "../../src/state/storageConnection.js";
-import { startAzurite, type AzuriteInstance } from "../support/azurite.js";
+import { startAzurite, type AzuriteInstance } from "../../local-azure/src/azurite.js";
 
 /** A settable clock for expiries and leases. */
 export class TestClock {

@@ -8,10 +8,10 @@ import { createGateway, type ArmGateway, type ArmObject, type ArmWriter } from "
 import { reconcile, type ReconcileOutcome, type ReconcileRequest } from "../../src/engine.js";
 import { createLogger } from "../../src/log.js";
 import { idKey } from "../../src/azure/ids.js";
-import { startLocalAzure, type LocalAzure } from "../local-azure/emulator.js";
-import type { Estate, EstateSubscription } from "../local-azure/estate.js";
-import type { ArmResource } from "../local-azure/arm-resource.js";
-import type { RequestLogEntry } from "../local-azure/requestLog.js";
+import { startLocalAzure, type LocalAzure } from "../../local-azure/src/emulator.js";
+import type { Estate, EstateSubscription } from "../../local-azure/src/estate.js";
+import type { ArmResource } from "../../local-azure/src/arm-resource.js";
+import type { RequestLogEntry } from "../../local-azure/src/requestLog.js";
 
 export interface SentWrite {
   readonly method: "PUT" | "PATCH" | "DELETE";

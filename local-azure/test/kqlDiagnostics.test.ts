@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resourceGraphDiagnostics } from "./kqlDiagnostics.js";
+import { resourceGraphDiagnostics } from "../src/kqlDiagnostics.js";
 
 describe("resourceGraphDiagnostics", () => {
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { idKey, owningMachineId, parseResourceId } from "../../src/azure/ids.js";
 import { SQL_ASSIGNMENT_NAMES, SQL_ASSIGNMENT_ROLES, SQL_INITIATIVES } from "../../src/defender/names.js";
-import type { ArmResource } from "./arm-resource.js";
+import type { ArmResource } from "../src/arm-resource.js";
 import {
   LANDING_ZONES_GROUP,
   MACHINE_STATES,
@@ -16,8 +16,8 @@ import {
   type Estate,
   type EstateMachine,
   type MachineState,
-} from "./estate.js";
-import { managementGroupId } from "./managementGroups.js";
+} from "../src/estate.js";
+import { managementGroupId } from "../src/managementGroups.js";
 
 /** A machine with everything that hangs off it, looked up by id (case-insensitively). */
 interface MachineView {

@@ -2,10 +2,10 @@ import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { PolicyClient } from "@azure/arm-policy";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startLocalAzure, type LocalAzure } from "./emulator.js";
-import { LANDING_ZONES_GROUP, generateEstate } from "./estate.js";
-import { managementGroupId } from "./managementGroups.js";
-import type { ArmResource } from "./store.js";
+import { startLocalAzure, type LocalAzure } from "../src/emulator.js";
+import { LANDING_ZONES_GROUP, generateEstate } from "../src/estate.js";
+import { managementGroupId } from "../src/managementGroups.js";
+import type { ArmResource } from "../src/store.js";
 
 const SUB = "00000000-0000-4000-8000-000000000001";
 const SUB_ID = `/subscriptions/${SUB}`;

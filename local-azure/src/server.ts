@@ -1,10 +1,12 @@
 import { parseArgs } from "node:util";
 import { startLocalAzure } from "./emulator.js";
+import { demoEstate } from "./estate.js";
 
 /**
  * Runs the emulator out of process (demo, benchmark):
- *   node dist/test/local-azure/server.js --port 0 --seed 1 [--page-size 100] [--polls 1]
- *        [--retry-after 0] [--no-throttle] [--time-scale 1] [--token T] [--request-log-limit N]
+ *   node dist/local-azure/src/server.js --port 0 --seed 1 [--page-size 100] [--polls 1]
+ *        [--retry-after 0] [--no-throttle] [--time-scale 1] [--token T] [--request-log-limit N] [--demo]
+ * `--demo` loads the demo tenant (the estate `npm run demo` remediates); otherwise the store starts empty.
  * Prints one JSON line `{ endpoint, token, caCertPath }`, then serves until SIGINT/SIGTERM.
  */
 async function main(): Promise<void> {
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
       "time-scale": { type: "string" },
       token: { type: "string" },
       "request-log-limit": { type: "string" },
+      demo: { type: "boolean", default: false },
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     throttle: values["no-throttle"]
       ? { reads: false, writes: false, computeVmWrites: false, resourceGraph: false }
       : { timeScale: num(values["time-scale"]) ?? 1 },
+    resources: values.demo ? demoEstate().resources : undefined,
   });
   console.log(JSON.stringify({ endpoint: azure.endpoint, token: azure.token, caCertPath: azure.caCertPath }));
   const stop = (): void => void azure.close().then(() => process.exit(0));

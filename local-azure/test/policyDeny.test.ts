@@ -3,10 +3,10 @@
  * scopes, and the 403 RequestDisallowedByPolicy body ARM sends for them.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startLocalAzure, type LocalAzure } from "./emulator.js";
-import { managementGroupId, managementGroupSubscriptionId } from "./managementGroups.js";
-import { builtInDefinitionId } from "./policyDeny.js";
-import type { ArmResource } from "./store.js";
+import { startLocalAzure, type LocalAzure } from "../src/emulator.js";
+import { managementGroupId, managementGroupSubscriptionId } from "../src/managementGroups.js";
+import { builtInDefinitionId } from "../src/policyDeny.js";
+import type { ArmResource } from "../src/store.js";
 
 const SUB = "00000000-0000-4000-8000-0000000000d1";
 const SUB_ID = `/subscriptions/${SUB}`;

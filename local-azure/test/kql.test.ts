@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KqlError, isOrdered, parseKql, runKql, typeRestriction } from "./kql.js";
+import { KqlError, isOrdered, parseKql, runKql, typeRestriction } from "../src/kql.js";
 
 const rows = [
   { name: "b", type: "microsoft.compute/virtualmachines", tags: { "ama-remediation": "skip" }, properties: { osName: "Windows" } },

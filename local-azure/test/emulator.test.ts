@@ -11,9 +11,9 @@ import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
 import { SecurityCenter } from "@azure/arm-security";
 import { SqlVirtualMachineManagementClient } from "@azure/arm-sqlvirtualmachine";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startLocalAzure, type LocalAzure } from "./emulator.js";
-import { rbacActionFor } from "./rbac.js";
-import type { ArmResource } from "./store.js";
+import { startLocalAzure, type LocalAzure } from "../src/emulator.js";
+import { rbacActionFor } from "../src/rbac.js";
+import type { ArmResource } from "../src/store.js";
 
 const SUB = "00000000-0000-4000-8000-000000000001";
 const SUB_ID = `/subscriptions/${SUB}`;
