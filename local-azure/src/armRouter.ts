@@ -70,6 +70,7 @@ export class ArmRouter {
 
   handle(req: ArmRequest): ArmResponse {
     const started = performance.now();
+    this.ctx.operations.settle();
     const fault = this.ctx.faults.forRequest();
     const headers: Record<string, string> = {
       "x-ms-request-id": randomUUID(),

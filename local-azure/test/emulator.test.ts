@@ -153,6 +153,24 @@ describe("VM extensions", () => {
     await expect(running).rejects.toThrow();
   });
 
+  it("finishes an operation its client abandoned, as ARM does: the machine is not locked for ever", async () => {
+    azure.setLro({ finishUnpolledAfterMs: 50 });
+    try {
+      const abort = new AbortController();
+      const abandoned = compute.virtualMachineExtensions.createOrUpdate(RG, "vm00", "AzureMonitorWindowsAgent", ama, { updateIntervalInMs: 60_000, abortSignal: abort.signal });
+      await abandoned.submitted();
+      abort.abort();
+      await expect(abandoned).rejects.toThrow();
+      expect(azure.get(`${vmId("vm00")}/extensions/AzureMonitorWindowsAgent`)?.properties?.provisioningState).toBe("Creating");
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const extension = await compute.virtualMachineExtensions.get(RG, "vm00", "AzureMonitorWindowsAgent");
+      expect(extension.provisioningState).toBe("Succeeded");
+      await compute.virtualMachines.update(RG, "vm00", { identity: { type: "SystemAssigned" } }, POLL);
+    } finally {
+      azure.setLro({ finishUnpolledAfterMs: 2_000 });
+    }
+  });
+
   it("rejects a second extension of the same publisher and type under another name", async () => {
     await compute.virtualMachineExtensions.createOrUpdate(RG, "vm00", "AzureMonitorWindowsAgent", ama, POLL);
     const again = compute.virtualMachineExtensions.createOrUpdate(RG, "vm00", "ama-2", { ...ama, publisher: "microsoft.azure.monitor" }, POLL);

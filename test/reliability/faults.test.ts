@@ -42,9 +42,8 @@ async function sweepUntilClean(faults: Faults, maxSweeps = 5): Promise<{ sweeps:
 
 /**
  * The emulator's state equals the clean run's, except resources left Creating/Updating by an operation
- * the emulator orphaned (EMULATOR: it advances an operation only when polled; a client that stopped
- * polling — a dropped response, a poll that failed past its retries — leaves it InProgress for ever,
- * where real ARM would finish it). Those are listed on the test's console, never silently accepted.
+ * the emulator orphaned (EMULATOR: an operation a client stopped polling — a dropped response, a poll
+ * that failed past its retries — finishes only at a later request, so one from the last sweep may remain). Those are listed on the test's console, never silently accepted.
  */
 function expectConverged(): void {
   const state = finalState(h.azure);
@@ -69,8 +68,8 @@ describe("under throttling and server errors", () => {
 
 describe("with dropped connections", () => {
   // EMULATOR: a response dropped after the emulator started a long-running operation leaves that operation
-  // InProgress for ever (the client never saw its URL, and the emulator advances operations only when
-  // polled): the resource stays Creating and its machine locked. Real ARM finishes it. See docs/reliability.md.
+  // unpolled (the client never saw its URL); the emulator finishes it at a later request, as ARM would, but
+  // one abandoned in the last sweep may still be Creating at the final check. See docs/reliability.md.
   it("seed 5: converges on the clean run's state, except resources whose operation the emulator orphaned", async () => {
     const outcome = await sweepUntilClean({ seed: 5, throttleRate: 0.2, serverErrorRate: 0.03, dropConnectionRate: 0.02 });
     const dropped = h.azure.requests.filter((entry) => entry.status === 0).length;

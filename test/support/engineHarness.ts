@@ -47,6 +47,9 @@ export async function startEngineHarness(): Promise<EngineHarness> {
   // Tests sweep the same estate several times a second; Resource Graph's real quota (15 queries / 5 s)
   // would turn that into Retry-After waits that test nothing here.
   azure.setThrottle({ resourceGraph: { queries: 200, windowSeconds: 5 } });
+  // The service here polls every few ms: an operation unpolled for 250 ms was abandoned (a dropped response),
+  // and finishes on its own as in ARM, so the next sweep sees it done.
+  azure.setLro({ finishUnpolledAfterMs: 250 });
   let estateScope: readonly string[] = [];
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     ARM_ENDPOINT: azure.endpoint,
