@@ -7,7 +7,7 @@ export type Job =
   /** reconcile() over REMEDIATION_SUBSCRIPTIONS: the timer's full sweep. */
   | { readonly kind: "sweep"; readonly dryRun: boolean }
   /**
-   * Memory experiment: the engine's own stages (discoverSweep, evaluateMachines, buildPlan,
+   * Memory experiment: the engine's own stages (discoverSweep, evaluate, buildPlan,
    * buildReport) batch by batch as reconcile() runs them, a dry run, keeping only each batch's
    * summary instead of merging every batch's plan and report into one tenant-wide result.
    */

@@ -82,6 +82,12 @@ export class ArmError extends Error {
     if (details.retryAfterInMs !== undefined) this.retryAfterInMs = details.retryAfterInMs;
   }
 
+  /** The same error with more known about it (a write adds its status, correlation id and attempt counts). */
+  with(more: ArmErrorDetails): ArmError {
+    const { statusCode, correlationId, detailCodes, policyViolations, attempts, retryAfterInMs } = this;
+    return new ArmError(this.code, this.message, { statusCode, correlationId, detailCodes, policyViolations, attempts, retryAfterInMs, ...more });
+  }
+
   /** Whether ARM answered with this code, at the top or among the details. */
   is(code: string): boolean {
     return this.code === code || this.detailCodes.includes(code);
@@ -125,13 +131,7 @@ export function toArmError(thrown: unknown, responseBody?: unknown): ArmError {
   const correlationId = error.response?.headers?.get?.("x-ms-correlation-request-id");
   const retryAfterInMs = retryAfterInMsOf(error.response?.headers?.get?.("retry-after"));
   const detailCodes = (error.details?.error?.details ?? []).flatMap((entry) => (typeof entry?.code === "string" ? [entry.code] : []));
-  return new ArmError(code, message, {
-    ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
-    ...(correlationId ? { correlationId } : {}),
-    ...(retryAfterInMs !== undefined ? { retryAfterInMs } : {}),
-    detailCodes,
-    policyViolations: policyViolationsOf(detail?.additionalInfo),
-  });
+  return new ArmError(code, message, { statusCode: error.statusCode, correlationId, retryAfterInMs, detailCodes, policyViolations: policyViolationsOf(detail?.additionalInfo) });
 }
 
 /** Retry-After in seconds (ARM's form), as milliseconds; undefined when absent or unusable. */

@@ -9,7 +9,9 @@
  * association PUT is idempotent.
  */
 import { idKey } from "../azure/ids.js";
-import type { ArmObject, ArmWriter } from "../azure/gateway.js";
+import type { ArmWriter } from "../azure/gateway.js";
+import { hasFailed, toMachineIdentity } from "../discover/normalise.js";
+import type { MachineIdentity } from "../model.js";
 import type { PlanAction, PlanItem } from "../plan/plan.js";
 
 const SHARED_CREATES: ReadonlySet<PlanAction> = new Set(["createResourceGroup", "createUserAssignedIdentity", "createWorkspace", "installSolution", "createDataCollectionRule", "assignPolicy"]);
@@ -17,40 +19,26 @@ const SHARED_CREATES: ReadonlySet<PlanAction> = new Set(["createResourceGroup", 
 /** Why the item no longer matches the world, or undefined when it may be written. */
 export async function staleReason(item: PlanItem, reader: Pick<ArmWriter, "readTarget">): Promise<string | undefined> {
   if (item.action === "updateMachineIdentity") {
-    const observed = item.observed as ObservedIdentity;
-    const current = identityOf(await reader.readTarget(item.targetId));
-    if (!current) return "the machine no longer exists";
+    const observed = item.observed as MachineIdentity;
+    const machine = await reader.readTarget(item.targetId);
+    if (!machine) return "the machine no longer exists";
+    const current = toMachineIdentity(machine["identity"] as Record<string, unknown> | undefined);
     return sameIdentity(current, observed) ? undefined : `the machine's identities changed since the plan (planned over ${describe(observed)}, now ${describe(current)})`;
   }
   if (SHARED_CREATES.has(item.action) && item.observed === "absent") {
     const found = await reader.readTarget(item.targetId);
     // A create that ended Failed left a resource that does not work: discovery planned it again, rightly.
-    if (found && provisioningStateOf(found) !== "failed") return "it was created by someone else since the plan: not overwritten";
+    if (found && !hasFailed(found)) return "it was created by someone else since the plan: not overwritten";
   }
   return undefined;
 }
 
-function provisioningStateOf(resource: ArmObject): string {
-  return String((resource["properties"] as Record<string, unknown> | undefined)?.["provisioningState"] ?? "").toLowerCase();
-}
-
-interface ObservedIdentity {
-  readonly systemAssigned: boolean;
-  readonly userAssignedIds: readonly string[];
-}
-
-function identityOf(resource: ArmObject | undefined): ObservedIdentity | undefined {
-  if (!resource) return undefined;
-  const identity = resource["identity"] as { type?: string; userAssignedIdentities?: Record<string, unknown> } | undefined;
-  return { systemAssigned: (identity?.type ?? "").toLowerCase().includes("systemassigned"), userAssignedIds: Object.keys(identity?.userAssignedIdentities ?? {}) };
-}
-
-function sameIdentity(a: ObservedIdentity, b: ObservedIdentity): boolean {
-  const ids = (identity: ObservedIdentity) => [...new Set(identity.userAssignedIds.map(idKey))].sort().join("|");
+function sameIdentity(a: MachineIdentity, b: MachineIdentity): boolean {
+  const ids = (identity: MachineIdentity) => [...new Set(identity.userAssignedIds.map(idKey))].sort().join("|");
   return a.systemAssigned === b.systemAssigned && ids(a) === ids(b);
 }
 
-function describe(identity: ObservedIdentity): string {
+function describe(identity: MachineIdentity): string {
   const parts = [identity.systemAssigned ? "system-assigned" : undefined, ...identity.userAssignedIds.map((id) => id.split("/").pop())].filter(Boolean);
   return parts.length > 0 ? parts.join(", ") : "no identity";
 }

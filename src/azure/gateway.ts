@@ -279,16 +279,7 @@ export class ArmGateway {
     } catch (error) {
       if (error instanceof ScopeError) throw error;
       const armError = toArmError(error, errorBody);
-      const statusCode = armError.statusCode ?? status;
-      const correlation = armError.correlationId ?? correlationId;
-      throw new ArmError(armError.code, armError.message, {
-        ...(statusCode !== undefined ? { statusCode } : {}),
-        ...(correlation ? { correlationId: correlation } : {}),
-        ...(armError.retryAfterInMs !== undefined ? { retryAfterInMs: armError.retryAfterInMs } : {}),
-        detailCodes: armError.detailCodes,
-        policyViolations: armError.policyViolations,
-        attempts: { ...count },
-      });
+      throw armError.with({ statusCode: armError.statusCode ?? status, correlationId: armError.correlationId ?? correlationId, attempts: { ...count } });
     }
   }
 

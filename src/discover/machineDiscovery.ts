@@ -8,7 +8,6 @@ import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey, parseResourceId, resourceGroupId, tryParseResourceId } from "../azure/ids.js";
 import {
-  BUILT_IN_IDENTITY_RESOURCE_GROUP,
   SQL_INITIATIVES,
   builtInIdentityId,
   defaultWorkspaceId,
@@ -18,13 +17,13 @@ import {
   sqlRuleId,
   sqlWorkspaceId,
 } from "../defender/names.js";
-import { isOptedOut, type MachineState, type Snapshot, type WorkspaceState } from "../model.js";
+import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { readAssociatedRules } from "./associatedRules.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { sqlVirtualMachinesOf } from "./sweepDiscovery.js";
-import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
+import { emptySubscription, freeze, recordResourceGroup, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
 
 export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
   const unreadable: { id: string; reason: string }[] = [];
@@ -101,9 +100,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   for (const [index, group] of [...groups].entries()) {
     const resourceGroup = found[index];
     if (resourceGroup === undefined) continue;
-    subscription.existing.add(idKey(resourceGroupId(subscriptionId, group)));
-    if (group === BUILT_IN_IDENTITY_RESOURCE_GROUP.toLowerCase()) subscription.builtInIdentityGroupLocation = resourceGroup.location;
-    if (isOptedOut(resourceGroup.tags, settings.optOutTag)) subscription.optedOutResourceGroups.add(group);
+    recordResourceGroup(subscription, group, resourceGroup.location, resourceGroup.tags, settings.optOutTag);
   }
   // Only resources whose group exists can exist.
   const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));

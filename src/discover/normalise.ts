@@ -35,7 +35,7 @@ export function toMachineState(raw: ArmObject, extensions: readonly ExtensionSta
     ...(osVersion ? { osVersion } : {}),
     ...(osSku ? { osSku } : {}),
     tags: (raw["tags"] as Record<string, string> | undefined) ?? {},
-    identity: identityOf(raw["identity"] as Record<string, unknown> | undefined),
+    identity: toMachineIdentity(raw["identity"] as Record<string, unknown> | undefined),
     power: isVm ? powerStateOf(raw) : agentStatus?.toLowerCase() === "connected" ? "running" : "unknown",
     ...(agentStatus ? { agentStatus } : {}),
     allowExtensionOperations: prop(raw, "osProfile", "allowExtensionOperations") !== false,
@@ -98,9 +98,12 @@ export function toPolicyAssignmentState(raw: ArmObject): PolicyAssignmentState |
   return { id, policyDefinitionId, ...(principalId ? { principalId } : {}), ...(groupLocation ? { builtInIdentityResourceGroupLocation: groupLocation } : {}) };
 }
 
-/** `provisioningState`, from wire JSON, a typed model or a Resource Graph row that projected it. */
-export function provisioningStateOf(raw: ArmObject): string | undefined {
-  return str(prop(raw, "provisioningState"));
+/**
+ * Whether a resource's create ended Failed (`provisioningState`, from wire JSON, a typed model or a
+ * Resource Graph row that projected it): such a resource does not work, and is planned again.
+ */
+export function hasFailed(raw: ArmObject): boolean {
+  return str(prop(raw, "provisioningState"))?.toLowerCase() === "failed";
 }
 
 /** A role assignment as `<principalId>|<role definition guid>` (lower-case), the way the planner looks grants up. */
@@ -170,7 +173,8 @@ export function machineKeyOf(childId: string): string {
   return provider > 0 ? key.slice(0, provider) : key;
 }
 
-function identityOf(identity: Record<string, unknown> | undefined): MachineState["identity"] {
+/** A machine's `identity` block as the pipeline reads it: whether it has a system identity, and its user-assigned ids. */
+export function toMachineIdentity(identity: Record<string, unknown> | undefined): MachineState["identity"] {
   const type = (str(identity?.["type"]) ?? "").toLowerCase();
   const users = identity?.["userAssignedIdentities"] as Record<string, unknown> | undefined;
   return { systemAssigned: type.includes("systemassigned"), userAssignedIds: users ? Object.keys(users) : [] };

@@ -4,9 +4,11 @@
  * evaluate and plan read.
  */
 import type { ArmObject } from "../azure/gateway.js";
-import { idKey } from "../azure/ids.js";
+import { idKey, resourceGroupId } from "../azure/ids.js";
 import type { PolicyAssignmentState, RuleState, SubscriptionState, WorkspaceState } from "../model.js";
-import { provisioningStateOf, toPricingState, toRuleState, toWorkspaceState } from "./normalise.js";
+import { BUILT_IN_IDENTITY_RESOURCE_GROUP } from "../defender/names.js";
+import { isOptedOut } from "../model.js";
+import { hasFailed, toPricingState, toRuleState, toWorkspaceState } from "./normalise.js";
 
 export interface MutableSubscription {
   subscriptionId: string;
@@ -39,11 +41,18 @@ export function emptySubscription(subscriptionId: string): MutableSubscription {
   };
 }
 
+/** A resource group found: it exists, where Built-In-Identity-RG is (the SQL initiative must agree), and its opt-out. */
+export function recordResourceGroup(subscription: MutableSubscription, name: string, location: string, tags: Readonly<Record<string, string>> | undefined, optOutTag: string): void {
+  subscription.existing.add(idKey(resourceGroupId(subscription.subscriptionId, name)));
+  if (location && name.toLowerCase() === BUILT_IN_IDENTITY_RESOURCE_GROUP.toLowerCase()) subscription.builtInIdentityGroupLocation = location;
+  if (isOptedOut(tags, optOutTag)) subscription.optedOutResourceGroups.add(name.toLowerCase());
+}
+
 /** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */
 export function recordShared(subscription: MutableSubscription, raw: ArmObject): void {
   const id = idKey(String(raw["id"]));
   // A create that ended Failed left a resource that does not work: plan it again, as for extensions.
-  if (provisioningStateOf(raw)?.toLowerCase() === "failed") return;
+  if (hasFailed(raw)) return;
   subscription.existing.add(id);
   const type = String(raw["type"] ?? "").toLowerCase();
   if (type === "microsoft.operationalinsights/workspaces") {

@@ -7,13 +7,13 @@
 import type { Settings } from "../config/settings.js";
 import type { ArmGateway, ArmObject } from "../azure/gateway.js";
 import { idKey, tryParseResourceId } from "../azure/ids.js";
-import { BUILT_IN_IDENTITY_RESOURCE_GROUP, SQL_INITIATIVES } from "../defender/names.js";
-import { isOptedOut, type AssociationState, type ExtensionState, type MachineState, type Snapshot } from "../model.js";
+import { SQL_INITIATIVES } from "../defender/names.js";
+import type { AssociationState, ExtensionState, MachineState, Snapshot } from "../model.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { machineKeyOf, roleGrantOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState } from "./normalise.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { readAssociatedRules } from "./associatedRules.js";
-import { emptySubscription, freeze, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
+import { emptySubscription, freeze, recordResourceGroup, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
 
 const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
@@ -71,9 +71,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
         governed.addAncestors(subscription.subscriptionId, row["managementGroupAncestorsChain"]);
         continue;
       }
-      subscription.existing.add(idKey(String(row["id"])));
-      if (String(row["name"]).toLowerCase() === BUILT_IN_IDENTITY_RESOURCE_GROUP.toLowerCase() && typeof row["location"] === "string") subscription.builtInIdentityGroupLocation = row["location"];
-      if (isOptedOut(row["tags"] as Record<string, string> | undefined, settings.optOutTag)) subscription.optedOutResourceGroups.add(String(row["name"]).toLowerCase());
+      recordResourceGroup(subscription, String(row["name"]), String(row["location"] ?? ""), row["tags"] as Record<string, string> | undefined, settings.optOutTag);
     }
   }
   for await (const page of query(SWEEP_QUERIES.pricings())) {

@@ -106,7 +106,10 @@ const OWNED_RULE_NAME = /\/datacollectionrules\/ama-remediator-([a-z0-9]+)-dcr$/
 export function evaluate(snapshot: Snapshot, settings: Settings): Assessment {
   const refusal = writeRefusal(snapshot, settings.optOutTag);
   const subscriptions = [...snapshot.subscriptions.values()].filter((subscription) => !refusal(`/subscriptions/${subscription.subscriptionId}`));
-  return { machines: evaluateMachines(snapshot, settings), subscriptions: subscriptions.map((subscription) => evaluateSubscription(subscription, snapshot, settings)) };
+  return {
+    machines: snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings, refusal)),
+    subscriptions: subscriptions.map((subscription) => evaluateSubscription(subscription, snapshot, settings)),
+  };
 }
 
 function evaluateSubscription(subscription: SubscriptionState, snapshot: Snapshot, settings: Settings): SubscriptionAssessment {
@@ -117,11 +120,6 @@ function evaluateSubscription(subscription: SubscriptionState, snapshot: Snapsho
     ownedRules: ownedRegions.map((region) => ownedRuleSpec(region, snapshot, subscription, settings)),
     sqlAutoprovisioning: settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard",
   };
-}
-
-export function evaluateMachines(snapshot: Snapshot, settings: Settings): MachineAssessment[] {
-  const refusal = writeRefusal(snapshot, settings.optOutTag);
-  return snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings, refusal));
 }
 
 export function evaluateMachine(machine: MachineState, snapshot: Snapshot, settings: Settings, refusal: WriteRefusal = writeRefusal(snapshot, settings.optOutTag)): MachineAssessment {
