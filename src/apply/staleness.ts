@@ -22,7 +22,7 @@ export async function staleReason(item: PlanItem, reader: Pick<ArmWriter, "readT
     const observed = item.observed as MachineIdentity;
     const machine = await reader.readTarget(item.targetId);
     if (!machine) return "the machine no longer exists";
-    const current = toMachineIdentity(machine["identity"] as Record<string, unknown> | undefined);
+    const current = toMachineIdentity(machine.identity);
     return sameIdentity(current, observed) ? undefined : `the machine's identities changed since the plan (planned over ${describe(observed)}, now ${describe(current)})`;
   }
   if (SHARED_CREATES.has(item.action) && item.observed === "absent") {

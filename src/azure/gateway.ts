@@ -18,27 +18,46 @@ import { apiVersionFor } from "./apiVersions.js";
 import { createCredential } from "./credential.js";
 import type { Settings } from "../config/settings.js";
 import { parseResourceId } from "./ids.js";
-import { attemptCounterPolicy, conflictRetryPolicy, countingAttempts, rateLimitHeadroomPolicy, resourceGraphQuotaPolicy } from "./policies.js";
+import { attemptCounterPolicy, conflictRetryPolicy, countingAttempts, rateLimitHeadroomPolicy, readingWireBodies, resourceGraphQuotaPolicy, wireBodyPolicy } from "./policies.js";
 import { ArmError, ScopeError, toArmError } from "../errors.js";
 
-/** A raw ARM resource as JSON (properties nested, or flattened by a typed client: readers accept both). */
-export type ArmObject = Record<string, unknown>;
+/**
+ * A resource as ARM sends it on the wire: `properties` nested, names as in the REST specs. Every read
+ * of the gateway returns this one shape, from a GET, a list or a Resource Graph row (projected into it);
+ * the typed clients' own models, which flatten and rename properties, never leave the gateway.
+ */
+export interface ArmResource {
+  readonly id: string;
+  readonly name?: string;
+  readonly type?: string;
+  readonly location?: string;
+  /** ARM sends `null` for a resource without tags. */
+  readonly tags?: Readonly<Record<string, string>> | null;
+  readonly identity?: Readonly<Record<string, unknown>>;
+  readonly properties?: Readonly<Record<string, unknown>>;
+  readonly systemData?: { readonly createdAt?: string };
+}
+
+/** A Resource Graph row: a resource in ArmResource's shape, plus the columns a query adds (subscriptionId, …). */
+export type ResourceGraphRow = ArmResource & { readonly [column: string]: unknown };
+
+/** A body the service sends in a PUT or PATCH. */
+export type ArmBody = Record<string, unknown>;
 
 export interface WriteResult {
   readonly status: number | undefined;
   readonly correlationId?: string;
-  readonly resource?: ArmObject;
   /** Requests the write took (retries and polls included) and how many of them ARM turned away. */
   readonly requests: number;
   readonly retried: number;
 }
 
 export interface ArmWriter {
-  getResource(id: string): Promise<ArmObject | undefined>;
+  getResource(id: string): Promise<ArmResource | undefined>;
   /** A write target read again just before the write, behind the same guard as the write itself. */
-  readTarget(id: string): Promise<ArmObject | undefined>;
-  put(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult>;
-  patch(id: string, apiVersion: string, body: ArmObject): Promise<WriteResult>;
+  readTarget(id: string): Promise<ArmResource | undefined>;
+  put(id: string, apiVersion: string, body: ArmBody): Promise<WriteResult>;
+  patch(id: string, apiVersion: string, body: ArmBody): Promise<WriteResult>;
   delete(id: string, apiVersion: string): Promise<WriteResult>;
 }
 
@@ -83,6 +102,7 @@ export class ArmGateway {
 
   constructor(private readonly options: GatewayOptions) {
     const additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] = [
+      { policy: wireBodyPolicy(), position: "perCall" },
       { policy: conflictRetryPolicy({ maxRetries: options.conflictRetries ?? 6, delayInMs: options.conflictDelayInMs ?? 10_000 }), position: "perCall" },
       { policy: rateLimitHeadroomPolicy(), position: "perRetry" },
       { policy: resourceGraphQuotaPolicy(), position: "perRetry" },
@@ -116,7 +136,7 @@ export class ArmGateway {
    * over Resource Graph's 16 MB response limit (400 ResponsePayloadTooLarge) is asked for again at half
    * the size, and the rest of the result keeps that size: the $skipToken carries the offset, `$top` the size.
    */
-  async *queryResourceGraph(query: string, subscriptions: readonly string[], options: ResourceGraphQueryOptions = {}): AsyncGenerator<ArmObject[]> {
+  async *queryResourceGraph(query: string, subscriptions: readonly string[], options: ResourceGraphQueryOptions = {}): AsyncGenerator<ResourceGraphRow[]> {
     for (let start = 0; start < subscriptions.length; start += RESOURCE_GRAPH_SUBSCRIPTION_BATCH) {
       const batch = subscriptions.slice(start, start + RESOURCE_GRAPH_SUBSCRIPTION_BATCH);
       let skipToken: string | undefined;
@@ -131,17 +151,18 @@ export class ArmGateway {
           top = Math.ceil(top / 2);
           continue;
         }
-        yield (response.data ?? []) as ArmObject[];
+        // objectArray results are the rows as JSON, each in the shape its query projected.
+        yield (response.data ?? []) as ResourceGraphRow[];
         skipToken = response.skipToken;
         if (!skipToken) break;
       }
     }
   }
 
-  /** GET any resource by id in its wire shape; undefined when ARM says it does not exist. */
-  async getResource(id: string): Promise<ArmObject | undefined> {
+  /** GET any resource by id; undefined when ARM says it does not exist. */
+  async getResource(id: string): Promise<ArmResource | undefined> {
     const apiVersion = apiVersionFor(parseResourceId(id).resourceType);
-    return this.readOrUndefined(async () => (await this.resources.resources.getById(trimSlash(id), apiVersion)) as ArmObject);
+    return this.readOrUndefined(() => this.readOne(() => this.resources.resources.getById(trimSlash(id), apiVersion)));
   }
 
   async getResourceGroup(subscriptionId: string, resourceGroup: string): Promise<{ location: string; tags: Record<string, string> } | undefined> {
@@ -155,46 +176,35 @@ export class ArmGateway {
     return subscription ? { ...(subscription.displayName ? { displayName: subscription.displayName } : {}), tags: subscription.tags ?? {} } : undefined;
   }
 
-  /** A VM with its instance view (power state), in the typed client's flattened shape. */
-  async getVirtualMachine(id: string): Promise<ArmObject | undefined> {
+  /** A VM with its instance view (power state, OS name). */
+  async getVirtualMachine(id: string): Promise<ArmResource | undefined> {
     const parsed = parseResourceId(id);
     const { compute } = this.clients(parsed.subscriptionId);
-    return this.readOrUndefined(async () => (await compute.virtualMachines.get(parsed.resourceGroup as string, parsed.name, { expand: "instanceView" })) as unknown as ArmObject);
+    return this.readOrUndefined(() => this.readOne(() => compute.virtualMachines.get(parsed.resourceGroup as string, parsed.name, { expand: "instanceView" })));
   }
 
-  async listExtensions(machineId: string): Promise<ArmObject[]> {
+  async listExtensions(machineId: string): Promise<ArmResource[]> {
     const parsed = parseResourceId(machineId);
     const { compute, hybrid } = this.clients(parsed.subscriptionId);
     const group = parsed.resourceGroup as string;
-    if (parsed.resourceType.toLowerCase() === "microsoft.compute/virtualmachines") {
-      const result = await this.call(() => compute.virtualMachineExtensions.list(group, parsed.name));
-      return (result.value ?? []) as unknown as ArmObject[];
-    }
-    const extensions: ArmObject[] = [];
-    for await (const extension of armErrors(hybrid.machineExtensions.list(group, parsed.name))) extensions.push(extension as unknown as ArmObject);
-    return extensions;
+    return parsed.resourceType.toLowerCase() === "microsoft.compute/virtualmachines"
+      ? this.readList(() => compute.virtualMachineExtensions.list(group, parsed.name))
+      : this.readList(() => hybrid.machineExtensions.list(group, parsed.name));
   }
 
-  async listAssociations(machineId: string): Promise<ArmObject[]> {
-    const associations: ArmObject[] = [];
-    for await (const association of armErrors(this.monitor.dataCollectionRuleAssociations.listByResource(trimSlash(machineId)))) {
-      associations.push(association as unknown as ArmObject);
-    }
-    return associations;
+  listAssociations(machineId: string): Promise<ArmResource[]> {
+    return this.readList(() => this.monitor.dataCollectionRuleAssociations.listByResource(trimSlash(machineId)));
   }
 
-  async listPricings(subscriptionId: string): Promise<ArmObject[]> {
+  listPricings(subscriptionId: string): Promise<ArmResource[]> {
     const { security } = this.clients(subscriptionId);
-    const result = await this.call(() => security.pricings.list());
-    return (result.value ?? []) as unknown as ArmObject[];
+    return this.readList(() => security.pricings.list());
   }
 
   /** Policy assignments that apply to the subscription: its own and those inherited from management groups. */
-  async listPolicyAssignments(subscriptionId: string): Promise<ArmObject[]> {
+  listPolicyAssignments(subscriptionId: string): Promise<ArmResource[]> {
     const { policy } = this.clients(subscriptionId);
-    const assignments: ArmObject[] = [];
-    for await (const assignment of armErrors(policy.policyAssignments.list({ filter: "atScope()" }))) assignments.push(assignment as unknown as ArmObject);
-    return assignments;
+    return this.readList(() => policy.policyAssignments.list({ filter: "atScope()" }));
   }
 
   /**
@@ -203,7 +213,7 @@ export class ArmGateway {
    */
   async getLegacyAutoProvisioning(subscriptionId: string): Promise<"On" | "Off" | undefined> {
     const setting = await this.getResource(`/subscriptions/${subscriptionId}/providers/Microsoft.Security/autoProvisioningSettings/default`);
-    const value = (setting?.["properties"] as Record<string, unknown> | undefined)?.["autoProvision"];
+    const value = setting?.properties?.["autoProvision"];
     return value === "On" || value === "Off" ? value : undefined;
   }
 
@@ -232,10 +242,7 @@ export class ArmGateway {
       },
       delete: (id, apiVersion) => {
         assertWritable(id);
-        return this.write(async (onResponse) => {
-          await resources.deleteById(trimSlash(id), apiVersion, { ...poll, onResponse }).pollUntilDone();
-          return undefined;
-        });
+        return this.write((onResponse) => resources.deleteById(trimSlash(id), apiVersion, { ...poll, onResponse }).pollUntilDone());
       },
     };
   }
@@ -274,13 +281,31 @@ export class ArmGateway {
     };
     const { count, result } = countingAttempts(() => send(onResponse));
     try {
-      const resource = (await result) as ArmObject | undefined;
-      return { status, ...(correlationId ? { correlationId } : {}), ...(resource ? { resource } : {}), requests: count.requests, retried: count.retried };
+      await result;
+      return { status, ...(correlationId ? { correlationId } : {}), requests: count.requests, retried: count.retried };
     } catch (error) {
       if (error instanceof ScopeError) throw error;
       const armError = toArmError(error, errorBody);
       throw armError.with({ statusCode: armError.statusCode ?? status, correlationId: armError.correlationId ?? correlationId, attempts: { ...count } });
     }
+  }
+
+  /** One resource as ARM sent it, read through a typed client (its model is dropped). */
+  private async readOne(read: () => Promise<unknown>): Promise<ArmResource | undefined> {
+    const [body] = await readingWireBodies(read);
+    return body as ArmResource | undefined;
+  }
+
+  /** Every item of a list as ARM sent it, page by page: a pager's own items are typed models, dropped. */
+  private async readList(list: () => AsyncIterable<unknown> | Promise<unknown>): Promise<ArmResource[]> {
+    const pages = await this.call(() =>
+      readingWireBodies(async () => {
+        const result = list();
+        if (Symbol.asyncIterator in Object(result)) for await (const _item of result as AsyncIterable<unknown>) void _item;
+        else await result;
+      }),
+    );
+    return pages.flatMap((page) => (page as { value?: ArmResource[] } | undefined)?.value ?? []);
   }
 
   private async call<T>(read: () => Promise<T>): Promise<T> {

@@ -130,3 +130,36 @@ export function attemptCounterPolicy(): PipelinePolicy {
     },
   };
 }
+
+const wireBodies = new AsyncLocalStorage<unknown[]>();
+
+/**
+ * Runs `read` keeping ARM's own JSON of every successful response sent on its behalf (each page of a
+ * list): the typed clients' models flatten and rename properties, and the pipeline reads one shape only.
+ */
+export async function readingWireBodies(read: () => Promise<unknown>): Promise<unknown[]> {
+  const bodies: unknown[] = [];
+  await wireBodies.run(bodies, read);
+  return bodies;
+}
+
+/** Hands each successful JSON response to the current `readingWireBodies` call (it sits outside the retry loops). */
+export function wireBodyPolicy(): PipelinePolicy {
+  return {
+    name: "wireBodyPolicy",
+    async sendRequest(request, next) {
+      const response = await next(request);
+      const bodies = wireBodies.getStore();
+      if (bodies && response.status === 200 && response.bodyAsText) bodies.push(parseJson(response.bodyAsText));
+      return response;
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

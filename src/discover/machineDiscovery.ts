@@ -5,7 +5,7 @@
  * state names, once per subscription.
  */
 import type { Settings } from "../config/settings.js";
-import type { ArmGateway, ArmObject } from "../azure/gateway.js";
+import type { ArmGateway, ArmResource } from "../azure/gateway.js";
 import { idKey, parseResourceId, resourceGroupId, tryParseResourceId } from "../azure/ids.js";
 import {
   SQL_INITIATIVES,
@@ -21,7 +21,7 @@ import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { readAssociatedRules } from "./associatedRules.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
-import { toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
+import { sqlVirtualMachineTarget, toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { sqlVirtualMachinesOf } from "./sweepDiscovery.js";
 import { emptySubscription, freeze, recordResourceGroup, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
 
@@ -59,13 +59,13 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
 async function readMachine(gateway: ArmGateway, id: string): Promise<MachineState | undefined> {
   const parsed = parseResourceId(id);
   const type = parsed.resourceType.toLowerCase();
-  let raw: ArmObject | undefined;
+  let raw: ArmResource | undefined;
   let sqlVirtualMachineId: string | undefined;
   if (type === "microsoft.sqlvirtualmachine/sqlvirtualmachines") {
     const sqlVm = await gateway.getResource(id);
-    const vmId = (sqlVm?.["properties"] as Record<string, unknown> | undefined)?.["virtualMachineResourceId"];
-    if (typeof vmId !== "string") return undefined;
-    sqlVirtualMachineId = String(sqlVm?.["id"] ?? id);
+    const vmId = sqlVm ? sqlVirtualMachineTarget(sqlVm) : undefined;
+    if (!sqlVm || !vmId) return undefined;
+    sqlVirtualMachineId = sqlVm.id;
     raw = await gateway.getVirtualMachine(vmId);
   } else if (type === "microsoft.compute/virtualmachines") {
     raw = await gateway.getVirtualMachine(id);
@@ -73,7 +73,7 @@ async function readMachine(gateway: ArmGateway, id: string): Promise<MachineStat
     raw = await gateway.getResource(id);
   }
   if (!raw) return undefined;
-  const machineId = String(raw["id"]);
+  const machineId = raw.id;
   const extensions = (await gateway.listExtensions(machineId)).map(toExtensionState).filter((extension) => extension !== undefined);
   const associations = (await gateway.listAssociations(machineId)).map(toAssociationState).filter((association) => association !== undefined);
   return toMachineState(raw, extensions, associations, sqlVirtualMachineId);
@@ -85,7 +85,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
     gateway.listPricings(subscriptionId),
     gateway.getLegacyAutoProvisioning(subscriptionId),
   ]);
-  const pricings = new Map(pricingList.map((pricing) => [String(pricing["name"]).toLowerCase(), pricing]));
+  const pricings = new Map(pricingList.map((pricing) => [String(pricing.name).toLowerCase(), pricing]));
   const subscription: MutableSubscription = {
     ...emptySubscription(subscriptionId),
     ...(details?.displayName ? { displayName: details.displayName } : {}),
@@ -106,7 +106,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));
   const shared = await mapBounded(present, ARM_READ_CONCURRENCY, (id) => gateway.getResource(id));
   shared.forEach((raw, index) => {
-    if (raw) recordShared(subscription, { ...raw, type: raw["type"] ?? parseResourceId(present[index] as string).resourceType });
+    if (raw) recordShared(subscription, { ...raw, type: raw.type ?? parseResourceId(present[index] as string).resourceType });
   });
   // The planner assigns Defender for SQL's initiative wherever the plan is on: it must see existing assignments.
   if (settings.profiles.has("sql") && toPricingState(pricings.get("sqlservervirtualmachines")).tier === "Standard") {

@@ -1,15 +1,15 @@
 /**
- * Raw ARM JSON -> the pipeline's plain data. Resource Graph rows and GET responses are wire JSON
- * (`properties` nested); typed SDK clients flatten `properties` into the object. Readers here accept
- * both, so one normaliser serves the sweep and the event path.
+ * ARM's wire JSON -> the pipeline's plain data. The gateway hands every resource over in one shape
+ * (ArmResource: `properties` nested, as in the REST specs), whether Resource Graph projected it or a GET
+ * or list returned it, so one normaliser serves the sweep and the event path.
  */
 import type { Os } from "../defender/agents.js";
 import { idKey, parseResourceId } from "../azure/ids.js";
-import type { ArmObject } from "../azure/gateway.js";
+import type { ArmResource } from "../azure/gateway.js";
 import { roleGrantKey, type AssociationState, type ExtensionState, type MachineState, type PolicyAssignmentState, type PowerState, type PricingState, type RuleState, type WorkspaceState } from "../model.js";
 
-export function toMachineState(raw: ArmObject, extensions: readonly ExtensionState[], associations: readonly AssociationState[], sqlVirtualMachineId?: string): MachineState | undefined {
-  const id = str(raw["id"]);
+export function toMachineState(raw: ArmResource, extensions: readonly ExtensionState[], associations: readonly AssociationState[], sqlVirtualMachineId?: string): MachineState | undefined {
+  const id = str(raw.id);
   if (!id) return undefined;
   const parsed = parseResourceId(id);
   const type = parsed.resourceType.toLowerCase();
@@ -19,23 +19,24 @@ export function toMachineState(raw: ArmObject, extensions: readonly ExtensionSta
   const image = isVm ? (prop(raw, "storageProfile", "imageReference") as Record<string, unknown> | undefined) : undefined;
   const agentStatus = isVm ? undefined : str(prop(raw, "status"));
   const sqlDiscovered = !isVm && isTrue(prop(raw, "mssqlDiscovered") ?? prop(raw, "detectedProperties", "mssqldiscovered"));
+  // A VM's OS name: Resource Graph's `extended.instanceView`, or the instance view a GET expands.
   const osName = str(isVm ? (prop(raw, "extended", "instanceView", "osName") ?? prop(raw, "instanceView", "osName")) : prop(raw, "osName"));
   const osVersion = str(isVm ? (prop(raw, "extended", "instanceView", "osVersion") ?? prop(raw, "instanceView", "osVersion")) : prop(raw, "osVersion"));
   const osSku = isVm ? undefined : str(prop(raw, "osSku"));
-  const timeCreated = str(prop(raw, "timeCreated")) ?? dateString(prop(raw, "timeCreated")) ?? str((raw["systemData"] as Record<string, unknown> | undefined)?.["createdAt"]);
+  const timeCreated = str(prop(raw, "timeCreated")) ?? str(raw.systemData?.createdAt);
   return {
     id,
     kind: isVm ? "virtualMachine" : "arcMachine",
-    name: str(raw["name"]) ?? parsed.name,
+    name: str(raw.name) ?? parsed.name,
     subscriptionId: parsed.subscriptionId,
     resourceGroup: parsed.resourceGroup ?? "",
-    location: str(raw["location"]) ?? "",
+    location: str(raw.location) ?? "",
     ...(os ? { os } : {}),
     ...(osName ? { osName } : {}),
     ...(osVersion ? { osVersion } : {}),
     ...(osSku ? { osSku } : {}),
-    tags: (raw["tags"] as Record<string, string> | undefined) ?? {},
-    identity: toMachineIdentity(raw["identity"] as Record<string, unknown> | undefined),
+    tags: raw.tags ?? {},
+    identity: toMachineIdentity(raw.identity),
     power: isVm ? powerStateOf(raw) : agentStatus?.toLowerCase() === "connected" ? "running" : "unknown",
     ...(agentStatus ? { agentStatus } : {}),
     allowExtensionOperations: prop(raw, "osProfile", "allowExtensionOperations") !== false,
@@ -49,17 +50,16 @@ export function toMachineState(raw: ArmObject, extensions: readonly ExtensionSta
   };
 }
 
-export function toExtensionState(raw: ArmObject): ExtensionState | undefined {
-  const id = str(raw["id"]);
+export function toExtensionState(raw: ArmResource): ExtensionState | undefined {
+  const id = str(raw.id);
   const publisher = str(prop(raw, "publisher"));
-  // Typed compute clients rename properties.type to typePropertiesType.
-  const type = str((raw["properties"] as Record<string, unknown> | undefined)?.["type"]) ?? str(raw["typePropertiesType"]);
+  const type = str(prop(raw, "type"));
   if (!id || !publisher || !type) return undefined;
   const version = str(prop(raw, "typeHandlerVersion"));
-  const tags = raw["tags"] as Record<string, string> | null | undefined;
+  const tags = raw.tags;
   return {
     id,
-    name: str(raw["name"]) ?? id.split("/").pop() ?? "",
+    name: str(raw.name) ?? id.split("/").pop() ?? "",
     publisher,
     type,
     provisioningState: str(prop(raw, "provisioningState")) ?? "Unknown",
@@ -69,45 +69,50 @@ export function toExtensionState(raw: ArmObject): ExtensionState | undefined {
   };
 }
 
-export function toAssociationState(raw: ArmObject): AssociationState | undefined {
-  const id = str(raw["id"]);
+export function toAssociationState(raw: ArmResource): AssociationState | undefined {
+  const id = str(raw.id);
   if (!id) return undefined;
   const ruleId = str(prop(raw, "dataCollectionRuleId"));
-  return { id, name: str(raw["name"]) ?? id.split("/").pop() ?? "", ...(ruleId ? { ruleId } : {}) };
+  return { id, name: str(raw.name) ?? id.split("/").pop() ?? "", ...(ruleId ? { ruleId } : {}) };
 }
 
-export function toWorkspaceState(raw: ArmObject): WorkspaceState | undefined {
-  const id = str(raw["id"]);
+export function toWorkspaceState(raw: ArmResource): WorkspaceState | undefined {
+  const id = str(raw.id);
   if (!id) return undefined;
   const customerId = str(prop(raw, "customerId"));
-  return { id, location: str(raw["location"]) ?? "", ...(customerId ? { customerId } : {}) };
+  return { id, location: str(raw.location) ?? "", ...(customerId ? { customerId } : {}) };
 }
 
-export function toPricingState(raw: ArmObject | undefined): PricingState {
-  const tier = str(prop(raw ?? {}, "pricingTier"));
-  const subPlan = str(prop(raw ?? {}, "subPlan"));
+export function toPricingState(raw: ArmResource | undefined): PricingState {
+  const tier = str(raw?.properties?.["pricingTier"]);
+  const subPlan = str(raw?.properties?.["subPlan"]);
   return { tier: tier?.toLowerCase() === "standard" ? "Standard" : "Free", ...(subPlan ? { subPlan } : {}) };
 }
 
-export function toPolicyAssignmentState(raw: ArmObject): PolicyAssignmentState | undefined {
-  const id = str(raw["id"]);
+export function toPolicyAssignmentState(raw: ArmResource): PolicyAssignmentState | undefined {
+  const id = str(raw.id);
   const policyDefinitionId = str(prop(raw, "policyDefinitionId"));
   if (!id || !policyDefinitionId) return undefined;
-  const principalId = str((raw["identity"] as Record<string, unknown> | undefined)?.["principalId"]);
+  const principalId = str(raw.identity?.["principalId"]);
   const groupLocation = str(prop(raw, "parameters", "builtInIdentityResourceGroupLocation", "value"));
   return { id, policyDefinitionId, ...(principalId ? { principalId } : {}), ...(groupLocation ? { builtInIdentityResourceGroupLocation: groupLocation } : {}) };
 }
 
 /**
- * Whether a resource's create ended Failed (`provisioningState`, from wire JSON, a typed model or a
- * Resource Graph row that projected it): such a resource does not work, and is planned again.
+ * Whether a resource's create ended Failed (`provisioningState`): such a resource does not work, and is
+ * planned again.
  */
-export function hasFailed(raw: ArmObject): boolean {
+export function hasFailed(raw: ArmResource): boolean {
   return str(prop(raw, "provisioningState"))?.toLowerCase() === "failed";
 }
 
+/** The VM a SQL VM resource registers (`properties.virtualMachineResourceId`). */
+export function sqlVirtualMachineTarget(raw: ArmResource): string | undefined {
+  return str(prop(raw, "virtualMachineResourceId"));
+}
+
 /** A role assignment as `<principalId>|<role definition guid>` (lower-case), the way the planner looks grants up. */
-export function roleGrantOf(raw: ArmObject): string | undefined {
+export function roleGrantOf(raw: ArmResource): string | undefined {
   const principalId = str(prop(raw, "principalId"));
   const roleDefinitionId = str(prop(raw, "roleDefinitionId"));
   return principalId && roleDefinitionId ? roleGrantKey(principalId, roleDefinitionId) : undefined;
@@ -119,8 +124,8 @@ export function roleGrantOf(raw: ArmObject): string | undefined {
  * Microsoft-SecurityEvent; Linux: a syslog source with the auth and authpriv facilities streaming
  * Microsoft-Syslog; either counts only into the workspaces a data flow routes that stream to.
  */
-export function toRuleState(raw: ArmObject): RuleState | undefined {
-  const id = str(raw["id"]);
+export function toRuleState(raw: ArmResource): RuleState | undefined {
+  const id = str(raw.id);
   if (!id) return undefined;
   const workspaceOf = new Map<string, string>();
   for (const destination of objects(prop(raw, "destinations", "logAnalytics"))) {
@@ -174,14 +179,14 @@ export function machineKeyOf(childId: string): string {
 }
 
 /** A machine's `identity` block as the pipeline reads it: whether it has a system identity, and its user-assigned ids. */
-export function toMachineIdentity(identity: Record<string, unknown> | undefined): MachineState["identity"] {
+export function toMachineIdentity(identity: Readonly<Record<string, unknown>> | undefined): MachineState["identity"] {
   const type = (str(identity?.["type"]) ?? "").toLowerCase();
   const users = identity?.["userAssignedIdentities"] as Record<string, unknown> | undefined;
   return { systemAssigned: type.includes("systemassigned"), userAssignedIds: users ? Object.keys(users) : [] };
 }
 
-function powerStateOf(raw: ArmObject): PowerState {
-  // Resource Graph: properties.extended.instanceView.powerState.code; GET with $expand: instanceView.statuses.
+function powerStateOf(raw: ArmResource): PowerState {
+  // Resource Graph: properties.extended.instanceView.powerState.code; GET with $expand: properties.instanceView.statuses.
   const graphCode = str(prop(raw, "extended", "instanceView", "powerState", "code"));
   const statuses = (prop(raw, "instanceView", "statuses") as { code?: string }[] | undefined) ?? [];
   const code = graphCode ?? statuses.find((status) => status.code?.toLowerCase().startsWith("powerstate/"))?.code;
@@ -199,10 +204,9 @@ function osOf(value: string | undefined): Os | undefined {
   return undefined;
 }
 
-/** A property from `properties` (wire JSON) or from the object itself (flattened typed models). */
-function prop(raw: Record<string, unknown>, ...path: string[]): unknown {
-  const fromProperties = walk(raw["properties"], path);
-  return fromProperties !== undefined ? fromProperties : walk(raw, path);
+/** A value under the resource's `properties`. */
+function prop(raw: ArmResource, ...path: string[]): unknown {
+  return walk(raw.properties, path);
 }
 
 function walk(value: unknown, path: readonly string[]): unknown {
@@ -216,10 +220,6 @@ function walk(value: unknown, path: readonly string[]): unknown {
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
-}
-
-function dateString(value: unknown): string | undefined {
-  return value instanceof Date ? value.toISOString() : undefined;
 }
 
 function isTrue(value: unknown): boolean {

@@ -3,7 +3,7 @@
  * targeted runs (direct reads) feed the same builder, then freeze it into the plain SubscriptionState
  * evaluate and plan read.
  */
-import type { ArmObject } from "../azure/gateway.js";
+import type { ArmResource } from "../azure/gateway.js";
 import { idKey, resourceGroupId } from "../azure/ids.js";
 import type { PolicyAssignmentState, RuleState, SubscriptionState, WorkspaceState } from "../model.js";
 import { BUILT_IN_IDENTITY_RESOURCE_GROUP } from "../defender/names.js";
@@ -17,7 +17,7 @@ export interface MutableSubscription {
   optedOutResourceGroups: Set<string>;
   builtInIdentityGroupLocation?: string;
   resourceGroupsRead?: Set<string>;
-  pricings: Map<string, ArmObject>;
+  pricings: Map<string, ArmResource>;
   legacyAutoProvisioning: "On" | "Off" | "unknown";
   existing: Set<string>;
   workspaces: Map<string, WorkspaceState>;
@@ -49,12 +49,12 @@ export function recordResourceGroup(subscription: MutableSubscription, name: str
 }
 
 /** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */
-export function recordShared(subscription: MutableSubscription, raw: ArmObject): void {
-  const id = idKey(String(raw["id"]));
+export function recordShared(subscription: MutableSubscription, raw: ArmResource): void {
+  const id = idKey(raw.id);
   // A create that ended Failed left a resource that does not work: plan it again, as for extensions.
   if (hasFailed(raw)) return;
   subscription.existing.add(id);
-  const type = String(raw["type"] ?? "").toLowerCase();
+  const type = (raw.type ?? "").toLowerCase();
   if (type === "microsoft.operationalinsights/workspaces") {
     const workspace = toWorkspaceState(raw);
     if (workspace) subscription.workspaces.set(id, workspace);

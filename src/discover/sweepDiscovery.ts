@@ -5,12 +5,12 @@
  * their role grants, and shared resources of many subscriptions at once.
  */
 import type { Settings } from "../config/settings.js";
-import type { ArmGateway, ArmObject } from "../azure/gateway.js";
+import type { ArmGateway, ResourceGraphRow } from "../azure/gateway.js";
 import { idKey, tryParseResourceId } from "../azure/ids.js";
 import { SQL_INITIATIVES } from "../defender/names.js";
 import type { AssociationState, ExtensionState, MachineState, Snapshot } from "../model.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
-import { machineKeyOf, roleGrantOf, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState } from "./normalise.js";
+import { machineKeyOf, roleGrantOf, sqlVirtualMachineTarget, toPolicyAssignmentState, toAssociationState, toExtensionState, toMachineState } from "./normalise.js";
 import { readConfiguredResources } from "./configuredResources.js";
 import { readAssociatedRules } from "./associatedRules.js";
 import { emptySubscription, freeze, recordResourceGroup, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
@@ -19,35 +19,36 @@ const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replac
 
 /**
  * Every query a sweep sends. Each pages in a stable order (Resource Graph pages an unordered result
- * unrepeatably: duplicates and gaps), and projects the few properties the pipeline reads, in the
- * shapes normalise.ts reads, instead of whole `properties` (a page must stay under 16 MB).
+ * unrepeatably: duplicates and gaps), and projects the few properties the pipeline reads into a
+ * `properties` bag of their wire names, the one shape normalise.ts reads, instead of whole `properties`
+ * (a page must stay under 16 MB).
  */
 export const SWEEP_QUERIES = {
   // `tags['x']` is case-sensitive in Kusto while ARM tag names are not: `contains` (case-insensitive) on
   // the tags' JSON finds every group whose tags mention the name, and isOptedOut decides exactly.
   containers: (tag: string) =>
-    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or tostring(tags) contains ${quote(tag)})) | project id, type, name, location, subscriptionId, tags, managementGroupAncestorsChain = properties.managementGroupAncestorsChain | order by id asc`,
+    `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or tostring(tags) contains ${quote(tag)})) | project id, type, name, location, subscriptionId, tags, properties = bag_pack('managementGroupAncestorsChain', properties.managementGroupAncestorsChain) | order by id asc`,
   pricings: () =>
-    "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, subscriptionId, pricingTier = properties.pricingTier, subPlan = properties.subPlan | order by id asc",
+    "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, subscriptionId, properties = bag_pack('pricingTier', properties.pricingTier, 'subPlan', properties.subPlan) | order by id asc",
   policy: () =>
-    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, identity, policyDefinitionId = properties.policyDefinitionId, parameters = properties.parameters | order by id asc`,
+    `policyresources | where type =~ 'microsoft.authorization/policyassignments' | where properties.policyDefinitionId in~ (${Object.values(SQL_INITIATIVES).map(quote).join(", ")}) | project id, identity, properties = bag_pack('policyDefinitionId', properties.policyDefinitionId, 'parameters', properties.parameters) | order by id asc`,
   roleGrants: (principalIds: readonly string[]) =>
-    `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, principalId = properties.principalId, roleDefinitionId = properties.roleDefinitionId | order by id asc`,
+    `authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | where properties.principalId in~ (${principalIds.map(quote).join(", ")}) | project id, properties = bag_pack('principalId', properties.principalId, 'roleDefinitionId', properties.roleDefinitionId) | order by id asc`,
   shared: () =>
-    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities') | project id, type, location, subscriptionId, provisioningState = properties.provisioningState, customerId = properties.customerId, destinations = properties.destinations, dataSources = properties.dataSources, dataFlows = properties.dataFlows | order by id asc",
+    "resources | where type in~ ('microsoft.operationalinsights/workspaces', 'microsoft.operationsmanagement/solutions', 'microsoft.insights/datacollectionrules', 'microsoft.managedidentity/userassignedidentities')" +
+    " | project id, type, location, subscriptionId, properties = bag_pack('provisioningState', properties.provisioningState, 'customerId', properties.customerId, 'destinations', properties.destinations, 'dataSources', properties.dataSources, 'dataFlows', properties.dataFlows) | order by id asc",
   associations: () =>
-    "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, dataCollectionRuleId = properties.dataCollectionRuleId | order by id asc",
+    "insightsresources | where type =~ 'microsoft.insights/datacollectionruleassociations' | project id, name, properties = bag_pack('dataCollectionRuleId', properties.dataCollectionRuleId) | order by id asc",
   sqlVirtualMachines: () =>
-    "resources | where type =~ 'microsoft.sqlvirtualmachine/sqlvirtualmachines' | project id, virtualMachineResourceId = properties.virtualMachineResourceId | order by id asc",
-  // VMs, Arc machines and their extensions in one pass; `typePropertiesType` is the extension's own type,
-  // named as the typed Compute client names it.
+    "resources | where type =~ 'microsoft.sqlvirtualmachine/sqlvirtualmachines' | project id, properties = bag_pack('virtualMachineResourceId', properties.virtualMachineResourceId) | order by id asc",
+  // VMs, Arc machines and their extensions in one pass.
   machines: () =>
     "resources | where type in~ ('microsoft.compute/virtualmachines', 'microsoft.hybridcompute/machines', 'microsoft.compute/virtualmachines/extensions', 'microsoft.hybridcompute/machines/extensions')" +
-    " | project id, type, name, location, subscriptionId, resourceGroup, tags, identity," +
-    " storageProfile = bag_pack('osDisk', bag_pack('osType', properties.storageProfile.osDisk.osType), 'imageReference', properties.storageProfile.imageReference)," +
-    " osProfile = bag_pack('allowExtensionOperations', properties.osProfile.allowExtensionOperations), extended = properties.extended, timeCreated = properties.timeCreated," +
-    " osName = properties.osName, osVersion = properties.osVersion, osSku = properties.osSku, osType = properties.osType, status = properties.status, detectedProperties = properties.detectedProperties, mssqlDiscovered = properties.mssqlDiscovered," +
-    " publisher = properties.publisher, typePropertiesType = properties.type, provisioningState = properties.provisioningState, typeHandlerVersion = properties.typeHandlerVersion, enableAutomaticUpgrade = properties.enableAutomaticUpgrade" +
+    " | project id, type, name, location, subscriptionId, resourceGroup, tags, identity, properties = bag_pack(" +
+    "'storageProfile', bag_pack('osDisk', bag_pack('osType', properties.storageProfile.osDisk.osType), 'imageReference', properties.storageProfile.imageReference)," +
+    " 'osProfile', bag_pack('allowExtensionOperations', properties.osProfile.allowExtensionOperations), 'extended', properties.extended, 'timeCreated', properties.timeCreated," +
+    " 'osName', properties.osName, 'osVersion', properties.osVersion, 'osSku', properties.osSku, 'osType', properties.osType, 'status', properties.status, 'detectedProperties', properties.detectedProperties, 'mssqlDiscovered', properties.mssqlDiscovered," +
+    " 'publisher', properties.publisher, 'type', properties.type, 'provisioningState', properties.provisioningState, 'typeHandlerVersion', properties.typeHandlerVersion, 'enableAutomaticUpgrade', properties.enableAutomaticUpgrade)" +
     " | order by id asc",
 } as const;
 
@@ -65,17 +66,17 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
       const subscription = subscriptions.get(String(row["subscriptionId"]).toLowerCase());
       if (!subscription) continue;
       if (String(row["type"]).toLowerCase() === "microsoft.resources/subscriptions") {
-        subscription.tags = (row["tags"] as Record<string, string> | undefined) ?? {};
+        subscription.tags = { ...row.tags };
         // Resource Graph holds a subscription's display name in `name`.
-        if (typeof row["name"] === "string") subscription.displayName = row["name"];
-        governed.addAncestors(subscription.subscriptionId, row["managementGroupAncestorsChain"]);
+        if (row.name) subscription.displayName = row.name;
+        governed.addAncestors(subscription.subscriptionId, row.properties?.["managementGroupAncestorsChain"]);
         continue;
       }
-      recordResourceGroup(subscription, String(row["name"]), String(row["location"] ?? ""), row["tags"] as Record<string, string> | undefined, settings.optOutTag);
+      recordResourceGroup(subscription, String(row.name), row.location ?? "", row.tags ?? undefined, settings.optOutTag);
     }
   }
   for await (const page of query(SWEEP_QUERIES.pricings())) {
-    for (const row of page) subscriptions.get(String(row["subscriptionId"]).toLowerCase())?.pricings.set(String(row["name"]).toLowerCase(), row);
+    for (const row of page) subscriptions.get(String(row["subscriptionId"]).toLowerCase())?.pricings.set(String(row.name).toLowerCase(), row);
   }
   for await (const page of query(SWEEP_QUERIES.policy(), INHERITED)) {
     for (const row of page) {
@@ -88,7 +89,7 @@ export async function discoverSweep(gateway: ArmGateway, settings: Settings, sub
     for await (const page of query(SWEEP_QUERIES.roleGrants(principals), INHERITED)) {
       for (const row of page) {
         const grant = roleGrantOf(row);
-        if (grant) for (const subscription of governed.subscriptionsUnder(String(row["id"]))) subscription.roleGrants.add(grant);
+        if (grant) for (const subscription of governed.subscriptionsUnder(row.id)) subscription.roleGrants.add(grant);
       }
     }
   }
@@ -157,8 +158,8 @@ export async function sqlVirtualMachinesOf(gateway: ArmGateway, subscriptionIds:
   if (subscriptionIds.length === 0) return byVm;
   for await (const page of gateway.queryResourceGraph(SWEEP_QUERIES.sqlVirtualMachines(), subscriptionIds)) {
     for (const row of page) {
-      const vmId = row["virtualMachineResourceId"];
-      if (typeof vmId === "string") byVm.set(idKey(vmId), String(row["id"]));
+      const vmId = sqlVirtualMachineTarget(row);
+      if (vmId) byVm.set(idKey(vmId), row.id);
     }
   }
   return byVm;
@@ -193,27 +194,24 @@ async function readLegacyAutoProvisioning(gateway: ArmGateway, subscriptions: re
  * Machines and their extension rows, converted as they arrive so no raw page outlives its loop:
  * only the plain data evaluation needs is kept, and extensions are joined to their machine at the end.
  */
-async function collectMachines(pages: AsyncIterable<ArmObject[]>, associations: ReadonlyMap<string, AssociationState[]>, sqlVirtualMachines: ReadonlyMap<string, string>): Promise<MachineState[]> {
+async function collectMachines(pages: AsyncIterable<ResourceGraphRow[]>, associations: ReadonlyMap<string, AssociationState[]>, sqlVirtualMachines: ReadonlyMap<string, string>): Promise<MachineState[]> {
   const machines = new Map<string, MachineState>();
   const extensions = new Map<string, ExtensionState[]>();
   for await (const page of pages) {
     for (const row of page) {
-      const type = String(row["type"]).toLowerCase();
+      const type = String(row.type).toLowerCase();
       if (type.endsWith("/extensions")) {
         const extension = toExtensionState(row);
         if (extension) push(extensions, machineKeyOf(extension.id), extension);
         continue;
       }
-      const key = idKey(String(row["id"]));
+      const key = idKey(row.id);
       const machine = toMachineState(row, [], associations.get(key) ?? [], sqlVirtualMachines.get(key));
       if (machine) machines.set(key, machine);
     }
   }
   return [...machines].map(([key, machine]) => ({ ...machine, extensions: extensions.get(key) ?? [] }));
 }
-
-
-
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);

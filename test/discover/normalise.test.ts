@@ -30,20 +30,15 @@ describe("a data collection rule's security events", () => {
     expect(state?.securityEventsTo).toEqual({ Windows: expected.Windows.map(idKey), Linux: expected.Linux.map(idKey) });
     expect(state?.workspaces).toEqual([idKey(WORKSPACE), idKey(OTHER_WORKSPACE)]);
   });
-
-  it("reads a rule flattened by a typed client as well as wire JSON", () => {
-    const flattened = toRuleState({ id: RULE, destinations, dataSources: { windowsEventLogs: [windowsSecurity] }, dataFlows: [{ streams: ["Microsoft-SecurityEvent"], destinations: ["sec"] }] });
-    expect(flattened?.securityEventsTo.Windows).toEqual([idKey(WORKSPACE)]);
-  });
 });
 
 describe("a Defender for SQL initiative assignment", () => {
   const id = "/providers/Microsoft.Management/managementGroups/mg-lz/providers/Microsoft.Authorization/policyAssignments/sql";
   const policyDefinitionId = "/providers/Microsoft.Authorization/policySetDefinitions/d7c3ea3a-c2c3-4d8a-8e2b-21f6a8e6c8b5";
 
-  it("says where its deployments create Built-In-Identity-RG, from a Resource Graph row or a typed client", () => {
+  it("says where its deployments create Built-In-Identity-RG", () => {
     const parameters = { builtInIdentityResourceGroupLocation: { value: "swedencentral" } };
-    expect(toPolicyAssignmentState({ id, policyDefinitionId, parameters, identity: { principalId: "p" } })).toEqual({ id, policyDefinitionId, principalId: "p", builtInIdentityResourceGroupLocation: "swedencentral" });
+    expect(toPolicyAssignmentState({ id, identity: { principalId: "p" }, properties: { policyDefinitionId, parameters } })).toEqual({ id, policyDefinitionId, principalId: "p", builtInIdentityResourceGroupLocation: "swedencentral" });
     expect(toPolicyAssignmentState({ id, properties: { policyDefinitionId, parameters } })?.builtInIdentityResourceGroupLocation).toBe("swedencentral");
     expect(toPolicyAssignmentState({ id, properties: { policyDefinitionId, parameters: {} } })?.builtInIdentityResourceGroupLocation).toBeUndefined();
   });

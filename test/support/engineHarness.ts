@@ -4,7 +4,7 @@
  * the CLI read them, and a record of every write apply sent (target, method, body).
  */
 import { loadSettings, type Settings } from "../../src/config/settings.js";
-import { createGateway, type ArmGateway, type ArmObject, type ArmWriter } from "../../src/azure/gateway.js";
+import { createGateway, type ArmBody, type ArmGateway, type ArmWriter } from "../../src/azure/gateway.js";
 import { reconcile, type ReconcileOutcome, type ReconcileRequest } from "../../src/engine.js";
 import { createLogger } from "../../src/log.js";
 import { idKey } from "../../src/azure/ids.js";
@@ -16,7 +16,7 @@ import type { RequestLogEntry } from "../../local-azure/src/requestLog.js";
 export interface SentWrite {
   readonly method: "PUT" | "PATCH" | "DELETE";
   readonly targetId: string;
-  readonly body?: ArmObject;
+  readonly body?: ArmBody;
 }
 
 export interface RunResult extends ReconcileOutcome {
