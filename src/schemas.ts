@@ -9,6 +9,9 @@ import { isGuid, machineKindOf, tryParseResourceId } from "./azure/ids.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS } from "./engine.js";
 import { InputError } from "./errors.js";
 import { isRunId, isWorkItemId } from "./state/keys.js";
+import type { MachineAssessment } from "./evaluate/evaluate.js";
+import { PLAN_VERSION, type PlanAction } from "./plan/plan.js";
+import { PLANNING_SETTINGS, SAVED_PLAN_FORMAT, type SavedPlan } from "./plan/savedPlan.js";
 
 /** Machines per machine work item. */
 export const MAX_MACHINES_PER_WORK_ITEM = 50;
@@ -54,9 +57,12 @@ export interface SubscriptionWorkItem {
    */
   readonly subscriptionIds: readonly string[];
   readonly dryRun: boolean;
-  /** `full`: every machine; `new-since`: machines created after `since`; `events`: the machines events named (pending). */
-  readonly mode: "full" | "new-since" | "events";
-  /** ISO 8601; required for `new-since`, absent otherwise. */
+  /**
+   * `full`: every machine; `incremental`: what changed at or after `since` (`new-since`, an earlier release's
+   * name, is read the same way); `events`: the machines events named (pending).
+   */
+  readonly mode: "full" | "incremental" | "new-since" | "events";
+  /** ISO 8601; required for `incremental` and `new-since`, absent otherwise. */
   readonly since?: string;
   /** Failed attempts of earlier copies of this item (a retry is a new message); absent = none. */
   readonly failedAttempts?: number;
@@ -88,7 +94,7 @@ const subscriptionWorkItemSchema = z
       kind: z.literal("subscription"),
       ...workItemFields,
       subscriptionIds: z.array(z.string().refine(isGuid, subscriptionIdsMessage), { error: subscriptionIdsMessage }).min(1, subscriptionIdsMessage).max(SWEEP_BATCH_SUBSCRIPTIONS, subscriptionIdsMessage),
-      mode: z.enum(["full", "new-since", "events"], { error: (issue) => `mode must be "full", "new-since" or "events", got ${brief(issue.input)}` }),
+      mode: z.enum(["full", "incremental", "new-since", "events"], { error: (issue) => `mode must be "full", "incremental", "new-since" or "events", got ${brief(issue.input)}` }),
       since: z.unknown().optional(),
     },
     { error: unknownFields("work item") },
@@ -97,13 +103,14 @@ const subscriptionWorkItemSchema = z
     if (item.mode === "events" && new Set(item.subscriptionIds.map((id) => id.toLowerCase())).size !== 1) {
       context.addIssue({ code: "custom", path: ["subscriptionIds"], message: "an events flush names exactly one subscription" });
     }
-    if (item.mode !== "new-since" && item.since !== undefined) context.addIssue({ code: "custom", path: ["since"], message: "since is only allowed with mode new-since" });
-    if (item.mode === "new-since" && Number.isNaN(isoTime(item.since))) context.addIssue({ code: "custom", path: ["since"], message: "since must be an ISO 8601 date-time for mode new-since" });
+    const withSince = item.mode === "incremental" || item.mode === "new-since";
+    if (!withSince && item.since !== undefined) context.addIssue({ code: "custom", path: ["since"], message: "since is only allowed with mode incremental (or new-since)" });
+    if (withSince && Number.isNaN(isoTime(item.since))) context.addIssue({ code: "custom", path: ["since"], message: `since must be an ISO 8601 date-time for mode ${item.mode}` });
   })
   .transform(({ since, failedAttempts, ...item }): SubscriptionWorkItem => ({
     ...item,
     subscriptionIds: [...new Set(item.subscriptionIds.map((id) => id.toLowerCase()))].sort(),
-    ...(item.mode === "new-since" ? { since: new Date(isoTime(since)).toISOString() } : {}),
+    ...(item.mode === "incremental" || item.mode === "new-since" ? { since: new Date(isoTime(since)).toISOString() } : {}),
     ...(failedAttempts ? { failedAttempts } : {}),
   }));
 
@@ -170,3 +177,75 @@ export const runRequestSchema: z.ZodType<RunRequestBody> = z.strictObject(
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown field "${issue.keys[0]?.slice(0, 64)}"` : "the body must be a JSON object") },
 );
+
+// ---------------------------------------------------------------------------------------------
+// Saved plans (src/plan/savedPlan.ts): a file a person may have edited, executed by apply
+
+const PLAN_ACTIONS = [
+  "createResourceGroup",
+  "createUserAssignedIdentity",
+  "createWorkspace",
+  "installSolution",
+  "createDataCollectionRule",
+  "updateMachineIdentity",
+  "installExtension",
+  "associateDataCollectionRule",
+  "removeExtension",
+  "assignPolicy",
+  "assignRole",
+] as const satisfies readonly PlanAction[];
+
+const resourceId = z.string().refine((value) => tryParseResourceId(value) !== undefined, { error: (issue) => `${JSON.stringify(issue.input)} is not an ARM resource id` });
+
+const planItem = z.strictObject({
+  key: z.string().min(1),
+  action: z.enum(PLAN_ACTIONS),
+  method: z.enum(["PUT", "PATCH", "DELETE"]),
+  targetId: resourceId,
+  apiVersion: z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, "expected an API version such as 2023-03-01"),
+  subscriptionId: z.string().min(1),
+  machineId: resourceId.optional(),
+  body: z.record(z.string(), z.unknown()).optional(),
+  principalFrom: resourceId.optional(),
+  observed: z.unknown(),
+  reason: z.string(),
+  dependsOn: z.array(z.string()),
+  after: z.array(z.string()),
+});
+
+// Assessments are what the report shows per machine: the fields it reads are checked, the machine state kept as saved.
+const assessmentFields = z.looseObject({
+  machine: z.looseObject({ id: resourceId, kind: z.enum(["virtualMachine", "arcMachine"]), subscriptionId: z.string() }),
+  status: z.enum(["inScope", "skipped"]),
+  skipReason: z.string().optional(),
+  blocked: z.array(z.looseObject({ reason: z.string() })),
+  notes: z.array(z.string()),
+});
+const assessment = z.custom<MachineAssessment>((value) => assessmentFields.safeParse(value).success, { error: "an assessment lacks the machine, status, blocked or notes the report reads" });
+
+const savedPlanSchema = z.strictObject({
+  format: z.literal(SAVED_PLAN_FORMAT, { error: `not an ama-remediator plan (format must be "${SAVED_PLAN_FORMAT}")` }),
+  planId: z.string().min(1).max(100),
+  createdAt: z.iso.datetime({ offset: true }),
+  scope: z.strictObject({ subscriptions: z.array(z.string()), resourceIds: z.array(resourceId) }),
+  settings: z.record(z.enum(PLANNING_SETTINGS), z.string()),
+  plan: z.strictObject({
+    version: z.literal(PLAN_VERSION, { error: `plan version must be ${PLAN_VERSION}: this plan was made by another version of ama-remediator` }),
+    createdAt: z.iso.datetime({ offset: true }),
+    dryRun: z.boolean(),
+    items: z.array(planItem),
+    assessments: z.array(assessment),
+    findings: z.array(z.strictObject({ subscriptionId: z.string(), message: z.string() })),
+  }),
+});
+
+/** A saved plan from its JSON text; InputError naming the first problem (apply writes nothing then). */
+export function parseSavedPlan(text: string): SavedPlan {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`the plan file is not JSON (${(error as Error).message})`);
+  }
+  return parseWith(savedPlanSchema, value, "plan file");
+}

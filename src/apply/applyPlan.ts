@@ -35,6 +35,8 @@ export interface ApplyOptions {
   readonly concurrencyPerSubscription?: number;
   /** Called as each item finishes (audit rows, progress). */
   readonly onResult?: (item: PlanItem, result: ItemResult) => void | Promise<void>;
+  /** Items known stale before apply starts (a saved plan against today's), by key, with why: never written. */
+  readonly refused?: ReadonlyMap<string, string>;
 }
 
 export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOptions): Promise<Map<string, ItemResult>> {
@@ -57,7 +59,7 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
         const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
         const result = failed
           ? skipped(item.key, `depends on ${failed.key}, which ${whatBecameOf(failed)}`)
-          : await limiterFor(item.subscriptionId).use(() => execute(item, gateway));
+          : await limiterFor(item.subscriptionId).use(() => execute(item, gateway, options.refused?.get(item.key)));
         results.set(item.key, result);
         log(options, item, result);
         await options.onResult?.(item, result);
@@ -72,7 +74,7 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
   return results;
 }
 
-async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> {
+async function execute(item: PlanItem, gateway: ArmWriter, refused: string | undefined): Promise<ItemResult> {
   const startedAt = new Date();
   const finish = (result: Omit<ItemResult, "key" | "startedAt" | "durationMs">): ItemResult => ({
     key: item.key,
@@ -81,7 +83,7 @@ async function execute(item: PlanItem, gateway: ArmWriter): Promise<ItemResult> 
     ...result,
   });
   try {
-    const stale = await staleReason(item, gateway);
+    const stale = refused ?? (await staleReason(item, gateway));
     // Never written: reported, and the next run plans against what is there now.
     if (stale) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${stale}` } });
     const response = await send(item, gateway);

@@ -42,3 +42,32 @@ function describe(identity: MachineIdentity): string {
   const parts = [identity.systemAssigned ? "system-assigned" : undefined, ...identity.userAssignedIds.map((id) => id.split("/").pop())].filter(Boolean);
   return parts.length > 0 ? parts.join(", ") : "no identity";
 }
+
+/**
+ * A saved plan's items against a plan made now over the same scope: an item is still current only when
+ * today's plan would make the same write (same key, same body) over what it observed then. Every other
+ * item is refused as stale, with why; what today's plan adds is not the reviewed plan's to write.
+ */
+export function staleAgainst(saved: readonly PlanItem[], fresh: readonly PlanItem[]): Map<string, string> {
+  const now = new Map(fresh.map((item) => [item.key, item]));
+  const stale = new Map<string, string>();
+  for (const item of saved) {
+    const current = now.get(item.key);
+    if (!current) stale.set(item.key, "no longer needed, or no longer allowed (already done, the target is gone or opted out)");
+    else if (canonical(current.observed) !== canonical(item.observed)) stale.set(item.key, `what the plan observed changed (planned over ${brief(item.observed)}, now ${brief(current.observed)})`);
+    else if (canonical(current.body) !== canonical(item.body)) stale.set(item.key, "the write it would make now differs from the plan's");
+  }
+  return stale;
+}
+
+/** JSON with object keys sorted: two readings of the same state compare equal whatever the key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b))) : inner,
+  ) ?? "undefined";
+}
+
+function brief(value: unknown): string {
+  const text = canonical(value);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
