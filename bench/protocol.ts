@@ -4,8 +4,11 @@
  */
 
 export type Job =
-  /** reconcile() over REMEDIATION_SUBSCRIPTIONS: the timer's full sweep. */
-  | { readonly kind: "sweep"; readonly dryRun: boolean }
+  /**
+   * reconcile() over REMEDIATION_SUBSCRIPTIONS: the timer's full sweep, or with `changedSince` (ISO 8601) its
+   * incremental sweep of what Resource Graph's change history shows changed since then.
+   */
+  | { readonly kind: "sweep"; readonly dryRun: boolean; readonly changedSince?: string }
   /**
    * Memory experiment: the engine's own stages (discoverSweep, evaluate, buildPlan,
    * buildReport) batch by batch as reconcile() runs them, a dry run, keeping only each batch's

@@ -39,7 +39,7 @@ export interface Target {
 
 export interface Row {
   readonly scenario: string;
-  readonly group: "converged" | "drifted" | "burst" | "event";
+  readonly group: "converged" | "incremental" | "drifted" | "burst" | "event";
   readonly implementation: "service" | "naive";
   readonly machines: number;
   readonly subscriptions: number;
@@ -51,6 +51,8 @@ export interface Row {
 }
 
 export interface BenchResults {
+  /** Names the results file after the date when set (`<date>-<label>.md`); else `-quick` for a quick run. */
+  readonly label?: string;
   readonly startedAt: string;
   readonly durationMs: number;
   readonly quick: boolean;
@@ -59,7 +61,7 @@ export interface BenchResults {
 }
 
 export async function writeResults(directory: string, results: BenchResults): Promise<string[]> {
-  const base = `${results.startedAt.slice(0, 10)}${results.quick ? "-quick" : ""}`;
+  const base = `${results.startedAt.slice(0, 10)}${results.label ? `-${results.label}` : results.quick ? "-quick" : ""}`;
   const svgName = `${base}.svg`;
   const markdownPath = join(directory, `${base}.md`);
   const svgPath = join(directory, svgName);
@@ -121,7 +123,7 @@ function revision(): string {
 
 function markdown(results: BenchResults, svgName: string): string {
   const { model } = results;
-  return `# Benchmark ${results.startedAt.slice(0, 10)}${results.quick ? " (quick)" : ""}
+  return `# Benchmark ${results.startedAt.slice(0, 10)}${results.label ? ` (${results.label}${results.quick ? ", quick" : ""})` : results.quick ? " (quick)" : ""}
 
 Source: ${revision()}. Run took ${seconds(results.durationMs)} s. Node ${process.version}, ${process.platform}/${process.arch}.
 

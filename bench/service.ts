@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       const onProgress = (message: string) => {
         if (firstPlannedMs === undefined && message.startsWith("planned")) firstPlannedMs = performance.now() - started;
       };
-      const { plan, report } = await reconcile({ dryRun: job.dryRun }, { ...dependencies, onProgress });
+      const { plan, report } = await reconcile({ dryRun: job.dryRun, ...(job.changedSince ? { changedSince: new Date(job.changedSince) } : {}) }, { ...dependencies, onProgress });
       outcome = { ...figures(), ...planFigures("sweep", [plan], [report]), ...(firstPlannedMs !== undefined ? { firstPlannedMs } : {}) };
       break;
     }

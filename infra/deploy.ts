@@ -8,10 +8,12 @@
  * Steps: build and package the Function App, `az deployment mg create` of infra/main.json, zip deploy of
  * the package, then a policy remediation task so existing subscriptions get their Event Grid wiring.
  * `--what-if` only previews the template deployment. `--dry-run` prints the steps instead of running them.
- * `--param` sets any other parameter of infra/main.json (see infra/README.md).
+ * `--param` sets any other parameter of infra/main.json (see infra/README.md); those without a default
+ * (the alerts' e-mail address) are required. The missed-sweep alert's threshold follows from `sweepSchedule`.
  *
- * Uses only Node built-ins so Node 22 runs this file directly (`node infra/deploy.ts`); run it from the
- * repository root. Exit codes: 0 done, 1 a step failed, 2 invalid arguments.
+ * Uses only Node built-ins and one dependency-free module of its own, so Node 22 runs this file directly
+ * (`node infra/deploy.ts`); run it from the repository root. Exit codes: 0 done, 1 a step failed, 2 invalid
+ * arguments.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,6 +21,10 @@ import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs as parseCommandLine, type ParseArgsConfig } from "node:util";
+import type * as SweepSchedule from "./templates/sweepSchedule.js";
+
+// Node runs this script from its source (and --what-if builds nothing first), so it loads the module from its .ts file.
+const { missedSweepAlertMinutes } = (await import(new URL("./templates/sweepSchedule.ts", import.meta.url).href)) as typeof SweepSchedule;
 
 export const TEMPLATE_FILE = "infra/main.json";
 const PACKAGE_DIR = "dist/deploy-package";
@@ -51,7 +57,7 @@ export class UsageError extends Error {
 
 /** What the script needs to know about infra/main.json. */
 export interface TemplateFacts {
-  parameters: Record<string, { type: string; allowedValues?: unknown[] }>;
+  parameters: Record<string, { type: string; allowedValues?: unknown[]; defaultValue?: unknown }>;
   policyAssignmentName: string;
 }
 
@@ -77,6 +83,14 @@ const FLAG_PARAMETERS: Record<string, string> = {
   appName: "--name",
 };
 
+/** Parameters this script derives from others; `--param` must not set them. */
+const DERIVED_PARAMETERS: Record<string, string> = { missedSweepAlertMinutes: "sweepSchedule" };
+
+/** Template parameters whose values the template cannot check itself. */
+const PARAMETER_PATTERNS: Record<string, { pattern: RegExp; what: string }> = {
+  alertEmail: { pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, what: "an e-mail address" },
+};
+
 const PATTERNS = {
   managementGroup: /^[A-Za-z0-9._()-]{1,90}$/,
   location: /^[a-z][a-z0-9]{1,39}$/,
@@ -99,6 +113,8 @@ function checkParameterValue(name: string, value: string, declaration: TemplateF
   if (declaration.allowedValues && !declaration.allowedValues.map(String).includes(value)) {
     throw new UsageError(`--param ${name} must be one of: ${declaration.allowedValues.join(", ")}`);
   }
+  const format = PARAMETER_PATTERNS[name];
+  if (format && !format.pattern.test(value)) throw new UsageError(`--param ${name} must be ${format.what}`);
 }
 
 function isJsonObject(value: string): boolean {
@@ -158,6 +174,7 @@ function templateParameter(pair: string, facts: TemplateFacts): [string, string]
   const value = pair.slice(equals + 1);
   const declaration = facts.parameters[name];
   if (FLAG_PARAMETERS[name]) throw new UsageError(`set ${name} with ${FLAG_PARAMETERS[name]}, not --param`);
+  if (DERIVED_PARAMETERS[name]) throw new UsageError(`${name} follows from ${DERIVED_PARAMETERS[name]}; set that instead`);
   if (!declaration) throw new UsageError(`unknown parameter '${name}' (known: ${Object.keys(facts.parameters).filter((known) => !FLAG_PARAMETERS[known]).join(", ")})`);
   checkParameterValue(name, value, declaration);
   return [name, value];
@@ -177,7 +194,23 @@ export function parseArgs(argv: readonly string[], facts: TemplateFacts): Deploy
   if (!PATTERNS.resourceGroup.test(resourceGroup)) throw new UsageError(`--resource-group '${resourceGroup}' is not a valid resource group name`);
   const appName = flags.name ?? defaultAppName(managementGroup, subscription);
   if (!PATTERNS.appName.test(appName)) throw new UsageError(`--name '${appName}' must be 2-32 lowercase letters, digits or hyphens`);
-  return { managementGroup, location, subscription, resourceGroup, appName, parameters, whatIf: Boolean(flags["what-if"]), dryRun: Boolean(flags["dry-run"]) };
+  const missing = Object.keys(facts.parameters).filter((name) => facts.parameters[name]!.defaultValue === undefined && !FLAG_PARAMETERS[name] && !(name in parameters));
+  if (missing.length > 0) throw new UsageError(missing.map((name) => `--param ${name}=<value> is required`).join("; "));
+  return { managementGroup, location, subscription, resourceGroup, appName, parameters: withDerived(parameters), whatIf: Boolean(flags["what-if"]), dryRun: Boolean(flags["dry-run"]) };
+}
+
+/**
+ * The parameters with those that follow from them: a sweep schedule given brings the missed-sweep alert's
+ * threshold (twice its longest gap); without one, the template's defaults already agree.
+ */
+function withDerived(parameters: Record<string, string>): Record<string, string> {
+  const schedule = parameters.sweepSchedule;
+  if (schedule === undefined) return parameters;
+  try {
+    return { ...parameters, missedSweepAlertMinutes: String(missedSweepAlertMinutes(schedule)) };
+  } catch (error) {
+    throw new UsageError(`--param sweepSchedule: ${(error as Error).message}`);
+  }
 }
 
 /** The steps of a deployment, in order; pure, so tests and `--dry-run` see exactly what would run. */

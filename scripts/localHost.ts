@@ -46,8 +46,16 @@ async function runHost(): Promise<void> {
     LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
   });
   // Imported only now: the handlers build their service from these settings on first use.
-  const { runsApi } = await import("../src/functions/runsApi.js");
+  const { runsApi, runReportApi } = await import("../src/functions/runsApi.js");
   const { healthApi } = await import("../src/functions/healthApi.js");
+  const { metricsApi } = await import("../src/functions/metricsApi.js");
+  // The Function App's HTTP routes (each function's `route`), with the handler that serves each.
+  const routes = [
+    { pattern: /^\/api\/runs(?:\/([^/]+))?$/, name: "runs", handler: runsApi },
+    { pattern: /^\/api\/runs\/([^/]+)\/report$/, name: "runReport", handler: runReportApi },
+    { pattern: /^\/api\/metrics$/, name: "metrics", handler: metricsApi },
+    { pattern: /^\/api\/health$/, name: "health", handler: healthApi },
+  ];
   const { onResourceWrite } = await import("../src/functions/onResourceWrite.js");
   const { sweepTimer } = await import("../src/functions/sweepTimer.js");
   const { sharedService } = await import("../src/service/service.js");
@@ -72,20 +80,21 @@ async function runHost(): Promise<void> {
       res.writeHead(401).end();
       return;
     }
-    const match = /^\/api\/(runs)(?:\/([^/]+))?$|^\/api\/(health)$/.exec(url.pathname);
-    if (!match) {
+    const found = routes.map((candidate) => ({ ...candidate, match: candidate.pattern.exec(url.pathname) })).find((candidate) => candidate.match);
+    if (!found?.match) {
       res.writeHead(404).end();
       return;
     }
+    const runId = found.match[1];
     const request = new functions.HttpRequest({
       method: req.method ?? "GET",
       url: url.toString(),
       headers: Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)])),
       query: Object.fromEntries(url.searchParams),
-      params: match[2] ? { runId: decodeURIComponent(match[2]) } : {},
+      params: runId ? { runId: decodeURIComponent(runId) } : {},
       ...(body ? { body: { string: body } } : {}),
     });
-    const response = match[3] ? await healthApi(request, context("health")) : await runsApi(request, context("runs"));
+    const response = await found.handler(request, context(found.name));
     res.writeHead(response.status ?? 200, response.headers as Record<string, string>).end(response.body as string | undefined);
   }
   await new Promise<void>((resolve) => server.listen(PORT, "127.0.0.1", resolve));

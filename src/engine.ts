@@ -5,16 +5,20 @@
 import { randomUUID } from "node:crypto";
 import type { Settings } from "./config/settings.js";
 import type { ArmGateway } from "./azure/gateway.js";
-import { machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js";
-import { ScopeError } from "./errors.js";
+import { idKey, machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js";
+import { InputError, ScopeError, describeError } from "./errors.js";
 import { discoverMachines } from "./discover/machineDiscovery.js";
 import { discoverSweep } from "./discover/sweepDiscovery.js";
+import { discoverChanges } from "./discover/changeDiscovery.js";
 import { evaluate } from "./evaluate/evaluate.js";
 import { writeRefusal } from "./evaluate/writeScope.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
 import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
-import { buildReport, mergeReports, type Report } from "./report/buildReport.js";
+import { staleAgainst } from "./apply/staleness.js";
+import { wholePlanRefusal, type SavedPlan } from "./plan/savedPlan.js";
+import { buildReport, driftEntryFor, driftSeenFor, mergeReports, type Report, type ReportResource } from "./report/buildReport.js";
+import type { DriftSeen } from "./report/timing.js";
 import type { Snapshot } from "./model.js";
 import type { Logger } from "./log.js";
 
@@ -27,6 +31,18 @@ export interface ReconcileRequest {
   readonly runId?: string;
   /** Sweep only machines created at or after this time (the timer's incremental sweeps). */
   readonly createdSince?: Date;
+  /**
+   * The timer's incremental sweep: only what Resource Graph's change history shows changed at or after this
+   * time (changeDiscovery.ts): changed machines read directly, affected subscriptions swept in full.
+   */
+  readonly changedSince?: Date;
+  /**
+   * Apply this reviewed plan instead of today's: its scope is discovered again and each item is written
+   * only if today's plan would make the same write over the same state (else refused as stale).
+   */
+  readonly savedPlan?: SavedPlan;
+  /** What the trigger knew of each machine's drift (an event's cause and eventTime), by `idKey`. */
+  readonly drift?: ReadonlyMap<string, DriftSeen>;
 }
 
 export interface ReconcileOutcome {
@@ -39,9 +55,23 @@ export interface EngineDependencies {
   readonly settings: Settings;
   readonly gateway: ArmGateway;
   readonly logger: Logger;
-  readonly onResult?: (item: PlanItem, result: ItemResult, runId: string) => void | Promise<void>;
+  /** `drift`: what the run knows of the drift of the item's machine (absent for shared resources). */
+  readonly onResult?: (item: PlanItem, result: ItemResult, runId: string, drift?: DriftSeen) => void | Promise<void>;
   /** One human line per stage (the CLI shows them on a terminal). */
   readonly onProgress?: (message: string) => void;
+  /** Remembers across runs when machines were first seen out of line; without it each run is the first to see them. */
+  readonly driftMemory?: DriftMemory;
+}
+
+/** When machines were first seen out of line, kept between runs (src/state/firstSeen.ts). */
+export interface DriftMemory {
+  /** What is remembered of machines in these subscriptions, by idKey. */
+  recall(subscriptionIds: readonly string[]): Promise<ReadonlyMap<string, DriftSeen>>;
+  /**
+   * Learns from a report: remembers machines newly seen out of line, forgets those back in line and, in
+   * `wholeSubscriptions` (every machine there was read), those the report no longer names.
+   */
+  update(remembered: ReadonlyMap<string, DriftSeen>, resources: readonly ReportResource[], wholeSubscriptions: readonly string[]): Promise<void>;
 }
 
 /**
@@ -58,6 +88,8 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   const logger = dependencies.logger.child({ runId });
   const startedAt = new Date();
   const dryRun = request.dryRun ?? settings.dryRun;
+  const refusal = request.savedPlan && wholePlanRefusal(request.savedPlan, settings, settings.planMaxAgeHours, startedAt);
+  if (refusal) throw new InputError(refusal);
 
   const outcomes: { plan: Plan; report: Report }[] = [];
   if (request.resourceIds && request.resourceIds.length > 0) {
@@ -65,15 +97,41 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
     outcomes.push(await reconcileSnapshot(await discoverMachines(gateway, settings, machineIds), request, dependencies, { runId, logger, dryRun, startedAt }));
   } else {
     const subscriptions = await resolveSubscriptions(request.subscriptions, settings, gateway);
-    for (let start = 0; start < subscriptions.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
-      const snapshot = await discoverSweep(gateway, settings, subscriptions.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS));
-      outcomes.push(await reconcileSnapshot(snapshot, request, dependencies, { runId, logger, dryRun, startedAt }));
+    for (const part of await sweepParts(subscriptions, request, dependencies, logger)) {
+      outcomes.push(await reconcileSnapshot(await part.discover(), part.request, dependencies, { runId, logger, dryRun, startedAt }));
     }
   }
   const plan = mergePlans(outcomes.map((outcome) => outcome.plan), dryRun, startedAt);
   const report = mergeReports(outcomes.map((outcome) => outcome.report), runId, dryRun, startedAt);
   logger.info({ resourceId: "(scope)", summary: report.summary }, "run finished");
   return { runId, plan, report };
+}
+
+/**
+ * A sweep's parts, each discovered only when its turn comes so memory follows the part: batches of
+ * subscriptions swept whole and, for an incremental sweep, batches of the changed machines, read directly.
+ * Each part's request says what it covers: a whole subscription, or named machines.
+ */
+async function sweepParts(subscriptions: readonly string[], request: ReconcileRequest, { settings, gateway }: EngineDependencies, logger: Logger): Promise<{ request: ReconcileRequest; discover: () => Promise<Snapshot> }[]> {
+  const { changedSince, ...wholeRequest } = request;
+  let whole = subscriptions;
+  let changedMachines: (readonly string[])[] = [];
+  if (changedSince) {
+    const changed = await discoverChanges(gateway, settings, subscriptions, changedSince);
+    whole = changed.subscriptions;
+    changedMachines = [...changed.machines.values()];
+    logger.info({ resourceId: "(scope)", changedSince: changedSince.toISOString(), subscriptionsSweptWhole: whole.length, machinesChanged: changedMachines.flat().length }, "changes found");
+  }
+  const parts: { request: ReconcileRequest; discover: () => Promise<Snapshot> }[] = [];
+  for (let start = 0; start < whole.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
+    const batch = whole.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS);
+    parts.push({ request: wholeRequest, discover: () => discoverSweep(gateway, settings, batch) });
+  }
+  for (let start = 0; start < changedMachines.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
+    const resourceIds = changedMachines.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS).flat();
+    parts.push({ request: { ...wholeRequest, resourceIds }, discover: () => discoverMachines(gateway, settings, resourceIds) });
+  }
+  return parts;
 }
 
 async function reconcileSnapshot(
@@ -93,25 +151,99 @@ async function reconcileSnapshot(
   dependencies.onProgress?.(`discovered ${snapshot.machines.length} machines in ${snapshot.subscriptions.size} subscriptions`);
   for (const entry of snapshot.unreadable) logger.warn({ resourceId: entry.id, reason: entry.reason }, "not discovered");
 
-  const plan = buildPlan(snapshot, evaluate(snapshot, settings), { ...settings, dryRun });
+  const { plan, refused } = planFor(snapshot, request.savedPlan, { ...settings, dryRun });
   logger.info({ resourceId: "(scope)", items: plan.items.length, dryRun }, "planned");
   dependencies.onProgress?.(`planned ${plan.items.length} writes${dryRun ? " (dry run: nothing is applied)" : plan.items.length > 0 ? ", applying" : ""}`);
+
+  // Read before any write: state that cannot be read stops the run while Azure is still untouched.
+  const whole = wholeSubscriptions(snapshot, request);
+  const remembered = await recallDrift(dependencies.driftMemory, plan, snapshot, request);
+  const drift = machineDrift(plan, request.drift, remembered);
 
   let results: Map<string, ItemResult> | undefined;
   if (!dryRun && plan.items.length > 0) {
     const writer = gateway.writer(writeGuard(snapshot, settings));
+    const onResult = dependencies.onResult;
     results = await applyPlan(plan, writer, {
       runId,
+      ...(refused ? { refused } : {}),
       // applyPlan puts runId on each of its lines itself: the run's child logger would write it twice.
       logger: dependencies.logger,
-      ...(dependencies.onResult ? { onResult: (item: PlanItem, result: ItemResult) => dependencies.onResult?.(item, result, runId) } : {}),
+      ...(onResult
+        ? { onResult: (item: PlanItem, result: ItemResult) => onResult(item, result, runId, item.machineId ? driftSeenFor(drift, item.machineId, run.startedAt) : undefined) }
+        : {}),
     });
   }
-  const report = buildReport(runId, plan, results, run.startedAt, new Date());
+  const report = buildReport(runId, plan, results, run.startedAt, new Date(), drift);
+  if (dependencies.driftMemory) {
+    try {
+      await dependencies.driftMemory.update(remembered, report.resources, whole);
+    } catch (error) {
+      // The writes are done and must be reported; a sighting not remembered only makes a later timing shorter.
+      logger.warn({ resourceId: "(scope)", error: describeError(error) }, "first-seen drift not recorded");
+    }
+  }
   for (const resource of report.resources) {
     if (resource.kind !== "shared") logger.info({ resourceId: resource.id, status: resource.status, actions: resource.actions.length }, "machine reconciled");
   }
   return { plan, report };
+}
+
+/** Subscriptions whose every machine this reconcile reported: a full sweep's (not a saved plan's), less any it could not read. */
+function wholeSubscriptions(snapshot: Snapshot, request: ReconcileRequest): string[] {
+  if (request.createdSince || request.savedPlan || (request.resourceIds && request.resourceIds.length > 0)) return [];
+  const unreadable = snapshot.unreadable.map((entry) => entry.id.toLowerCase());
+  return [...snapshot.subscriptions.keys()].filter((id) => !unreadable.some((entry) => entry.includes(id.toLowerCase())));
+}
+
+/**
+ * Remembered drift of the subscriptions read, one query each, so what is back in line is forgotten (an
+ * incremental sweep reads changed machines by id: its subscriptions are those with changes); a sweep of
+ * new machines only (createdSince) recalls just the subscriptions with machines to write.
+ */
+async function recallDrift(memory: DriftMemory | undefined, plan: Plan, snapshot: Snapshot, request: ReconcileRequest): Promise<ReadonlyMap<string, DriftSeen>> {
+  if (!memory) return new Map();
+  const subscriptions = request.createdSince ? plan.items.flatMap((item) => (item.machineId ? [item.subscriptionId] : [])) : [...snapshot.subscriptions.keys()];
+  const unique = [...new Set(subscriptions.map((id) => id.toLowerCase()))];
+  return unique.length === 0 ? new Map() : memory.recall(unique);
+}
+
+/**
+ * The plan a run applies: today's, or the saved one's items for this snapshot's machines and
+ * subscriptions, each refused (with why) unless today's plan would make the same write. Writes today's
+ * plan has and the saved one lacks are said, never made: apply executes the reviewed plan and nothing else.
+ */
+function planFor(snapshot: Snapshot, saved: SavedPlan | undefined, settings: Settings): { plan: Plan; refused?: ReadonlyMap<string, string> } {
+  const today = buildPlan(snapshot, evaluate(snapshot, settings), settings);
+  if (!saved) return { plan: today };
+  // A sweep goes a batch of subscriptions at a time; machines named by id are all in one snapshot.
+  const inSnapshot = (subscriptionId: string) => saved.scope.resourceIds.length > 0 || snapshot.subscriptions.has(subscriptionId.toLowerCase());
+  const items = saved.plan.items.filter((item) => inSnapshot(item.subscriptionId));
+  const listed = new Set(items.map((item) => item.key));
+  const unlisted = new Map<string, number>();
+  for (const item of today.items) if (!listed.has(item.key)) unlisted.set(item.subscriptionId, (unlisted.get(item.subscriptionId) ?? 0) + 1);
+  const findings = [
+    ...saved.plan.findings.filter((finding) => inSnapshot(finding.subscriptionId)),
+    ...[...unlisted].map(([subscriptionId, count]) => ({ subscriptionId, message: `${count} write(s) needed now are not in plan ${saved.planId}: not made; make a new plan to review them` })),
+  ];
+  return {
+    plan: { ...saved.plan, dryRun: settings.dryRun, items, assessments: saved.plan.assessments.filter((assessment) => inSnapshot(assessment.machine.subscriptionId)), findings },
+    refused: staleAgainst(items, today.items),
+  };
+}
+
+/**
+ * Each machine's drift, by idKey: an event about the machine itself wins (time-to-compliant is measured
+ * per cause), then an earlier sighting (the machine was out of line before), then an event about its
+ * resource group or subscription (a plan switched on, a shared resource deleted).
+ */
+function machineDrift(plan: Plan, fromTrigger: ReadonlyMap<string, DriftSeen> | undefined, remembered: ReadonlyMap<string, DriftSeen>): Map<string, DriftSeen> {
+  const drift = new Map<string, DriftSeen>();
+  for (const { machine } of plan.assessments) {
+    const seen = fromTrigger?.get(idKey(machine.id)) ?? driftEntryFor(remembered, machine.id) ?? driftEntryFor(fromTrigger, machine.id);
+    if (seen) drift.set(idKey(machine.id), seen);
+  }
+  return drift;
 }
 
 function mergePlans(plans: readonly Plan[], dryRun: boolean, createdAt: Date): Plan {

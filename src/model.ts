@@ -97,14 +97,55 @@ export interface WorkspaceState {
   readonly customerId?: string;
 }
 
-/** The opt-out tag's value: a machine, resource group or subscription tagged `<OPT_OUT_TAG>: skip` is never written. */
+/**
+ * The opt-out tag's values on a machine, resource group or subscription: `skip` opts it out for good,
+ * `skip-until=<YYYY-MM-DD>` through the end of that day (UTC). A value that starts with `skip-until` but
+ * names no real date is treated as `skip` (and reported); any other value opts nothing out.
+ */
 export const OPT_OUT_VALUE = "skip";
+export const OPT_OUT_UNTIL = "skip-until";
 
-/** Tag names compare case-insensitively, values after trimming. */
-export function isOptedOut(tags: Readonly<Record<string, string>> | undefined, tag: string): boolean {
-  if (!tags) return false;
+/** What an opt-out tag's value means at one moment (the run's clock, never the wall clock in pure code). */
+export type OptOut =
+  | { readonly state: "none" }
+  | { readonly state: "skip" }
+  /** Opted out through the end of `until` (UTC). */
+  | { readonly state: "until"; readonly until: string }
+  /** Ended at the end of `until`: in scope again. */
+  | { readonly state: "expired"; readonly until: string }
+  /** `skip-until` without a real YYYY-MM-DD date: treated as skip. */
+  | { readonly state: "unparseable"; readonly value: string };
+
+/** The opt-out tag's value (trimmed) when `tags` carry it; tag names compare case-insensitively, as in ARM. */
+export function optOutTagValue(tags: Readonly<Record<string, string>> | undefined, tag: string): string | undefined {
   const wanted = tag.toLowerCase();
-  return Object.entries(tags).some(([name, value]) => name.toLowerCase() === wanted && String(value).trim().toLowerCase() === OPT_OUT_VALUE);
+  const found = Object.entries(tags ?? {}).find(([name]) => name.toLowerCase() === wanted);
+  return found ? String(found[1]).trim() : undefined;
+}
+
+const UNTIL_VALUE = /^skip-until\s*=\s*(\d{4})-(\d{2})-(\d{2})$/i;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the tag's `value` means at `now` (ISO 8601); values compare case-insensitively. */
+export function readOptOut(value: string | undefined, now: string): OptOut {
+  const text = value?.trim() ?? "";
+  if (text.toLowerCase() === OPT_OUT_VALUE) return { state: "skip" };
+  if (!text.toLowerCase().startsWith(OPT_OUT_UNTIL)) return { state: "none" };
+  const [, year, month, day] = UNTIL_VALUE.exec(text) ?? [];
+  const start = Date.UTC(Number(year), Number(month) - 1, Number(day));
+  const until = `${year}-${month}-${day}`;
+  // Date.UTC rolls 2026-02-30 over into March: a date that does not come back as written is not a date.
+  if (!year || Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== until) return { state: "unparseable", value: text };
+  return Date.parse(now) < start + DAY_MS ? { state: "until", until } : { state: "expired", until };
+}
+
+/**
+ * Whether the tag asks for an opt-out at all (`skip`, or any value starting `skip-until`), whatever the
+ * date: readOptOut with the run's clock says whether it holds. Tag names compare case-insensitively.
+ */
+export function carriesOptOut(tags: Readonly<Record<string, string>> | undefined, tag: string): boolean {
+  const value = optOutTagValue(tags, tag)?.toLowerCase();
+  return value !== undefined && (value === OPT_OUT_VALUE || value.startsWith(OPT_OUT_UNTIL));
 }
 
 /** How role grants are looked up: `<principalId>|<role definition guid>`, lower-case. */
@@ -129,7 +170,8 @@ export interface SubscriptionState {
   readonly subscriptionId: string;
   readonly displayName?: string;
   readonly tags: Readonly<Record<string, string>>;
-  readonly optedOutResourceGroups: ReadonlySet<string>;
+  /** Resource groups whose tags carry an opt-out (carriesOptOut), whatever its date: lower-case name -> the tag's value. */
+  readonly optedOutResourceGroups: ReadonlyMap<string, string>;
   /** Where Built-In-Identity-RG is, when it exists (ARM never moves a group; the SQL initiative must agree). */
   readonly builtInIdentityGroupLocation?: string;
   /**

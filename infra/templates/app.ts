@@ -1,10 +1,13 @@
+import { ALERT_PARAMETER_NAMES, alertParameters, alertResources, alertVariables } from "./alerts.js";
 import { API_VERSIONS, BUILT_IN_ROLES, SCHEMAS, stringParameter, template, type JsonObject } from "./arm.js";
+import { workbookContent, workbookResource } from "./workbook.js";
 
 /**
  * Resource-group scope: everything that hosts the service. A Function App on Flex Consumption (Linux,
  * Node 22) running as a user-assigned identity, its storage account without shared keys, Application
- * Insights on a Log Analytics workspace with Entra-only ingestion, and a second identity for Event Grid
- * dead-lettering. Deployed as infra/app.json and nested in infra/main.json.
+ * Insights on a Log Analytics workspace with Entra-only ingestion, a second identity for Event Grid
+ * dead-lettering, and the alert rules and workbook on the service's metrics (alerts.ts, workbook.ts).
+ * Deployed as infra/app.json and nested in infra/main.json.
  */
 
 /** Name of the Event Grid triggered function (src/functions registers it under this name). */
@@ -26,8 +29,14 @@ export const APP_PARAMETER_NAMES = [
   "sweepSchedule",
   "fullReconcileHours",
   "eventBatchSeconds",
+  "extensionReinstallAttemptsPerDay",
+  "planMaxAgeHours",
   "maximumInstanceCount",
+  ...ALERT_PARAMETER_NAMES,
 ] as const;
+
+/** SWEEP_SCHEDULE's default, as src/config/settings.ts has it; the missed-sweep alert's default follows from it. */
+const DEFAULT_SWEEP_SCHEDULE = "0 */15 * * * *";
 
 /** Parameter declarations shared by app.json and main.json (main.json forwards them unchanged). */
 export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], JsonObject> {
@@ -66,16 +75,16 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
     },
     sqlMode: {
       type: "string",
-      defaultValue: "ama",
-      allowedValues: ["ama", "extension-only"],
-      metadata: { description: "SQL_MODE: 'ama' (Defender for SQL AMA initiative) or 'extension-only' (post-2025 architecture)." },
+      defaultValue: "auto",
+      allowedValues: ["ama", "extension-only", "auto"],
+      metadata: { description: "SQL_MODE: 'auto' (per subscription, the architecture of the Defender for SQL initiative assigned to it; else the AMA initiative), or force 'ama' (Defender for SQL AMA initiative) or 'extension-only' (post-2025 architecture)." },
     },
     dryRun: {
       type: "bool",
       defaultValue: false,
       metadata: { description: "DRY_RUN: plan and report only, never write. Consider true for a first deployment." },
     },
-    sweepSchedule: stringParameter("SWEEP_SCHEDULE: NCRONTAB (6 fields) of the timer sweep.", "0 */15 * * * *"),
+    sweepSchedule: stringParameter("SWEEP_SCHEDULE: NCRONTAB (6 fields) of the timer sweep. Changing it changes missedSweepAlertMinutes too.", DEFAULT_SWEEP_SCHEDULE),
     fullReconcileHours: {
       type: "int",
       defaultValue: 24,
@@ -89,11 +98,25 @@ export function appParameters(): Record<(typeof APP_PARAMETER_NAMES)[number], Js
       maxValue: 900,
       metadata: { description: "EVENT_BATCH_SECONDS: events for one subscription are collected this long and reconciled together." },
     },
+    extensionReinstallAttemptsPerDay: {
+      type: "int",
+      defaultValue: 3,
+      minValue: 0,
+      maxValue: 100,
+      metadata: { description: "EXTENSION_REINSTALL_ATTEMPTS_PER_DAY: reinstalls of a machine's Failed agent extension events may trigger per UTC day." },
+    },
+    planMaxAgeHours: {
+      type: "int",
+      defaultValue: 72,
+      minValue: 1,
+      metadata: { description: "PLAN_MAX_AGE_HOURS: a saved plan older than this is refused whole (POST /api/runs {planId})." },
+    },
     maximumInstanceCount: {
       type: "int",
       defaultValue: 40,
       metadata: { description: "Flex Consumption maximum instance count." },
     },
+    ...alertParameters(DEFAULT_SWEEP_SCHEDULE),
   };
 }
 
@@ -150,6 +173,8 @@ export function appTemplate(): JsonObject {
       planName: "[format('plan-{0}', parameters('appName'))]",
       deploymentContainerName: "app-package",
       deadLetterContainerName: "eventgrid-deadletter",
+      ...alertVariables(),
+      workbookContent: workbookContent(ids.workspace),
     },
     resources: [
       {
@@ -236,6 +261,8 @@ export function appTemplate(): JsonObject {
         role: BUILT_IN_ROLES.monitoringMetricsPublisher,
         ...forApp,
       }),
+      ...alertResources(ids.workspace),
+      workbookResource(ids.workspace),
       {
         type: "Microsoft.Web/serverfarms",
         apiVersion: API_VERSIONS.web,
@@ -279,6 +306,8 @@ export function appTemplate(): JsonObject {
               setting("SWEEP_SCHEDULE", "[parameters('sweepSchedule')]"),
               setting("FULL_RECONCILE_HOURS", "[string(parameters('fullReconcileHours'))]"),
               setting("EVENT_BATCH_SECONDS", "[string(parameters('eventBatchSeconds'))]"),
+              setting("EXTENSION_REINSTALL_ATTEMPTS_PER_DAY", "[string(parameters('extensionReinstallAttemptsPerDay'))]"),
+              setting("PLAN_MAX_AGE_HOURS", "[string(parameters('planMaxAgeHours'))]"),
             ],
           },
           functionAppConfig: {

@@ -25,6 +25,10 @@ export const API_VERSIONS = {
   storage: "2024-01-01",
   workspaces: "2025-02-01",
   components: "2020-02-02",
+  // 2026-03-01 is newer and adds only dynamic thresholds and simple log alerts, which the rules do not use
+  scheduledQueryRules: "2023-12-01",
+  actionGroups: "2023-01-01",
+  workbooks: "2023-06-01",
   web: "2024-04-01",
   eventGrid: "2025-02-15",
 } as const;

@@ -1,4 +1,4 @@
-import { HANDLED_EVENT_TYPES, HANDLED_OPERATIONS } from "../../src/events/filter.js";
+import { EVENT_GRID_LIMITS, HANDLED_EVENT_TYPES, HANDLED_OPERATIONS } from "../../src/events/filter.js";
 import { API_VERSIONS, SCHEMAS, forwardParameters, resourceGroupWithDeployment, stringParameter, template, type JsonObject } from "./arm.js";
 
 /**
@@ -18,11 +18,20 @@ export const EVENT_GRID_NAMES = {
 /** Event Grid retries; the timer sweep catches anything that is finally dropped or dead-lettered. */
 export const DELIVERY = { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 } as const;
 
-/** The event subscription's filter, rendered from the handler's own lists. */
-export function eventGridFilter(): JsonObject {
+/**
+ * The event subscription's filter, rendered from the handler's own lists: its event types, and one
+ * `StringIn` on `data.operationName`. Event Grid refuses a subscription over its limits (25 values
+ * across all advanced filters, 512 characters each); so does the build, naming the limit.
+ */
+export function eventGridFilter(operations: readonly string[] = HANDLED_OPERATIONS): JsonObject {
+  if (operations.length > EVENT_GRID_LIMITS.advancedFilterValues) {
+    throw new Error(`the Event Grid filter lists ${operations.length} operations; Event Grid allows ${EVENT_GRID_LIMITS.advancedFilterValues} advanced filter values per event subscription`);
+  }
+  const tooLong = operations.find((operation) => operation.length > EVENT_GRID_LIMITS.valueLength);
+  if (tooLong) throw new Error(`Event Grid filter values are at most ${EVENT_GRID_LIMITS.valueLength} characters: ${tooLong.slice(0, 60)}…`);
   return {
     includedEventTypes: [...HANDLED_EVENT_TYPES],
-    advancedFilters: [{ operatorType: "StringIn", key: "data.operationName", values: [...HANDLED_OPERATIONS] }],
+    advancedFilters: [{ operatorType: "StringIn", key: "data.operationName", values: [...operations] }],
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from "./armError.js";
 import { RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, lower, normalisePath, parseArmPath, type ArmPath } from "./armPath.js";
 import type { EmulatorContext } from "./context.js";
+import type { ArmEventType } from "./events.js";
 import { mergeIdentity } from "./identity.js";
 import { policyDenial } from "./policyDeny.js";
 import { assignmentsForSubscription } from "./managementGroups.js";
@@ -18,8 +19,9 @@ import type { Operation } from "./lro.js";
 import { rbacActionFor } from "./rbac.js";
 import type { RequestKind, RequestLog } from "./requestLog.js";
 import type { ResourceGraph } from "./resourceGraph.js";
-import { behaviourOf, type TypeBehaviour, type WriteInput } from "./resourceTypes.js";
-import type { ArmResource, JsonObject } from "./store.js";
+import type { ChangeAttributes } from "./resourceChanges.js";
+import { VM_TYPE, behaviourOf, withPowerState, type PowerState, type TypeBehaviour, type WriteInput } from "./resourceTypes.js";
+import type { ArmResource, JsonObject, StoredResource } from "./store.js";
 import { formatDuration } from "./throttle.js";
 
 export interface ArmRequest {
@@ -39,6 +41,17 @@ export interface ArmResponse {
   drop?: boolean;
   delayMs?: number;
 }
+
+/** What ARM's event for an operation says of the request that started it. */
+interface RequestOrigin {
+  method: string;
+  url: string;
+  correlationId: string;
+}
+
+/** VM power actions (`POST {vm}/<action>`) and the power state each leaves. */
+const POWER_ACTIONS: Record<string, PowerState> = { start: "running", restart: "running", deallocate: "deallocated", poweroff: "stopped" };
+const TAGS_TYPE = "microsoft.resources/tags";
 
 /** What a request is about, known before it is authorised, throttled or served. */
 interface RequestInfo {
@@ -143,6 +156,13 @@ export class ArmRouter {
     const parsed = info.parsed as ArmPath;
     if (info.kind === "poll") return this.poll(parsed, req);
     this.checkScope(parsed);
+    const origin: RequestOrigin = {
+      method: req.method,
+      url: `https://management.azure.com${req.url.pathname}${req.url.search}`,
+      correlationId: headers["x-ms-correlation-request-id"] as string,
+    };
+    if (req.method === "POST") return this.act(parsed, apiVersion, origin);
+    if (lower(parsed.type) === TAGS_TYPE && parsed.name !== undefined) return this.tags(req.method, parsed, asObject(req.body), origin);
     if (parsed.name === undefined) {
       if (req.method !== "GET") throw methodNotAllowed(req.method);
       return { status: 200, body: this.list(parsed, req.url) };
@@ -152,9 +172,9 @@ export class ArmRouter {
         return { status: 200, body: this.get(parsed, req.url.searchParams) };
       case "PUT":
       case "PATCH":
-        return this.write(req.method, parsed, asObject(req.body), apiVersion, req.url.searchParams);
+        return this.write(req.method, parsed, asObject(req.body), apiVersion, req.url.searchParams, origin);
       case "DELETE":
-        return this.remove(parsed);
+        return this.remove(parsed, req.url.searchParams, origin);
       default:
         throw methodNotAllowed(req.method);
     }
@@ -271,6 +291,7 @@ export class ArmRouter {
     body: JsonObject,
     apiVersion: string,
     query: URLSearchParams,
+    origin: RequestOrigin,
   ): { status: number; body: unknown; headers?: Record<string, string> } {
     const { store, operations } = this.ctx;
     if (parsed.type === SUBSCRIPTION_TYPE) throw methodNotAllowed(method);
@@ -313,9 +334,16 @@ export class ArmRouter {
       resource = { ...resource, properties: { ...((resource.properties as JsonObject | undefined) ?? {}), provisioningState: state } };
     }
     store.put(resource);
+    this.recordChange(existing ? "Update" : "Create", resource.id, { correlationId: origin.correlationId, operation: rbacActionFor(method, parsed.type) }, existing);
     const status = existing ? 200 : 201;
     const view = behaviour.view ? behaviour.view(resource, query) : resource;
-    if (!behaviour.lro) return { status, body: view };
+    // A create's event carries no httpRequest; an update's does (event-schema-subscriptions.md).
+    const raiseWritten = (outcome: "Succeeded" | "Failed") =>
+      this.raise(outcome === "Succeeded" ? "Microsoft.Resources.ResourceWriteSuccess" : "Microsoft.Resources.ResourceWriteFailure", resource.id, rbacActionFor(method, parsed.type), outcome, origin, existing !== undefined);
+    if (!behaviour.lro) {
+      raiseWritten("Succeeded");
+      return { status, body: view };
+    }
     const failure =
       behaviour.failure?.(input) ??
       (this.ctx.faults.lroFails()
@@ -326,7 +354,10 @@ export class ArmRouter {
       lockKey: behaviour.lockKey?.(parsed),
       resourceKey: behaviour.lro === "body" ? lower(parsed.path) : undefined,
       failure,
-      finish: (outcome) => this.finishWrite(resource.id, outcome),
+      finish: (outcome) => {
+        this.finishWrite(resource.id, outcome);
+        raiseWritten(outcome);
+      },
     });
     return { status, body: view, headers: this.lroHeaders(behaviour, parsed, resource, operation, apiVersion) };
   }
@@ -354,6 +385,14 @@ export class ArmRouter {
     if (!current) return;
     const properties = { ...((current.properties as JsonObject | undefined) ?? {}), provisioningState: outcome };
     this.ctx.store.put({ ...current, properties });
+    // The documented sample change: provisioningState Updating -> Succeeded, after the write's own.
+    this.recordChange("Update", id, { operation: rbacActionFor("PUT", parseArmPath(id).type) }, current);
+  }
+
+  /** Resource Graph's change history of a served change (resourceChanges.ts); `before` for an Update. */
+  private recordChange(changeType: "Create" | "Update", id: string, attributes: ChangeAttributes, before?: ArmResource): void {
+    const entry = this.ctx.store.entry(id);
+    if (entry) this.graph.recordChange(changeType, entry, attributes, before);
   }
 
   private lroHeaders(
@@ -406,14 +445,104 @@ export class ArmRouter {
     return resource ? { status: 200, body: resource } : { status: 204 };
   }
 
-  private remove(parsed: ArmPath): { status: number; body?: unknown } {
+  private remove(parsed: ArmPath, query: URLSearchParams, origin: RequestOrigin): { status: number; body?: unknown } {
     const behaviour = behaviourOf(parsed.type);
     if (parsed.type === SUBSCRIPTION_TYPE) throw methodNotAllowed("DELETE");
-    if (!this.ctx.store.has(parsed.path)) return { status: 204 };
+    const existing = this.ctx.store.get(parsed.path);
+    if (!existing) return { status: 204 };
     this.guardMachine(behaviour, parsed);
-    this.ctx.store.remove(parsed.path);
+    const removed: StoredResource[] = [];
+    this.ctx.store.remove(parsed.path, removed);
+    // Children go with their parent, and each keeps its own Delete record ("even if the entire Resource group has been deleted").
+    for (const entry of removed) this.graph.recordChange("Delete", entry, { correlationId: origin.correlationId, operation: rbacActionFor("DELETE", parsed.type) });
+    // A rule's associations outlive it unless the caller asks (Data Collection Rules - Delete, 2023-03-11: deleteAssociations).
+    if (lower(parsed.type) === "microsoft.insights/datacollectionrules" && query.get("deleteAssociations")?.toLowerCase() === "true") {
+      for (const association of this.ctx.store.listAssociationsOf(parsed.path)) this.ctx.store.remove(association.resource.id);
+    }
+    this.raise("Microsoft.Resources.ResourceDeleteSuccess", existing.id, rbacActionFor("DELETE", parsed.type), "Succeeded", origin, true);
     return { status: 200 };
   }
+
+  /**
+   * `POST {vm}/start|restart|deallocate|powerOff`: 202 with Azure-AsyncOperation, the power state changes
+   * and ResourceActionSuccess is raised when the operation ends (ARM reports an action's eventual outcome).
+   */
+  private act(parsed: ArmPath, apiVersion: string, origin: RequestOrigin): { status: number; headers?: Record<string, string> } {
+    const action = parsed.type.slice(parsed.type.lastIndexOf("/") + 1);
+    const targetType = parsed.type.slice(0, parsed.type.lastIndexOf("/"));
+    const powerState = POWER_ACTIONS[action.toLowerCase()];
+    if (parsed.name !== undefined || lower(targetType) !== VM_TYPE || !powerState) throw methodNotAllowed("POST");
+    const vm = this.ctx.store.get(parsed.container);
+    const target = parseArmPath(parsed.container);
+    if (!vm) throw this.notFound(target);
+    const behaviour = behaviourOf(VM_TYPE);
+    this.guardMachine(behaviour, target);
+    const operation = this.ctx.operations.start({
+      resourceId: vm.id,
+      lockKey: behaviour.lockKey?.(target),
+      finish: (outcome) => {
+        const current = this.ctx.store.get(vm.id);
+        if (outcome === "Succeeded" && current) this.ctx.store.put(withPowerState(current, powerState));
+        this.raise(outcome === "Succeeded" ? "Microsoft.Resources.ResourceActionSuccess" : "Microsoft.Resources.ResourceActionFailure", vm.id, rbacActionFor("POST", parsed.type), outcome, origin, true);
+      },
+    });
+    return { status: 202, headers: this.lroHeaders(behaviour, target, vm, operation, apiVersion) };
+  }
+
+  /**
+   * The Tags API at any scope (`{scope}/providers/Microsoft.Resources/tags/default`): PUT replaces the
+   * scope's tags, PATCH merges, replaces or deletes the given ones (`operation`), DELETE removes them all.
+   * ARM raises `Microsoft.Resources/tags/write|delete` with that id as resourceUri.
+   */
+  private tags(method: string, parsed: ArmPath, body: JsonObject, origin: RequestOrigin): { status: number; body?: unknown } {
+    const { store } = this.ctx;
+    const scope = store.get(parsed.container);
+    if (!scope) throw this.notFound(parseArmPath(parsed.container));
+    const current = (scope.tags ?? {}) as Record<string, string>;
+    const given = (asObject(body.properties).tags ?? {}) as Record<string, string>;
+    let next: Record<string, string>;
+    switch (method) {
+      case "GET":
+        return { status: 200, body: tagsView(parsed.path, current) };
+      case "PUT":
+        next = { ...given };
+        break;
+      case "PATCH": {
+        const operation = String(body.operation ?? "").toLowerCase();
+        if (operation === "merge") next = { ...current, ...given };
+        else if (operation === "replace") next = { ...given };
+        else if (operation === "delete") next = Object.fromEntries(Object.entries(current).filter(([name, value]) => !(name in given) || (given[name] !== "" && given[name] !== value)));
+        else throw new ArmError(400, "InvalidRequestContent", "The tags operation must be Merge, Replace or Delete.");
+        break;
+      }
+      case "DELETE":
+        next = {};
+        break;
+      default:
+        throw methodNotAllowed(method);
+    }
+    store.put({ ...scope, tags: next });
+    this.recordChange("Update", scope.id, { correlationId: origin.correlationId, operation: rbacActionFor(method, parsed.type) }, scope);
+    const deleted = method === "DELETE";
+    this.raise(deleted ? "Microsoft.Resources.ResourceDeleteSuccess" : "Microsoft.Resources.ResourceWriteSuccess", parsed.path, rbacActionFor(method, parsed.type), "Succeeded", origin, true);
+    return { status: 200, body: deleted ? undefined : tagsView(parsed.path, next) };
+  }
+
+  private raise(eventType: ArmEventType, resourceUri: string, operationName: string, status: "Succeeded" | "Failed", origin: RequestOrigin, withRequest: boolean): void {
+    this.ctx.events.raise({
+      eventType,
+      resourceUri,
+      operationName,
+      status,
+      correlationId: origin.correlationId,
+      tenantId: this.ctx.tenantId,
+      ...(withRequest ? { httpRequest: { method: origin.method, url: origin.url } } : {}),
+    });
+  }
+}
+
+function tagsView(id: string, tags: Record<string, string>): JsonObject {
+  return { id, name: "default", type: "Microsoft.Resources/tags", properties: { tags } };
 }
 
 function describe(req: ArmRequest): RequestInfo {

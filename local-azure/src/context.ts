@@ -1,3 +1,4 @@
+import type { EventFeed } from "./events.js";
 import type { FaultInjector } from "./faults.js";
 import type { OperationTracker } from "./lro.js";
 import type { ResourceStore } from "./store.js";
@@ -9,6 +10,8 @@ export interface EmulatorContext {
   operations: OperationTracker;
   throttle: Throttle;
   faults: FaultInjector;
+  /** The subscriptions' system topic: ARM's events for the operations carried out. */
+  events: EventFeed;
   tenantId: string;
   /** Page size of paged ARM lists. */
   pageSize: number;

@@ -7,6 +7,7 @@ import { ArmError } from "./armError.js";
 import { parseArmPath } from "./armPath.js";
 import { ArmRouter, type ArmResponse } from "./armRouter.js";
 import type { EmulatorContext } from "./context.js";
+import { EventFeed, type ArmEvent } from "./events.js";
 import { FaultInjector, type Faults } from "./faults.js";
 import { OperationTracker, type LroOptions } from "./lro.js";
 import { RequestLog, type RequestCounts, type RequestLogEntry } from "./requestLog.js";
@@ -35,6 +36,8 @@ export interface LocalAzureOptions {
   certDir?: string;
   /** Keep at most this many request log entries (counters stay exact); default unlimited. */
   requestLogLimit?: number;
+  /** Keep at most this many raised events not yet taken (oldest dropped); default 10,000. */
+  eventLimit?: number;
 }
 
 export interface LocalAzure {
@@ -50,9 +53,13 @@ export interface LocalAzure {
   remove(id: string): boolean;
   /** Every ARM request so far (control endpoints excluded). */
   readonly requests: RequestLogEntry[];
+  /** The events ARM raised for the operations carried out since the last take (src/events.ts), without taking them. */
+  readonly events: ArmEvent[];
+  /** Takes the raised events (as Event Grid takes them off the topic): each is returned once. */
+  takeEvents(): ArmEvent[];
   requestCounts(): RequestCounts;
   resetRequests(): void;
-  /** Empties the store, operations, buckets and the request log; faults and options stay. */
+  /** Empties the store, operations, buckets, raised events and the request log; faults and options stay. */
   reset(): void;
   setFaults(faults: Faults): void;
   setThrottle(options: ThrottleOptions): void;
@@ -74,6 +81,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     operations: new OperationTracker(options.lro),
     throttle: new Throttle(options.throttle),
     faults: new FaultInjector(options.faults),
+    events: new EventFeed(options.eventLimit),
     tenantId: options.tenantId ?? DEFAULT_TENANT,
     pageSize: options.pageSize ?? 100,
     endpoint: "",
@@ -100,11 +108,16 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     get requests() {
       return log.recent();
     },
+    get events() {
+      return ctx.events.recent();
+    },
+    takeEvents: () => ctx.events.take(),
     requestCounts: () => log.requestCounts(),
     resetRequests: () => log.reset(),
     reset: () => {
       ctx.store.clear();
       ctx.operations.reset();
+      ctx.events.reset();
       ctx.throttle.reset();
       graph.reset();
       log.reset();
@@ -198,6 +211,8 @@ function controlEndpoints(azure: LocalAzure): (method: string, url: URL, bytes: 
         }
         case "GET /_emulator/requests":
           return { status: 200, body: { value: azure.requests } };
+        case "POST /_emulator/events/take":
+          return { status: 200, body: { value: azure.takeEvents() } };
         case "POST /_emulator/requests/reset":
           azure.resetRequests();
           return { status: 200, body: {} };

@@ -6,8 +6,8 @@
  *            | order by <expr> [asc|desc], ... | top <n> by <expr> [asc|desc] | limit <n> | take <n>
  *            | summarize [<name> =] count() [by <col>, ...] )*
  *   expr: or/and, not(), ==, =~, !=, !~, in, in~, !in, !in~, startswith, contains, has (and their ! forms),
- *         isempty(), isnotempty(), tostring(), tolower(), toupper(), bag_pack()/pack(), parentheses,
- *         literals, field paths a.b.c, a['x-y'], a[0].
+ *         <, <=, >, >= (numbers and datetimes), isempty(), isnotempty(), tostring(), tolower(), toupper(),
+ *         todatetime(), bag_pack()/pack(), parentheses, literals, field paths a.b.c, a['x-y'], a[0].
  *
  * As in Kusto, string operators (=~, contains, has, startswith) ignore case and `==` does not; names
  * inside dynamic values (`tags['x']`) are matched exactly, case included.
@@ -49,9 +49,10 @@ interface Token {
   at: number;
 }
 
-const PUNCTUATION = ["==", "=~", "!=", "!~", "|", "(", ")", ",", ".", "[", "]", "=", "~", "!"];
+const PUNCTUATION = ["==", "=~", "!=", "!~", "<=", ">=", "<", ">", "|", "(", ")", ",", ".", "[", "]", "=", "~", "!"];
 const WORD_OPERATORS = ["startswith", "contains", "has"];
-const COMPARISONS = new Set(["==", "=~", "!=", "!~", ...WORD_OPERATORS.flatMap((w) => [w, `!${w}`])]);
+const INEQUALITIES = new Set(["<", "<=", ">", ">="]);
+const COMPARISONS = new Set(["==", "=~", "!=", "!~", ...INEQUALITIES, ...WORD_OPERATORS.flatMap((w) => [w, `!${w}`])]);
 
 interface KqlFunction {
   /** A fixed number of arguments, or key/value pairs. */
@@ -76,6 +77,15 @@ const FUNCTIONS: Record<string, KqlFunction> = {
   tostring: { arity: 1, apply: ([v]) => asString(v) },
   tolower: { arity: 1, apply: ([v]) => asString(v).toLowerCase() },
   toupper: { arity: 1, apply: ([v]) => asString(v).toUpperCase() },
+  // A datetime is a Date here: it orders and compares by time, and goes on the wire as its ISO string.
+  todatetime: {
+    arity: 1,
+    apply: ([v]) => {
+      if (v instanceof Date) return v;
+      const time = typeof v === "string" ? Date.parse(v) : Number.NaN;
+      return Number.isNaN(time) ? null : new Date(time);
+    },
+  },
   bag_pack: bagPack,
   // pack() is bag_pack()'s older name, still accepted by Kusto.
   pack: bagPack,
@@ -358,6 +368,7 @@ function isEmpty(v: unknown): boolean {
 }
 
 function compare(op: string, left: unknown, right: unknown): boolean {
+  if (INEQUALITIES.has(op)) return inequality(op, left, right);
   const l = asString(left).toLowerCase();
   const r = asString(right).toLowerCase();
   switch (op) {
@@ -384,6 +395,13 @@ function compare(op: string, left: unknown, right: unknown): boolean {
   }
 }
 
+/** `<`, `<=`, `>`, `>=` between two numbers or two datetimes; anything else (a null, a string) is not true. */
+function inequality(op: string, left: unknown, right: unknown): boolean {
+  const [l, r] = [left, right].map((v) => (v instanceof Date ? v.getTime() : v));
+  if (typeof l !== "number" || typeof r !== "number" || (left instanceof Date) !== (right instanceof Date)) return false;
+  return op === "<" ? l < r : op === "<=" ? l <= r : op === ">" ? l > r : l >= r;
+}
+
 /** Kusto's `has`: the right side occurs as whole terms, i.e. not inside a longer run of letters and digits. */
 function hasTerm(text: string, term: string): boolean {
   const isWordChar = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
@@ -394,6 +412,7 @@ function hasTerm(text: string, term: string): boolean {
 }
 
 function equal(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   if (typeof a === "object" || typeof b === "object") return asString(a) === asString(b);
   return a === b || (typeof a !== typeof b && asString(a) === asString(b));
 }
@@ -405,6 +424,7 @@ function truthy(v: unknown): boolean {
 /** KQL tostring(): null/missing is "", dynamic values are their JSON. */
 function asString(v: unknown): string {
   if (v === undefined || v === null) return "";
+  if (v instanceof Date) return v.toISOString();
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -414,6 +434,7 @@ function order(a: unknown, b: unknown): number {
   if (a === undefined || a === null) return -1;
   if (b === undefined || b === null) return 1;
   if (typeof a === "number" && typeof b === "number") return a - b;
+  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
   const x = asString(a);
   const y = asString(b);
   return x < y ? -1 : x > y ? 1 : 0;

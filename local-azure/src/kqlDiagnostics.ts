@@ -10,8 +10,12 @@ import { createRequire } from "node:module";
 
 type SyntaxNode = Kusto.Language.Syntax.SyntaxNode;
 
-/** Resource Graph tables hold the ARM envelope of their resources: the same columns in every table. */
-const TABLES = ["Resources", "ResourceContainers", "SecurityResources", "PolicyResources", "AuthorizationResources", "InsightsResources"];
+/**
+ * Resource Graph tables hold the ARM envelope of their resources: the same columns in every table. The change
+ * tables hold `Microsoft.Resources/changes` resources in the same envelope (get-resource-changes.md queries
+ * their `subscriptionId`, `resourceGroup` and `properties`).
+ */
+const TABLES = ["Resources", "ResourceContainers", "SecurityResources", "PolicyResources", "AuthorizationResources", "InsightsResources", "ResourceChanges", "ResourceContainerChanges"];
 const COLUMNS = {
   id: "string",
   name: "string",

@@ -5,6 +5,7 @@ import type { EmulatorContext } from "./context.js";
 import { KqlError, isOrdered, isSummarized, parseKql, runKql, typeRestriction, type KqlQuery } from "./kql.js";
 import { MANAGEMENT_GROUP_TYPE, ancestorsOf } from "./managementGroups.js";
 import { mulberry32 } from "./random.js";
+import { ChangeLog, type ChangeAttributes, type ChangeTable, type ChangeType } from "./resourceChanges.js";
 import { VM_TYPE, powerStateOf, subscriptionFact } from "./resourceTypes.js";
 import type { JsonObject, StoredResource } from "./store.js";
 
@@ -52,7 +53,10 @@ export function tableOf(typeKey: string): string | undefined {
   return TABLE_OF[typeKey];
 }
 
-const TABLES = new Set(Object.values(TABLE_OF));
+/** Resource Graph keeps change history for the `resources` and `resourcecontainers` tables (resourceChanges.ts). */
+const CHANGE_TABLE_OF: Readonly<Record<string, ChangeTable>> = { resources: "resourcechanges", resourcecontainers: "resourcecontainerchanges" };
+const CHANGE_TABLES = new Set<string>(Object.values(CHANGE_TABLE_OF));
+const TABLES = new Set([...Object.values(TABLE_OF), ...CHANGE_TABLES]);
 /** Tables whose rows can sit at a management group, where `authorizationScopeFilter` decides what a query sees. */
 const AUTHORIZATION_TABLES = new Set(["policyresources", "authorizationresources"]);
 const SCOPE_FILTERS = ["AtScopeAndBelow", "AtScopeAndAbove", "AtScopeExact", "AtScopeAboveAndBelow"] as const;
@@ -111,6 +115,7 @@ export class ResourceGraph {
   private nextResultId = 1;
   private options: Required<ResourceGraphOptions> = defaultOptions();
   private random = mulberry32(this.options.seed);
+  private readonly changes = new ChangeLog();
 
   constructor(private readonly ctx: EmulatorContext) {}
 
@@ -120,9 +125,23 @@ export class ResourceGraph {
     this.rows = new WeakMap();
   }
 
+  /** Cached results and the change history go; options stay. */
   reset(): void {
     this.results.clear();
+    this.changes.clear();
     this.random = mulberry32(this.options.seed);
+  }
+
+  /**
+   * A create, update or delete the emulator served, as a row of the change table of the target's table;
+   * types in other tables (associations, pricings, policy and role assignments) and management groups have
+   * no change history. `before`: the resource as it was, for an Update.
+   */
+  recordChange(changeType: ChangeType, target: StoredResource, attributes: ChangeAttributes, before?: JsonObject): void {
+    const table = CHANGE_TABLE_OF[tableOf(target.typeKey) ?? ""];
+    if (!table || target.typeKey === MANAGEMENT_GROUP_TYPE) return;
+    const targetType = target.typeKey === RESOURCE_GROUP_KEY ? RESOURCE_GROUP_ROW_TYPE : target.typeKey;
+    this.changes.record({ table, changeType, target, targetType, tenantId: this.tenantOf(target.subscriptionId), ...attributes, ...(before ? { before } : {}) });
   }
 
   query(body: unknown): JsonObject {
@@ -229,6 +248,10 @@ export class ResourceGraph {
   }
 
   private *tableRows(query: KqlQuery, scope: Scope): Iterable<Row> {
+    if (CHANGE_TABLES.has(query.table)) {
+      for (const sub of scope.subscriptions) yield* this.changes.list(query.table as ChangeTable, sub);
+      return;
+    }
     const restriction = typeRestriction(query)?.map((t) => (t === RESOURCE_GROUP_ROW_TYPE ? RESOURCE_GROUP_KEY : t));
     const inTable = (type: string): boolean => tableOf(type) === query.table;
     const exactOnly = AUTHORIZATION_TABLES.has(query.table) && !scope.below;

@@ -105,11 +105,15 @@ export class ResourceStore {
     return isNew;
   }
 
-  /** Removes a resource and everything nested under it (ARM deletes children with their parent). */
-  remove(id: string): boolean {
+  /**
+   * Removes a resource and everything nested under it (ARM deletes children with their parent); `removed`
+   * collects each entry taken out, for Resource Graph's change history.
+   */
+  remove(id: string, removed?: StoredResource[]): boolean {
     const entry = this.byId.get(lower(id));
     if (!entry) return false;
-    for (const child of [...(this.childrenOf.get(entry.key) ?? [])]) this.remove(child);
+    removed?.push(entry);
+    for (const child of [...(this.childrenOf.get(entry.key) ?? [])]) this.remove(child, removed);
     this.childrenOf.delete(entry.key);
     this.byId.delete(entry.key);
     this.byContainerType.get(`${entry.containerKey}|${entry.typeKey}`)?.delete(entry.key);

@@ -61,6 +61,22 @@ describe("kql subset", () => {
     expect(run("resources | where name == 'none' | summarize n = count()")).toEqual([{ n: 0 }]);
   });
 
+  it("compares datetimes made by todatetime() by time, orders by them, and puts them on the wire as ISO strings", () => {
+    const changes = [
+      { name: "late", properties: { at: "2026-11-30T10:05:00.000Z" } },
+      { name: "early", properties: { at: "2026-11-30T09:55:00Z" } },
+      { name: "exact", properties: { at: "2026-11-30T11:00:00+01:00" } },
+      { name: "unparseable", properties: { at: "yesterday" } },
+    ];
+    const names = (query: string) => runKql(parseKql(query), changes).map((r) => (r as { name: string }).name);
+    expect(names("changes | where todatetime(properties.at) >= todatetime('2026-11-30T10:00:00Z') | order by todatetime(properties.at) asc")).toEqual(["exact", "late"]);
+    expect(names("changes | where todatetime(properties.at) > todatetime('2026-11-30T10:00:00Z')")).toEqual(["late"]);
+    expect(names("changes | where todatetime(properties.at) < todatetime('2026-11-30T10:00:00Z') or todatetime(properties.at) <= todatetime('2026-11-30T10:00:00Z')")).toEqual(["early", "exact"]);
+    // A datetime never compares with a string, nor an unparseable one with anything.
+    expect(names("changes | where todatetime(properties.at) >= '2026-01-01'")).toEqual([]);
+    expect(JSON.stringify(runKql(parseKql("changes | where name == 'exact' | project at = todatetime(properties.at)"), changes))).toBe('[{"at":"2026-11-30T10:00:00.000Z"}]');
+  });
+
   it("knows whether a result has an order", () => {
     expect(isOrdered(parseKql("resources | order by name | project name"))).toBe(true);
     expect(isOrdered(parseKql("resources | top 3 by name"))).toBe(true);
@@ -76,6 +92,7 @@ describe("kql subset", () => {
     "resources | where",
     "resources | where name == 'x",
     "resources | where strlen(name) > 1",
+    "resources | where todatetime(name, 1) > 1",
   ])(
     "rejects %s",
     (query) => expect(() => parseKql(query)).toThrow(KqlError),

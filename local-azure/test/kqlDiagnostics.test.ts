@@ -8,6 +8,9 @@ describe("resourceGraphDiagnostics", () => {
     "resources | mv-expand zone = zones limit 400 | summarize count() by tostring(zone) | top 3 by count_",
     "resources | union withsource = table resourcecontainers, securityresources | project-away properties | distinct table, type",
     "policyresources | extend scope = tolower(tostring(properties.scope)) | where isnotempty(scope) | count",
+    // The change tables, as get-resource-changes.md queries them.
+    "resourcechanges | extend changeTime = todatetime(properties.changeAttributes.timestamp) | where changeTime > ago(1d) and resourceGroup == 'rg' | order by changeTime desc | project changeTime, properties.changeType",
+    "ResourceContainerChanges | summarize count() by changeType = tostring(properties.changeType), subscriptionId",
   ])("accepts a Resource Graph query: %s", (query) => {
     expect(resourceGraphDiagnostics(query)).toEqual([]);
   });

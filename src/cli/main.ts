@@ -11,6 +11,7 @@ import { InputError, SettingsError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { reconcile, resolveSubscriptions, type ReconcileOutcome, type ReconcileRequest } from "../engine.js";
 import { parseEvents } from "../events/parse.js";
+import { eventContextOf } from "../events/targets.js";
 import { formatTable } from "../report/formatTable.js";
 import { EMPTY_SUMMARY, type Report } from "../report/buildReport.js";
 import { NO_POLICY_DENIALS } from "../report/policyDenials.js";
@@ -106,14 +107,22 @@ async function savePlan(outcome: ReconcileOutcome, request: ReconcileRequest, se
   process.stderr.write(`plan ${document.planId} saved to ${file}: ${outcome.plan.items.length} write(s); review it, then run: ama-remediator apply ${file}\n`);
 }
 
-/** Events name machines; those outside the scope or of types the service does not handle do nothing. */
+/**
+ * Events name machines, or what a sweep must cover (a resource group, a subscription, or every
+ * subscription for a shared resource they all use); those outside the scope or of types the service
+ * does not handle do nothing.
+ */
 async function eventRequest(settings: Settings, subscriptions: readonly string[], file: string | undefined): Promise<ReconcileRequest | undefined> {
   const body = file ? await readFile(file, "utf8").catch(() => Promise.reject(new InputError(`cannot read ${file}`))) : await readStdin();
-  const parsed = await parseEvents(body);
+  const parsed = await parseEvents(body, eventContextOf(settings));
   if (parsed.rejected.length > 0) throw new InputError(`event ${parsed.rejected[0]?.index ?? 0}: ${parsed.rejected[0]?.reason ?? "invalid"}`);
   const scope = new Set(subscriptions.length > 0 ? subscriptions : settings.subscriptions);
-  const resourceIds = parsed.accepted.filter((event) => scope.size === 0 || scope.has(event.subscriptionId.toLowerCase())).map((event) => event.resourceId);
-  return resourceIds.length > 0 ? { resourceIds } : undefined;
+  const events = parsed.accepted.filter((event) => scope.size === 0 || scope.has(event.subscriptionId.toLowerCase()));
+  if (events.length === 0) return undefined;
+  if (events.some((event) => event.scope === "everySubscription")) return { subscriptions };
+  // A sweep of their subscriptions covers the machines the other events named, too.
+  if (events.some((event) => event.scope !== "machine")) return { subscriptions: [...new Set(events.map((event) => event.subscriptionId.toLowerCase()))] };
+  return { resourceIds: events.map((event) => event.resourceId) };
 }
 
 /** The report on stdout (a table, or `--json`), and as a page when `--html` names a file. */

@@ -50,6 +50,23 @@ export const positiveNumber = numberWithin(z.number().positive(), "a positive nu
 /** The event batching window: 0 (at once) to 15 minutes. */
 export const batchSeconds = numberWithin(z.number().min(0).max(900), "a number from 0 to 900");
 
+/** Reinstalls of a Failed agent extension per machine and day from events (0 = leave them to the sweeps). */
+export const attemptsPerDay = numberWithin(z.number().int().min(0).max(100), "a whole number from 0 to 100");
+
+/**
+ * An Application Insights connection string: `key=value` pairs separated by semicolons, at most 4,096
+ * characters, `InstrumentationKey` (a GUID) required (learn.microsoft.com, "Connection strings in
+ * Application Insights"). The message never quotes the value: it is treated as a secret.
+ */
+export const appInsightsConnectionString = z.string().refine(
+  (value) => {
+    const pairs = value.split(";").filter((part) => part.trim() !== "").map((part) => /^\s*([A-Za-z]+)\s*=\s*(\S.*?)\s*$/.exec(part));
+    const instrumentationKey = pairs.find((pair) => pair?.[1]?.toLowerCase() === "instrumentationkey")?.[2];
+    return value.length <= 4096 && pairs.every((pair) => pair !== null) && instrumentationKey !== undefined && isGuid(instrumentationKey);
+  },
+  { error: "expected an Application Insights connection string (InstrumentationKey=<GUID>;IngestionEndpoint=...; at most 4,096 characters)" },
+);
+
 /** Lower-cased and de-duplicated: ARM compares subscription ids case-insensitively. */
 export const subscriptionIds = commaList(z.string().refine(isGuid, { error: (issue) => `${quoted(issue.input)} is not a subscription id (GUID)` })).transform((ids) => [
   ...new Set(ids.map((id) => id.toLowerCase())),

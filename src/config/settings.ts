@@ -6,12 +6,13 @@
  */
 import { z } from "zod";
 import { SettingsError } from "../errors.js";
-import { isOptedOut } from "../model.js";
-import { batchSeconds, choice, commaList, flag, httpsOrigin, ncrontab, positiveNumber, quoted, resourceIdOf, subscriptionIds } from "./settingSchemas.js";
+import { carriesOptOut } from "../model.js";
+import { appInsightsConnectionString, attemptsPerDay, batchSeconds, choice, commaList, flag, httpsOrigin, ncrontab, positiveNumber, quoted, resourceIdOf, subscriptionIds } from "./settingSchemas.js";
 import { createdResourceTags, tagName } from "./tagSchemas.js";
 
 export type Profile = "machines" | "sql";
-export type SqlMode = "ama" | "extension-only";
+/** `auto`: per subscription, the architecture its assigned Defender for SQL initiative uses (evaluate's sqlArchitecture). */
+export type SqlMode = "ama" | "extension-only" | "auto";
 
 export interface Settings {
   readonly armEndpoint: string;
@@ -32,8 +33,12 @@ export interface Settings {
   readonly dryRun: boolean;
   readonly sweepSchedule: string;
   readonly fullReconcileHours: number;
+  /** A saved plan older than this is refused whole by apply: too much may have moved since it was reviewed. */
+  readonly planMaxAgeHours: number;
   /** Events for one subscription are collected this long and reconciled together (0 = at once). */
   readonly eventBatchSeconds: number;
+  /** Reinstalls of a machine's Failed agent extension that events may trigger per UTC day; past it the machine is reported. */
+  readonly extensionReinstallAttemptsPerDay: number;
   /** Long-running operation poll interval when ARM sends no Retry-After (ARM's header always wins). */
   readonly pollIntervalMs: number;
   /** First wait after a 409 "another operation is in progress" on a machine (doubles, up to 8x). */
@@ -45,7 +50,7 @@ export interface Settings {
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 const PROFILES = ["machines", "sql"] as const satisfies readonly Profile[];
-const SQL_MODES = ["ama", "extension-only"] as const satisfies readonly SqlMode[];
+const SQL_MODES = ["ama", "extension-only", "auto"] as const satisfies readonly SqlMode[];
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Every setting `loadSettings` reads, by its environment name; a default is parsed like a value given. */
@@ -60,19 +65,23 @@ const ENVIRONMENT = z.object({
   CREATED_RESOURCE_TAGS: createdResourceTags.prefault("{}"),
   REMOVE_LEGACY_MMA: flag.prefault("false"),
   SCOPE_TO_SUPPORTED_IMAGES: flag.prefault("false"),
-  SQL_MODE: choice(SQL_MODES).prefault("ama"),
+  SQL_MODE: choice(SQL_MODES).prefault("auto"),
   DRY_RUN: flag.prefault("false"),
   SWEEP_SCHEDULE: ncrontab.prefault("0 */15 * * * *"),
   FULL_RECONCILE_HOURS: positiveNumber.prefault("24"),
+  PLAN_MAX_AGE_HOURS: positiveNumber.prefault("72"),
   EVENT_BATCH_SECONDS: batchSeconds.prefault("10"),
+  EXTENSION_REINSTALL_ATTEMPTS_PER_DAY: attemptsPerDay.prefault("3"),
   ARM_POLL_INTERVAL_MS: positiveNumber.prefault("5000"),
   ARM_CONFLICT_RETRY_DELAY_MS: positiveNumber.prefault("10000"),
   // Unset leaves the level to each entry point (the Function App and the CLI differ).
   LOG_LEVEL: choice(LOG_LEVELS).optional(),
+  // Checked here so a bad value fails like any setting; read by src/telemetry (never kept in Settings: never logged).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString.optional(),
 }).superRefine((values, context) => {
   // Created resources carrying the opt-out tag would be refused to this very service on the next run.
-  const optOut = Object.entries(values.CREATED_RESOURCE_TAGS).find(([name, value]) => isOptedOut({ [name]: value }, values.OPT_OUT_TAG));
-  if (optOut) context.addIssue({ code: "custom", path: ["CREATED_RESOURCE_TAGS"], input: optOut, message: `tag ${quoted(optOut[0])} is the opt-out tag (OPT_OUT_TAG) with value skip` });
+  const optOut = Object.entries(values.CREATED_RESOURCE_TAGS).find(([name, value]) => carriesOptOut({ [name]: value }, values.OPT_OUT_TAG));
+  if (optOut) context.addIssue({ code: "custom", path: ["CREATED_RESOURCE_TAGS"], input: optOut, message: `tag ${quoted(optOut[0])} is the opt-out tag (OPT_OUT_TAG) with an opt-out value (${quoted(optOut[1])})` });
 });
 
 /** The environment name of every setting loadSettings reads; the docs' settings tables are checked against it. */
@@ -99,7 +108,9 @@ export function loadSettings(env: Environment = process.env): Settings {
     dryRun: values.DRY_RUN,
     sweepSchedule: values.SWEEP_SCHEDULE,
     fullReconcileHours: values.FULL_RECONCILE_HOURS,
+    planMaxAgeHours: values.PLAN_MAX_AGE_HOURS,
     eventBatchSeconds: values.EVENT_BATCH_SECONDS,
+    extensionReinstallAttemptsPerDay: values.EXTENSION_REINSTALL_ATTEMPTS_PER_DAY,
     pollIntervalMs: values.ARM_POLL_INTERVAL_MS,
     conflictRetryDelayMs: values.ARM_CONFLICT_RETRY_DELAY_MS,
     ...(values.LOG_LEVEL ? { logLevel: values.LOG_LEVEL } : {}),

@@ -7,14 +7,14 @@ import type { ArmResource } from "../azure/gateway.js";
 import { idKey, resourceGroupId } from "../azure/ids.js";
 import type { PolicyAssignmentState, RuleState, SubscriptionState, WorkspaceState } from "../model.js";
 import { BUILT_IN_IDENTITY_RESOURCE_GROUP } from "../defender/names.js";
-import { isOptedOut } from "../model.js";
+import { carriesOptOut, optOutTagValue } from "../model.js";
 import { hasFailed, toPricingState, toRuleState, toWorkspaceState } from "./normalise.js";
 
 export interface MutableSubscription {
   subscriptionId: string;
   displayName?: string;
   tags: Record<string, string>;
-  optedOutResourceGroups: Set<string>;
+  optedOutResourceGroups: Map<string, string>;
   builtInIdentityGroupLocation?: string;
   resourceGroupsRead?: Set<string>;
   pricings: Map<string, ArmResource>;
@@ -30,7 +30,7 @@ export function emptySubscription(subscriptionId: string): MutableSubscription {
   return {
     subscriptionId,
     tags: {},
-    optedOutResourceGroups: new Set(),
+    optedOutResourceGroups: new Map(),
     pricings: new Map(),
     legacyAutoProvisioning: "unknown",
     existing: new Set(),
@@ -45,7 +45,7 @@ export function emptySubscription(subscriptionId: string): MutableSubscription {
 export function recordResourceGroup(subscription: MutableSubscription, name: string, location: string, tags: Readonly<Record<string, string>> | undefined, optOutTag: string): void {
   subscription.existing.add(idKey(resourceGroupId(subscription.subscriptionId, name)));
   if (location && name.toLowerCase() === BUILT_IN_IDENTITY_RESOURCE_GROUP.toLowerCase()) subscription.builtInIdentityGroupLocation = location;
-  if (isOptedOut(tags, optOutTag)) subscription.optedOutResourceGroups.add(name.toLowerCase());
+  if (carriesOptOut(tags, optOutTag)) subscription.optedOutResourceGroups.set(name.toLowerCase(), optOutTagValue(tags, optOutTag) ?? "");
 }
 
 /** A shared resource found: it exists, and for workspaces and rules, what the plan needs to know of it. */

@@ -17,6 +17,10 @@ import { emptySubscription, freeze, recordResourceGroup, recordShared, type Muta
 
 const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
+/** What the incremental sweep reads of a change row (and `more` of it), under the row's own property names. */
+const changeProperties = (...more: string[]): string =>
+  `bag_pack(${["targetResourceId", "targetResourceType", "changeType", "changeAttributes", ...more].map((name) => `'${name}', properties.${name}`).join(", ")})`;
+
 /**
  * Every query a sweep sends. Each pages in a stable order (Resource Graph pages an unordered result
  * unrepeatably: duplicates and gaps), and projects the few properties the pipeline reads into a
@@ -25,7 +29,7 @@ const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replac
  */
 export const SWEEP_QUERIES = {
   // `tags['x']` is case-sensitive in Kusto while ARM tag names are not: `contains` (case-insensitive) on
-  // the tags' JSON finds every group whose tags mention the name, and isOptedOut decides exactly.
+  // the tags' JSON finds every group whose tags mention the name, and carriesOptOut decides exactly.
   containers: (tag: string) =>
     `resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or (type =~ 'microsoft.resources/subscriptions/resourcegroups' and (name startswith 'DefaultResourceGroup-' or name =~ 'Built-In-Identity-RG' or tostring(tags) contains ${quote(tag)})) | project id, type, name, location, subscriptionId, tags, properties = bag_pack('managementGroupAncestorsChain', properties.managementGroupAncestorsChain) | order by id asc`,
   pricings: () =>
@@ -50,6 +54,16 @@ export const SWEEP_QUERIES = {
     " 'osName', properties.osName, 'osVersion', properties.osVersion, 'osSku', properties.osSku, 'osType', properties.osType, 'status', properties.status, 'detectedProperties', properties.detectedProperties, 'mssqlDiscovered', properties.mssqlDiscovered," +
     " 'publisher', properties.publisher, 'type', properties.type, 'provisioningState', properties.provisioningState, 'typeHandlerVersion', properties.typeHandlerVersion, 'enableAutomaticUpgrade', properties.enableAutomaticUpgrade)" +
     " | order by id asc",
+  // The incremental sweep (changeDiscovery.ts): what Resource Graph's change history shows changed at or after
+  // `since`, for the types that bear on a machine (`types`). A change row extends its target, so `id` (unique)
+  // orders the pages.
+  changes: (since: Date, types: readonly string[]) =>
+    `resourcechanges | where todatetime(properties.changeAttributes.timestamp) >= todatetime(${quote(since.toISOString())}) and tostring(properties.targetResourceType) in~ (${types.map(quote).join(", ")})` +
+    ` | project id, subscriptionId, properties = ${changeProperties()} | order by id asc`,
+  // Subscriptions and resource groups; `changes` says which tags an Update touched.
+  containerChanges: (since: Date) =>
+    `resourcecontainerchanges | where todatetime(properties.changeAttributes.timestamp) >= todatetime(${quote(since.toISOString())})` +
+    ` | project id, subscriptionId, properties = ${changeProperties("changes")} | order by id asc`,
 } as const;
 
 /** Policy and role assignments inherited from management groups count as the subscription's own. */

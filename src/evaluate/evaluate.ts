@@ -3,7 +3,7 @@
  * discovered snapshot and the settings. Needs name desired resources; the planner turns them into
  * ordered writes and adds the shared resources (groups, workspaces, rules) they stand on.
  */
-import type { Settings } from "../config/settings.js";
+import type { Settings, SqlMode } from "../config/settings.js";
 import {
   AMA,
   AMA_SQL_VM_HANDLER_VERSION,
@@ -20,6 +20,7 @@ import {
   OWNED_ASSOCIATION_NAME,
   SQL_ASSOCIATION_NAME,
   SQL_CREATED_BY_TAG,
+  SQL_INITIATIVES,
   builtInIdentityId,
   defaultWorkspaceId,
   ownedRuleId,
@@ -29,8 +30,8 @@ import {
   normaliseRegion,
 } from "../defender/names.js";
 import { idKey, tryParseResourceId } from "../azure/ids.js";
-import { writeRefusal, type WriteRefusal } from "./writeScope.js";
-import { type ExtensionState, type MachineState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
+import { machineOptOutNote, optOutFindings, writeRefusal, type OptOutFinding, type WriteRefusal } from "./writeScope.js";
+import { type ExtensionState, type MachineState, type PolicyAssignmentState, type RuleState, type Snapshot, type SubscriptionState, type WorkspaceState } from "../model.js";
 import { isSupportedImage } from "./images.js";
 import { agentSupport } from "./agentSupport.js";
 
@@ -85,19 +86,32 @@ export interface MachineAssessment {
 
 const SUCCEEDED = new Set(["succeeded", "provisioning succeeded"]);
 
+export type SqlInitiative = keyof typeof SQL_INITIATIVES;
+
+/** Which of Defender for SQL's two architectures a subscription gets, and why. */
+export interface SqlArchitecture {
+  readonly mode: Exclude<SqlMode, "auto">;
+  /** The initiative the subscription must have assigned: the one assigned there when it is followed. */
+  readonly initiative: SqlInitiative;
+  /** Subscription findings: the mode and why, and any conflict with what is assigned. */
+  readonly findings: readonly string[];
+}
+
 /** What a subscription needs beyond its machines' own needs. */
 export interface SubscriptionAssessment {
   readonly subscription: SubscriptionState;
   /** The service's own rules found there, as the settings want them now (they follow LOG_ANALYTICS_WORKSPACE_ID). */
   readonly ownedRules: readonly RuleSpec[];
-  /** Defender for SQL's autoprovisioning initiative must be assigned (the SQL profile runs and the plan is Standard). */
-  readonly sqlAutoprovisioning: boolean;
+  /** Set when Defender for SQL applies (the SQL profile runs and the plan is Standard): its initiative must be assigned. */
+  readonly sql?: SqlArchitecture;
 }
 
 /** Everything evaluate decides for one snapshot: the plan is built from this alone. */
 export interface Assessment {
   readonly machines: readonly MachineAssessment[];
   readonly subscriptions: readonly SubscriptionAssessment[];
+  /** Opt-outs on subscriptions and resource groups that expired or are no date. */
+  readonly findings: readonly OptOutFinding[];
 }
 
 /** `.../dataCollectionRules/ama-remediator-<region>-dcr`, lower-case: the rules the service owns. */
@@ -109,6 +123,7 @@ export function evaluate(snapshot: Snapshot, settings: Settings): Assessment {
   return {
     machines: snapshot.machines.map((machine) => evaluateMachine(machine, snapshot, settings, refusal)),
     subscriptions: subscriptions.map((subscription) => evaluateSubscription(subscription, snapshot, settings)),
+    findings: optOutFindings(snapshot, settings.optOutTag),
   };
 }
 
@@ -118,8 +133,79 @@ function evaluateSubscription(subscription: SubscriptionState, snapshot: Snapsho
   return {
     subscription,
     ownedRules: ownedRegions.map((region) => ownedRuleSpec(region, snapshot, subscription, settings)),
-    sqlAutoprovisioning: settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard",
+    ...(sqlPlanApplies(subscription, settings) ? { sql: sqlArchitecture(subscription, settings) } : {}),
   };
+}
+
+const INITIATIVE_LABELS: Readonly<Record<SqlInitiative, string>> = {
+  amaDefaultWorkspace: "AMA, Defender's workspace",
+  amaCustomWorkspace: "AMA, custom workspace",
+  extensionOnly: "extension only",
+};
+
+/**
+ * SQL_MODE=auto follows the architecture the subscription already uses: the Defender for SQL initiative
+ * assigned to it (at the subscription or a management group above it); where none is, the AMA initiative,
+ * as Defender's AMA autoprovisioning assigns it. Where both architectures are assigned, extension-only
+ * (Defender for SQL's architecture since April 2025; it needs none of the AMA set's resources) is followed and reported.
+ * `ama` and `extension-only` force one, and say when the other is assigned too.
+ */
+export function sqlArchitecture(subscription: SubscriptionState, settings: Settings): SqlArchitecture {
+  const assigned = subscription.sqlAssignments.flatMap((assignment) => {
+    const initiative = initiativeOf(assignment);
+    return initiative ? [{ assignment, initiative }] : [];
+  });
+  const extensionOnly = assigned.filter((entry) => entry.initiative === "extensionOnly");
+  const ama = assigned.filter((entry) => entry.initiative !== "extensionOnly");
+  const settingsAma: SqlInitiative = settings.customWorkspaceId ? "amaCustomWorkspace" : "amaDefaultWorkspace";
+  const described = (entries: readonly { assignment: PolicyAssignmentState; initiative: SqlInitiative }[]) => entries.map(({ assignment, initiative }) => `initiative ${initiativeName(initiative)} assigned at ${assignmentScope(assignment.id)}`).join("; ");
+  if (settings.sqlMode !== "auto") {
+    const mode = settings.sqlMode;
+    const other = mode === "ama" ? extensionOnly : ama;
+    return {
+      mode,
+      initiative: mode === "ama" ? settingsAma : "extensionOnly",
+      findings: [
+        `SQL mode ${mode}: forced by SQL_MODE=${mode}`,
+        ...(other.length > 0 ? [`SQL_MODE=${mode} is forced, but the other architecture is assigned too (${described(other)}): its policies keep deploying their resources until that assignment is removed`] : []),
+      ],
+    };
+  }
+  if (extensionOnly.length > 0 && ama.length > 0) {
+    return {
+      mode: "extension-only",
+      initiative: "extensionOnly",
+      findings: [`SQL mode extension-only: both Defender for SQL architectures are assigned (${described(assigned)}): the extension-only one, Defender for SQL's architecture since April 2025, is followed and nothing more of the AMA set is added; remove the assignment you do not want`],
+    };
+  }
+  if (extensionOnly.length > 0) return { mode: "extension-only", initiative: "extensionOnly", findings: [`SQL mode extension-only: ${described(extensionOnly.slice(0, 1))}`] };
+  const followed = ama.find((entry) => entry.initiative === settingsAma) ?? ama[0];
+  if (!followed) return { mode: "ama", initiative: settingsAma, findings: ["SQL mode ama: no Defender for SQL initiative assigned; the AMA initiative is assigned as Defender's AMA autoprovisioning does"] };
+  return {
+    mode: "ama",
+    initiative: followed.initiative,
+    findings: [
+      `SQL mode ama: ${described([followed])}`,
+      // Its workspace is a parameter of that assignment, which the service does not read: it checks no SQL rule then.
+      ...(followed.initiative === "amaCustomWorkspace" && !settings.customWorkspaceId ? ["the assigned initiative sends SQL data to its own workspace: set LOG_ANALYTICS_WORKSPACE_ID to it for the service to check SQL machines' workspace and rule association"] : []),
+    ],
+  };
+}
+
+function initiativeOf(assignment: PolicyAssignmentState): SqlInitiative | undefined {
+  const definition = assignment.policyDefinitionId.toLowerCase();
+  return (Object.keys(SQL_INITIATIVES) as SqlInitiative[]).find((initiative) => SQL_INITIATIVES[initiative].toLowerCase() === definition);
+}
+
+const initiativeName = (initiative: SqlInitiative) => `${SQL_INITIATIVES[initiative].split("/").pop() as string} (${INITIATIVE_LABELS[initiative]})`;
+
+/** Where an assignment sits, in words: `management group <name>`, `subscription <id>`, `resource group <name>`. */
+function assignmentScope(assignmentId: string): string {
+  const scope = assignmentId.split(/\/providers\/Microsoft\.Authorization\/policyAssignments\//i)[0] ?? "";
+  const group = /^\/providers\/Microsoft\.Management\/managementGroups\/([^/]+)$/i.exec(scope)?.[1];
+  if (group) return `management group ${group}`;
+  const parsed = tryParseResourceId(scope);
+  return parsed?.resourceGroup ? `resource group ${parsed.resourceGroup}` : parsed ? `subscription ${parsed.subscriptionId}` : scope;
 }
 
 export function evaluateMachine(machine: MachineState, snapshot: Snapshot, settings: Settings, refusal: WriteRefusal = writeRefusal(snapshot, settings.optOutTag)): MachineAssessment {
@@ -137,12 +223,14 @@ export function evaluateMachine(machine: MachineState, snapshot: Snapshot, setti
   }
 
   const needs: Need[] = [];
-  const notes: string[] = support.supported === "unknown" ? [`${support.reason}: the agent is installed and ARM's answer reported`] : [];
+  const expiredOptOut = machineOptOutNote(machine.tags, snapshot, settings.optOutTag);
+  const notes: string[] = [...(expiredOptOut ? [expiredOptOut] : []), ...(support.supported === "unknown" ? [`${support.reason}: the agent is installed and ARM's answer reported`] : [])];
   const sql = sqlApplies(machine, subscription, settings);
   if (machine.sqlServer && !sql.applies && settings.profiles.has("sql")) notes.push(`Defender for SQL not applied: ${sql.reason}`);
+  const architecture = sql.applies ? sqlArchitecture(subscription, settings) : undefined;
 
-  if (settings.profiles.has("machines")) needs.push(...machinesProfile(machine, snapshot, subscription, settings, sql.applies, notes));
-  if (sql.applies) needs.push(...sqlProfile(machine, snapshot, subscription, settings));
+  if (settings.profiles.has("machines")) needs.push(...machinesProfile(machine, snapshot, subscription, settings, architecture?.mode === "ama", notes));
+  if (architecture) needs.push(...sqlProfile(machine, snapshot, subscription, settings, architecture));
   notes.push(...legacyAgentNotes(machine));
   if (settings.removeLegacyMma && hasSucceeded(machine.extensions, AMA[machine.os])) {
     for (const legacy of machine.extensions.filter(isLegacyAgent)) needs.push({ kind: "removeExtension", extension: legacy });
@@ -154,11 +242,12 @@ export function evaluateMachine(machine: MachineState, snapshot: Snapshot, setti
   return { machine, status: "inScope", needs: guestBlock ? unique.filter((need) => !needsGuest(need)) : unique, blocked, notes };
 }
 
-function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, sqlHandlesAma: boolean, notes: string[]): Need[] {
+/** `sqlInstallsAma`: Defender for SQL's AMA mode installs the agent (authenticated by its identity) instead. */
+function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, sqlInstallsAma: boolean, notes: string[]): Need[] {
   const os = machine.os as Os;
   const needs: Need[] = [];
   if (machine.kind === "virtualMachine" && !machine.identity.systemAssigned) needs.push({ kind: "systemIdentity" });
-  if (!(sqlHandlesAma && settings.sqlMode === "ama" && os === "Windows")) {
+  if (!(sqlInstallsAma && os === "Windows")) {
     const ama = extensionNeed(machine, {
       ...AMA[os],
       name: AMA[os].type,
@@ -170,11 +259,11 @@ function machinesProfile(machine: MachineState, snapshot: Snapshot, subscription
   needs.push({ kind: "workspace", workspace });
   if (settings.dataCollectionRuleId) {
     const rule: RuleSpec = { ruleId: settings.dataCollectionRuleId, flavour: "configured", location: machine.location };
-    if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
+    if (!isAssociated(machine, rule, snapshot, subscription)) needs.push({ kind: "association", name: OWNED_ASSOCIATION_NAME, rule });
     return needs;
   }
   const rule = ownedRuleSpec(machine.location, snapshot, subscription, settings);
-  if (isAssociated(machine, rule.ruleId)) return needs;
+  if (isAssociated(machine, rule, snapshot, subscription)) return needs;
   // Events another rule already brings into the workspace would be collected, and billed, twice.
   const collecting = ruleCollectingSecurityEvents(machine, os, workspace.workspaceId, snapshot);
   if (collecting) notes.push(`security events already reach the workspace through data collection rule ${collecting.id}: the service's own rule is not needed`);
@@ -233,7 +322,7 @@ function customWorkspace(snapshot: Snapshot, workspaceId: string, solutions: rea
   };
 }
 
-function sqlProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): Need[] {
+function sqlProfile(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, architecture: SqlArchitecture): Need[] {
   const needs: Need[] = [];
   const isVm = machine.kind === "virtualMachine";
   const defenderForSql = extensionNeed(machine, {
@@ -242,14 +331,16 @@ function sqlProfile(machine: MachineState, snapshot: Snapshot, subscription: Sub
     typeHandlerVersion: DEFENDER_FOR_SQL_HANDLER_VERSION,
     tags: { ...SQL_CREATED_BY_TAG },
   });
-  if (settings.sqlMode === "extension-only") {
+  if (architecture.mode === "extension-only") {
     if (isVm && !machine.identity.systemAssigned) needs.push({ kind: "systemIdentity" });
     if (defenderForSql) needs.push(defenderForSql);
     return needs;
   }
   // AMA mode: what initiative d7c3ea3a (or de01d381 with a custom workspace) deploys, by the same names.
   const identityId = builtInIdentityId(machine.subscriptionId, machine.location);
-  if (isVm && !machine.identity.userAssignedIds.some((id) => idKey(id) === idKey(identityId))) needs.push({ kind: "userAssignedIdentity", identityId });
+  // A VM keeps its reference to an identity deleted since: the identity is made again and attached anew.
+  const attached = machine.identity.userAssignedIds.some((id) => idKey(id) === idKey(identityId)) && subscription.existing.has(idKey(identityId));
+  if (isVm && !attached) needs.push({ kind: "userAssignedIdentity", identityId });
   const ama = extensionNeed(machine, {
     ...AMA.Windows,
     name: AMA.Windows.type,
@@ -263,14 +354,16 @@ function sqlProfile(machine: MachineState, snapshot: Snapshot, subscription: Sub
   });
   if (ama) needs.push(ama);
   if (defenderForSql) needs.push(defenderForSql);
-  const rule = sqlRule(machine, snapshot, subscription, settings);
+  // The assigned custom-workspace initiative names its workspace in parameters the service does not read (a finding says so).
+  if (architecture.initiative === "amaCustomWorkspace" && !settings.customWorkspaceId) return needs;
+  const rule = sqlRule(machine, snapshot, subscription, settings, architecture.initiative);
   if (rule.workspace) needs.push({ kind: "workspace", workspace: rule.workspace });
-  if (!isAssociated(machine, rule.ruleId)) needs.push({ kind: "association", name: SQL_ASSOCIATION_NAME, rule });
+  if (!isAssociated(machine, rule, snapshot, subscription)) needs.push({ kind: "association", name: SQL_ASSOCIATION_NAME, rule });
   return needs;
 }
 
-function sqlRule(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings): RuleSpec {
-  if (settings.customWorkspaceId) {
+function sqlRule(machine: MachineState, snapshot: Snapshot, subscription: SubscriptionState, settings: Settings, initiative: SqlInitiative): RuleSpec {
+  if (initiative === "amaCustomWorkspace" && settings.customWorkspaceId) {
     const workspace = customWorkspace(snapshot, settings.customWorkspaceId, []);
     const location = workspace.location || normaliseRegion(machine.location);
     const ruleId = workspace.customerId
@@ -282,10 +375,15 @@ function sqlRule(machine: MachineState, snapshot: Snapshot, subscription: Subscr
   return { ruleId: sqlRuleId(machine.subscriptionId, machine.location), flavour: "sql", location: normaliseRegion(machine.location), workspace };
 }
 
+/** Defender for SQL runs in a subscription: the SQL profile is on and the SqlServerVirtualMachines plan is Standard. */
+function sqlPlanApplies(subscription: SubscriptionState, settings: Settings): boolean {
+  return settings.profiles.has("sql") && subscription.sqlServersOnMachinesPlan.tier === "Standard";
+}
+
 /** The SQL profile applies to Windows SQL Server machines whose subscription has the plan on. */
 function sqlApplies(machine: MachineState, subscription: SubscriptionState, settings: Settings): { applies: boolean; reason?: string } {
   if (!machine.sqlServer || !settings.profiles.has("sql")) return { applies: false };
-  if (subscription.sqlServersOnMachinesPlan.tier !== "Standard") return { applies: false, reason: "the SqlServerVirtualMachines plan is not Standard" };
+  if (!sqlPlanApplies(subscription, settings)) return { applies: false, reason: "the SqlServerVirtualMachines plan is not Standard" };
   if (machine.os !== "Windows" || machine.extensions.some((extension) => isExtension(extension, SQL_IAAS_LINUX))) {
     return { applies: false, reason: "Linux SQL Server machines are outside Defender for SQL's policies" };
   }
@@ -308,8 +406,13 @@ function extensionNeed(machine: MachineState, wanted: ExtensionSpec): Need | und
   return undefined;
 }
 
-function isAssociated(machine: MachineState, ruleId: string): boolean {
-  return machine.associations.some((association) => association.ruleId !== undefined && idKey(association.ruleId) === idKey(ruleId));
+/**
+ * Associated with the rule, and the rule exists: deleting a rule can leave its associations behind
+ * (ARM keeps them unless the delete asked `deleteAssociations=true`), and they send nothing.
+ */
+function isAssociated(machine: MachineState, rule: RuleSpec, snapshot: Snapshot, subscription: SubscriptionState): boolean {
+  const exists = rule.flavour === "configured" ? snapshot.configuredRuleFound !== false : subscription.existing.has(idKey(rule.ruleId));
+  return exists && machine.associations.some((association) => association.ruleId !== undefined && idKey(association.ruleId) === idKey(rule.ruleId));
 }
 
 function hasSucceeded(extensions: readonly ExtensionState[], wanted: ExtensionIdentity): boolean {

@@ -1,33 +1,37 @@
 /**
- * Event Grid deliveries -> the machines to reconcile.
+ * Event Grid deliveries -> what to reconcile, and why.
  *
  * The envelope is read by `@azure/eventgrid`'s EventGridDeserializer (Event Grid schema, or CloudEvents 1.0
- * when `specversion` is present) and typed with `isSystemEvent`; `filter.ts` decides which operations
- * matter. An event carries only an identity: the result names a machine, never its state (the reconciler
- * re-reads it from Azure).
+ * when `specversion` is present) and typed with `isSystemEvent`; `filter.ts` decides which (type, operation)
+ * pairs matter and `targets.ts` what each one names: a machine, a resource group or a subscription. An
+ * event carries only an identity, never state (the reconciler re-reads it from Azure).
  *
  * Every input ends in exactly one bucket, and nothing here throws:
- *   accepted  a successful write/delete the service acts on, mapped to the machine it concerns
- *   ignored   well-formed but not ours (other event types, operations, non-machines, failed operations)
+ *   accepted  an operation the service acts on, mapped to what to reconcile and the drift's cause
+ *   ignored   well-formed but not ours (other event types, operations, resources, plans, unsuccessful operations)
  *   rejected  malformed (not an event, missing fields, bad ids, subscription mismatch, over 1 MB)
  */
-import {
-  EventGridDeserializer,
-  isSystemEvent,
-  type CloudEvent,
-  type EventGridEvent,
-  type ResourceDeleteSuccessEventData,
-  type ResourceWriteSuccessEventData,
-} from "@azure/eventgrid";
-import { owningMachineId, tryParseResourceId } from "../azure/ids.js";
-import { isHandled } from "./filter.js";
+import { EventGridDeserializer, isSystemEvent, type CloudEvent, type EventGridEvent } from "@azure/eventgrid";
+import { tryParseResourceId } from "../azure/ids.js";
+import type { DriftCause } from "../report/timing.js";
+import { HANDLED_EVENT_TYPES, WRITE_FAILURE, ruleFor } from "./filter.js";
+import { targetOf, type EventContext, type ReconcileScope } from "./targets.js";
+
+export type { EventContext, ReconcileScope } from "./targets.js";
 
 export interface ResourceEvent {
   readonly id: string;
   readonly eventType: string;
   readonly operationName: string;
-  /** The machine to reconcile: the written machine, or the machine an extension/DCRA belongs to. */
+  /** What `resourceId` names: a machine, a resource group (its machines), or a subscription to sweep (or every subscription in scope). */
+  readonly scope: ReconcileScope;
+  /**
+   * What to reconcile: the machine (the written one, or the one an extension/DCRA belongs to), the resource
+   * group, or `/subscriptions/<sub>` (for `everySubscription`, the subscription the event came from).
+   */
   readonly resourceId: string;
+  /** Why: what the event says put machines out of line. */
+  readonly cause: DriftCause;
   /** Lower case. */
   readonly subscriptionId: string;
   readonly eventTime: Date;
@@ -61,14 +65,12 @@ export type EventOutcome =
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
 const deserializer = new EventGridDeserializer();
-const WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
-const DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
 
 /**
  * Parses a delivery: a request body (JSON text or already-parsed JSON) holding one event or an array,
  * in the Event Grid schema or CloudEvents 1.0 (each element's schema is detected on its own).
  */
-export async function parseEvents(body: unknown): Promise<ParsedEvents> {
+export async function parseEvents(body: unknown, context: EventContext = {}): Promise<ParsedEvents> {
   const result: ParsedEvents = { accepted: [], ignored: [], rejected: [] };
   let decoded: unknown = body;
   if (typeof body === "string") {
@@ -81,7 +83,7 @@ export async function parseEvents(body: unknown): Promise<ParsedEvents> {
   }
   const events = Array.isArray(decoded) ? decoded : [decoded];
   for (const [index, event] of events.entries()) {
-    const parsed = await parseEvent(event);
+    const parsed = await parseEvent(event, context);
     if (parsed.outcome === "accepted") result.accepted.push(parsed.event);
     else if (parsed.outcome === "ignored") result.ignored.push({ ...(parsed.id !== undefined ? { id: parsed.id } : {}), reason: parsed.reason });
     else result.rejected.push({ index, reason: parsed.reason });
@@ -93,9 +95,9 @@ export async function parseEvents(body: unknown): Promise<ParsedEvents> {
  * Parses ONE event object, e.g. as the Functions Event Grid trigger delivers it (`EventGridEvent` from
  * @azure/functions, `eventTime` a string) or one CloudEvent. Never throws.
  */
-export async function parseEvent(event: unknown): Promise<EventOutcome> {
+export async function parseEvent(event: unknown, context: EventContext = {}): Promise<EventOutcome> {
   try {
-    return await classify(event);
+    return await classify(event, context);
   } catch (error) {
     return rejected(`event could not be read: ${messageOf(error)}`);
   }
@@ -110,7 +112,7 @@ interface Envelope {
   readonly sdkEvent: { readonly schema: "cloudEvents"; readonly event: CloudEvent<unknown> } | { readonly schema: "eventGrid"; readonly event: EventGridEvent<unknown> };
 }
 
-async function classify(event: unknown): Promise<EventOutcome> {
+async function classify(event: unknown, context: EventContext): Promise<EventOutcome> {
   if (event === null || typeof event !== "object" || Array.isArray(event)) {
     return rejected(`an event must be a JSON object, got ${event === null ? "null" : Array.isArray(event) ? "an array" : typeof event}`);
   }
@@ -128,7 +130,7 @@ async function classify(event: unknown): Promise<EventOutcome> {
   if (id.trim() === "") return rejected("event id is empty");
   if (!envelope.eventTime || Number.isNaN(envelope.eventTime.getTime())) return rejected(`event ${id} has no valid event time`);
 
-  // isSystemEvent types `data` for the two event types the service subscribes to; others are not ours.
+  // isSystemEvent types `data` for the event types the service subscribes to; others are not ours.
   const typed = resourceEventData(envelope.sdkEvent);
   if (!typed) return ignored(id, `event type ${brief(envelope.eventType)} is not handled`);
   // The type guard states what Azure promises; the payload is still checked field by field below.
@@ -144,8 +146,11 @@ async function classify(event: unknown): Promise<EventOutcome> {
   const resourceUri = fields["resourceUri"] as string;
   const status = fields["status"] as string;
 
-  if (!isHandled(envelope.eventType, operationName)) return ignored(id, `operation ${brief(operationName)} is not handled`);
-  if (status.toLowerCase() !== "succeeded") return ignored(id, `operation status is ${brief(status)}, not Succeeded`);
+  const rule = ruleFor(envelope.eventType, operationName);
+  if (!rule) return ignored(id, `operation ${brief(operationName)} is not handled for ${brief(envelope.eventType)}`);
+  // A failure event says so by its type; every other handled type must report success.
+  const failureEvent = envelope.eventType.toLowerCase() === WRITE_FAILURE.toLowerCase();
+  if (!failureEvent && status.toLowerCase() !== "succeeded") return ignored(id, `operation status is ${brief(status)}, not Succeeded`);
 
   const resource = tryParseResourceId(resourceUri);
   if (!resource) return rejected(`event ${id}: data.resourceUri is not an ARM resource id: ${brief(resourceUri)}`);
@@ -159,8 +164,8 @@ async function classify(event: unknown): Promise<EventOutcome> {
     return rejected(`event ${id}: data.subscriptionId ${brief(dataSubscription)} does not match resource subscription ${resource.subscriptionId}`);
   }
 
-  const machineId = owningMachineId(resource);
-  if (!machineId) return ignored(id, `${brief(resourceUri)} is not a machine or a machine's extension or association`);
+  const target = targetOf(rule, resource, context);
+  if ("ignored" in target) return ignored(id, target.ignored);
   const correlationId = fields["correlationId"];
   return {
     outcome: "accepted",
@@ -168,7 +173,9 @@ async function classify(event: unknown): Promise<EventOutcome> {
       id,
       eventType: envelope.eventType,
       operationName,
-      resourceId: machineId,
+      scope: target.scope,
+      resourceId: target.resourceId,
+      cause: rule.cause,
       subscriptionId: resource.subscriptionId,
       eventTime: envelope.eventTime,
       ...(typeof correlationId === "string" && correlationId !== "" ? { correlationId } : {}),
@@ -176,16 +183,14 @@ async function classify(event: unknown): Promise<EventOutcome> {
   };
 }
 
-/** The typed data of a Microsoft.Resources write/delete success event, or undefined for any other type. */
-function resourceEventData(
-  sdkEvent: Envelope["sdkEvent"],
-): { readonly data: ResourceWriteSuccessEventData | ResourceDeleteSuccessEventData | undefined } | undefined {
+/** The typed data of a Microsoft.Resources event of a handled type, or undefined for any other type. */
+function resourceEventData(sdkEvent: Envelope["sdkEvent"]): { readonly data: unknown } | undefined {
   if (sdkEvent.schema === "cloudEvents") {
     const { event } = sdkEvent;
-    return isSystemEvent(WRITE_SUCCESS, event) || isSystemEvent(DELETE_SUCCESS, event) ? { data: event.data } : undefined;
+    return HANDLED_EVENT_TYPES.some((type) => isSystemEvent(type, event)) ? { data: event.data } : undefined;
   }
   const { event } = sdkEvent;
-  return isSystemEvent(WRITE_SUCCESS, event) || isSystemEvent(DELETE_SUCCESS, event) ? { data: event.data } : undefined;
+  return HANDLED_EVENT_TYPES.some((type) => isSystemEvent(type, event)) ? { data: event.data } : undefined;
 }
 
 /** Reads the envelope through the SDK; returns a rejection reason instead of throwing. */

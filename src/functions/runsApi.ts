@@ -3,6 +3,7 @@
  *   POST /api/runs             {subscriptions?, dryRun?, resourceIds?} -> 202 {runId, statusUrl} + Location
  *   GET  /api/runs/{runId}     status, counts, poison and, when done, the report of every machine
  *   GET  /api/runs?limit=N     recent runs, newest first
+ *   GET  /api/runs/{runId}/report   the run's report as one self-contained HTML page
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { InputError } from "../errors.js";
@@ -10,6 +11,9 @@ import { isRunId } from "../state/keys.js";
 import { resolveRunScope, startRun } from "../service/runs.js";
 import { parseWith, runRequestSchema } from "../schemas.js";
 import { sharedService, type Service } from "../service/service.js";
+import type { RunRecord } from "../state/runStore.js";
+import { REPORT_PAGE_CSP, renderReportPage } from "../report/reportPage.js";
+import { reportPageInputOfRun } from "../report/runReportPage.js";
 import { json, methodNotAllowed, problem } from "./problem.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -52,9 +56,31 @@ async function postRun(service: Service, request: HttpRequest): Promise<HttpResp
 }
 
 async function getRun(service: Service, runId: string): Promise<HttpResponseInit> {
-  if (!isRunId(runId)) return problem(400, "Bad Request", "runId is not a run id", "runId");
+  const found = await storedRun(service, runId);
+  return "refused" in found ? found.refused : json(200, found.run);
+}
+
+export async function runReportApi(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  return handleRunReportRequest(await sharedService(), request);
+}
+
+/** The page opens in a browser: its own CSP as a header too, where frame-ancestors can also keep it out of frames. */
+export async function handleRunReportRequest(service: Service, request: HttpRequest): Promise<HttpResponseInit> {
+  if (request.method !== "GET") return methodNotAllowed(["GET"]);
+  const found = await storedRun(service, request.params["runId"] ?? "");
+  if ("refused" in found) return found.refused;
+  return {
+    status: 200,
+    headers: { "content-type": "text/html; charset=utf-8", "content-security-policy": `${REPORT_PAGE_CSP}; frame-ancestors 'none'`, "x-content-type-options": "nosniff" },
+    body: renderReportPage(reportPageInputOfRun(found.run)),
+  };
+}
+
+/** The stored run, or the problem to answer for a malformed or unknown id. */
+async function storedRun(service: Service, runId: string): Promise<{ readonly run: RunRecord } | { readonly refused: HttpResponseInit }> {
+  if (!isRunId(runId)) return { refused: problem(400, "Bad Request", "runId is not a run id", "runId") };
   const run = await service.state.runs.get(runId);
-  return run ? json(200, run) : problem(404, "Not Found", `no run ${runId}`, "runId");
+  return run ? { run } : { refused: problem(404, "Not Found", `no run ${runId}`, "runId") };
 }
 
 async function listRuns(service: Service, limitText: string | null): Promise<HttpResponseInit> {
@@ -64,3 +90,4 @@ async function listRuns(service: Service, limitText: string | null): Promise<Htt
 }
 
 app.http("runs", { methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], authLevel: "function", route: "runs/{runId?}", handler: runsApi });
+app.http("runReport", { methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], authLevel: "function", route: "runs/{runId}/report", handler: runReportApi });

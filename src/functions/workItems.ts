@@ -13,6 +13,7 @@ import { poisonWorkItem, processWorkItem, workItemResource } from "../service/ru
 import { queueActionFor, type QueueAction } from "../service/outcome.js";
 import { sharedService, type Service } from "../service/service.js";
 import { InputError, toError } from "../errors.js";
+import { flushTelemetry } from "../telemetry/flush.js";
 
 export async function workItems(message: unknown, context: InvocationContext): Promise<void> {
   await handleWorkItemMessage(await sharedService(), message, Number(context.triggerMetadata?.["dequeueCount"] ?? 1));
@@ -30,8 +31,13 @@ export async function handleWorkItemMessage(service: Service, message: unknown, 
   }
   // Earlier deliveries of this very message ended without an outcome (the process died): failures too.
   const failedAttempts = (item.failedAttempts ?? 0) + Math.max(0, dequeueCount - 1);
-  const outcome = await processWorkItem(service, item);
-  await carryOut(service, item, queueActionFor(outcome, failedAttempts, service.maxDequeueCount));
+  try {
+    const outcome = await processWorkItem(service, item);
+    await carryOut(service, item, queueActionFor(outcome, failedAttempts, service.maxDequeueCount));
+  } finally {
+    // The instance may stop before the next periodic export: this item's metrics and log records go now.
+    await flushTelemetry(service.logger, { runId: item.runId, resourceId: workItemResource(item) });
+  }
 }
 
 async function carryOut(service: Service, item: WorkItem, next: QueueAction): Promise<void> {

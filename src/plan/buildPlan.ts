@@ -16,7 +16,7 @@ import {
   policyAssignmentId,
   solutionId,
 } from "../defender/names.js";
-import type { Assessment, MachineAssessment, Need, RuleSpec, SubscriptionAssessment, WorkspaceSpec } from "../evaluate/evaluate.js";
+import type { Assessment, MachineAssessment, Need, RuleSpec, SqlArchitecture, SqlInitiative, SubscriptionAssessment, WorkspaceSpec } from "../evaluate/evaluate.js";
 import { writeRefusal, type WriteRefusal } from "../evaluate/writeScope.js";
 import { roleGrantKey, type MachineState, type PolicyAssignmentState, type Snapshot, type SubscriptionState } from "../model.js";
 import {
@@ -66,9 +66,10 @@ interface NewItem {
 
 
 export function buildPlan(snapshot: Snapshot, assessment: Assessment, settings: Settings, now = new Date()): Plan {
-  const builder = new PlanBuilder(snapshot, settings);
+  const builder = new PlanBuilder(snapshot, settings, assessment.subscriptions);
   const planned = assessment.machines.map((machine) => builder.planMachine(machine));
   for (const subscription of snapshot.subscriptions.values()) builder.reportLegacySwitch(subscription);
+  for (const finding of assessment.findings) builder.addFinding(finding);
   for (const subscription of assessment.subscriptions) builder.planSubscription(subscription);
   return {
     version: PLAN_VERSION,
@@ -87,12 +88,16 @@ class PlanBuilder {
   /** Subscription -> where this plan creates Built-In-Identity-RG (the initiative it assigns must say the same). */
   private readonly builtInIdentityGroupLocations = new Map<string, string>();
   private readonly refusal: WriteRefusal;
+  /** Subscription -> the Defender for SQL architecture evaluate chose for it (where Defender for SQL applies). */
+  private readonly sqlArchitectures: ReadonlyMap<string, SqlArchitecture>;
 
   constructor(
     private readonly snapshot: Snapshot,
     private readonly settings: Settings,
+    subscriptions: readonly SubscriptionAssessment[],
   ) {
     this.refusal = writeRefusal(snapshot, settings.optOutTag);
+    this.sqlArchitectures = new Map(subscriptions.flatMap(({ subscription, sql }) => (sql ? [[subscription.subscriptionId, sql] as const] : [])));
   }
 
   planMachine(assessment: MachineAssessment): MachineAssessment {
@@ -123,13 +128,15 @@ class PlanBuilder {
     this.addFinding({ subscriptionId: subscription.subscriptionId, message: "legacy Log Analytics agent (MMA) autoprovisioning is On: it is retired; switch it Off once machines run the Azure Monitor Agent (never turned on by this service)" });
   }
 
-  planSubscription({ subscription, ownedRules, sqlAutoprovisioning }: SubscriptionAssessment): void {
+  planSubscription({ subscription, ownedRules, sql }: SubscriptionAssessment): void {
     // Rules the service owns follow the settings even where every machine is already associated with them.
     for (const spec of ownedRules) {
       const rule = this.ensureRule(spec);
       if (rule.blocked !== undefined) this.addFinding({ subscriptionId: subscription.subscriptionId, message: `rule ${spec.ruleId} cannot follow the settings: ${rule.blocked}` });
     }
-    if (sqlAutoprovisioning) this.planSqlAutoprovisioning(subscription);
+    if (!sql) return;
+    for (const message of sql.findings) this.addFinding({ subscriptionId: subscription.subscriptionId, message });
+    this.planSqlAutoprovisioning(subscription, sql.initiative);
   }
 
   orderedItems(): PlanItem[] {
@@ -309,9 +316,8 @@ class PlanBuilder {
    * its identity needs to remediate. A missing assignment is created; an existing one whose identity
    * lacks a role (a grant that was denied or raced the identity's replication) gets it on a later sweep.
    */
-  private planSqlAutoprovisioning(subscription: SubscriptionState): void {
+  private planSqlAutoprovisioning(subscription: SubscriptionState, initiative: SqlInitiative): void {
     const subscriptionId = subscription.subscriptionId;
-    const initiative = this.sqlInitiative();
     const wanted = SQL_INITIATIVES[initiative];
     const existing = this.wantedSqlAssignment(subscription);
     if (existing) {
@@ -368,17 +374,14 @@ class PlanBuilder {
     }
   }
 
-  private sqlInitiative(): keyof typeof SQL_INITIATIVES {
-    return this.settings.sqlMode === "extension-only" ? "extensionOnly" : this.settings.customWorkspaceId ? "amaCustomWorkspace" : "amaDefaultWorkspace";
-  }
-
-  /** The assignment of the initiative the settings call for, at the subscription or inherited from above it. */
+  /** The assignment of the initiative evaluate chose for the subscription, at the subscription or inherited from above it. */
   private wantedSqlAssignment(subscription: SubscriptionState): PolicyAssignmentState | undefined {
-    const wanted = SQL_INITIATIVES[this.sqlInitiative()].toLowerCase();
+    const initiative = this.sqlArchitectures.get(subscription.subscriptionId)?.initiative;
+    const wanted = initiative && SQL_INITIATIVES[initiative].toLowerCase();
     return subscription.sqlAssignments.find((assignment) => assignment.policyDefinitionId.toLowerCase() === wanted);
   }
 
-  private sqlAssignmentParameters(initiative: keyof typeof SQL_INITIATIVES, subscription: SubscriptionState): Record<string, { value: unknown }> | undefined {
+  private sqlAssignmentParameters(initiative: SqlInitiative, subscription: SubscriptionState): Record<string, { value: unknown }> | undefined {
     if (initiative === "extensionOnly") return {};
     // Both AMA initiatives create Built-In-Identity-RG themselves, at this parameter (default eastus); where
     // this plan creates the group, the initiative must name the same location or its deployments fail.
@@ -398,7 +401,7 @@ class PlanBuilder {
   // ---- helpers ----
 
   /** Many machines share a workspace or subscription: each finding is reported once. */
-  private addFinding(finding: SubscriptionFinding): void {
+  addFinding(finding: SubscriptionFinding): void {
     const key = `${finding.subscriptionId}|${finding.message}`;
     if (this.findingKeys.has(key)) return;
     this.findingKeys.add(key);

@@ -3,9 +3,11 @@
  * vocabulary operators read: compliant | remediated | planned | failed | skipped. Pure.
  */
 import { GUEST_UNAVAILABLE, type ItemResult } from "../apply/applyPlan.js";
+import { idKey } from "../azure/ids.js";
 import type { PolicyViolation } from "../errors.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { NO_POLICY_DENIALS, countPolicyDenials, mergePolicyDenials, type PolicyDenials } from "./policyDenials.js";
+import type { DriftSeen, Timing } from "./timing.js";
 
 export type ResourceStatus = "compliant" | "remediated" | "planned" | "failed" | "skipped";
 
@@ -31,6 +33,8 @@ export interface ReportResource {
   readonly actions: readonly ReportAction[];
   /** Why it was skipped, what could not be done, and observations (e.g. MMA and AMA both running). */
   readonly notes: readonly string[];
+  /** On a machine the run acted on (it has actions): when its drift began, when the run started, when it was verified. */
+  readonly timing?: Timing;
 }
 
 export interface Report {
@@ -63,7 +67,18 @@ export function mergeReports(reports: readonly Report[], runId: string, dryRun: 
   };
 }
 
-export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<string, ItemResult> | undefined, startedAt: Date, finishedAt: Date): Report {
+/**
+ * `drift`: what the run knew of each machine's drift, by `idKey` (an event's cause and eventTime, or when a
+ * sweep first saw it); a machine acted on without an entry was first seen out of line by this run.
+ */
+export function buildReport(
+  runId: string,
+  plan: Plan,
+  results: ReadonlyMap<string, ItemResult> | undefined,
+  startedAt: Date,
+  finishedAt: Date,
+  drift: ReadonlyMap<string, DriftSeen> = new Map(),
+): Report {
   const byMachine = new Map<string, PlanItem[]>();
   const shared: PlanItem[] = [];
   for (const item of plan.items) {
@@ -91,13 +106,15 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
 
   const resources: ReportResource[] = plan.assessments.map((assessment) => {
     const machine = assessment.machine;
-    const allActions = (byMachine.get(machine.id.toLowerCase()) ?? []).map(actionOf);
+    const items = byMachine.get(machine.id.toLowerCase()) ?? [];
+    const allActions = items.map(actionOf);
     // A write the guest could not take (the machine stopped meanwhile) is as if it had been blocked at planning.
     const actions = allActions.filter((action) => action.error?.code !== GUEST_UNAVAILABLE);
     const blocked = [...assessment.blocked.map((entry) => entry.reason), ...allActions.filter((action) => !actions.includes(action)).map((action) => action.error?.message ?? "")];
     const notes = [...(assessment.skipReason ? [assessment.skipReason] : []), ...new Set(blocked), ...assessment.notes];
     const status: ResourceStatus = assessment.status === "skipped" ? "skipped" : actions.length === 0 ? (blocked.length > 0 ? "skipped" : "compliant") : statusOf(actions);
-    return { id: machine.id, kind: machine.kind, subscriptionId: machine.subscriptionId, status, actions: allActions, notes };
+    const timing = items.length > 0 ? timingOf(driftSeenFor(drift, machine.id, startedAt), startedAt, status === "remediated" ? verifiedAt(items, results) : undefined) : undefined;
+    return { id: machine.id, kind: machine.kind, subscriptionId: machine.subscriptionId, status, actions: allActions, notes, ...(timing ? { timing } : {}) };
   });
   for (const item of shared) {
     const action = actionOf(item);
@@ -118,6 +135,52 @@ export function buildReport(runId: string, plan: Plan, results: ReadonlyMap<stri
     resources,
     subscriptions: [...notesBySubscription].map(([subscriptionId, notes]) => ({ subscriptionId, notes })),
   };
+}
+
+/**
+ * What the run knew of a machine's drift: an entry for the machine, else for its resource group, else for
+ * its subscription (an event about a whole group or subscription). None, or an unreadable time, means
+ * this run is the first to see it.
+ */
+export function driftSeenFor(drift: ReadonlyMap<string, DriftSeen>, machineId: string, startedAt: Date): DriftSeen {
+  return driftEntryFor(drift, machineId) ?? { cause: "sweep", since: startedAt.toISOString() };
+}
+
+/** The entry `drift` holds for a machine (its own, its resource group's or its subscription's), if any. */
+export function driftEntryFor(drift: ReadonlyMap<string, DriftSeen> | undefined, machineId: string): DriftSeen | undefined {
+  if (!drift || drift.size === 0) return undefined;
+  const key = idKey(machineId);
+  const scopes = [key, key.split("/").slice(0, 5).join("/"), key.split("/").slice(0, 3).join("/")];
+  return scopes.map((scope) => drift.get(scope)).find((entry) => entry !== undefined && !Number.isNaN(Date.parse(entry.since)));
+}
+
+/** A machine's timing; `verified` only once its writes are confirmed. */
+function timingOf(seen: DriftSeen, startedAt: Date, verified: Date | undefined): Timing {
+  const driftBeganAt = new Date(seen.since);
+  return {
+    cause: seen.cause,
+    driftBeganAt: driftBeganAt.toISOString(),
+    startedAt: startedAt.toISOString(),
+    ...(verified
+      ? {
+          verifiedAt: verified.toISOString(),
+          // An event stamped ahead of this host's clock must not read as negative time.
+          secondsToCompliant: Math.max(0, verified.getTime() - driftBeganAt.getTime()) / 1000,
+        }
+      : {}),
+  };
+}
+
+/** When the last of a machine's writes that succeeded finished: what confirms it today (ARM answered Succeeded). */
+function verifiedAt(items: readonly PlanItem[], results: ReadonlyMap<string, ItemResult> | undefined): Date | undefined {
+  let latest: number | undefined;
+  for (const item of items) {
+    const result = results?.get(item.key);
+    if (result?.outcome !== "succeeded") continue;
+    const finished = Date.parse(result.startedAt) + result.durationMs;
+    if (!Number.isNaN(finished)) latest = Math.max(latest ?? finished, finished);
+  }
+  return latest === undefined ? undefined : new Date(latest);
 }
 
 /** A group the service created is worth saying so, with where: it may hold resources the customer did not expect. */

@@ -4,12 +4,16 @@
  * subscriptions' leases, audit, settle), ending in an Outcome the queue trigger maps onto the queue.
  * Work fans out through the queue so a burst of events or a tenant-wide sweep never runs inline in a trigger.
  */
-import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileRequest } from "../engine.js";
-import { parseResourceId } from "../azure/ids.js";
-import { mergeReports, type Report } from "../report/buildReport.js";
+import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileOutcome, type ReconcileRequest } from "../engine.js";
+import { idKey, parseResourceId } from "../azure/ids.js";
+import { heldBackByReinstallLimit, heldBackReport, plannedReinstalls } from "../events/reinstallLimit.js";
+import { EMPTY_SUMMARY, mergeReports, type Report } from "../report/buildReport.js";
+import type { DriftSeen } from "../report/timing.js";
+import type { PendingEntry } from "../state/pendingMachines.js";
 import type { ItemResult } from "../apply/applyPlan.js";
-import type { PlanItem } from "../plan/plan.js";
+import type { Plan, PlanItem } from "../plan/plan.js";
 import { bodyHash } from "../state/auditLog.js";
+import { recordReport } from "../telemetry/instruments.js";
 import type { RunSummary, RunTrigger, SettledWorkItem } from "../state/runStore.js";
 import { machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type MachineWorkItem, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
 import { BUSY_RETRY_MS, subscriptionsBusy, withSubscriptionLeases } from "./leases.js";
@@ -17,10 +21,10 @@ import { done, outcomeOfError, type Outcome } from "./outcome.js";
 import type { Service } from "./service.js";
 import { MAX_MACHINES_PER_WORK_ITEM } from "../schemas.js";
 
-/** One sweep of some subscriptions: every machine (`full`) or those created after `since` (`new-since`). */
+/** One sweep of some subscriptions: every machine (`full`) or what changed at or after `since` (`incremental`). */
 export interface SweepGroup {
-  readonly mode: "full" | "new-since";
-  /** ISO 8601; only with `new-since`. */
+  readonly mode: "full" | "incremental";
+  /** ISO 8601; only with `incremental`. */
   readonly since?: string;
   readonly subscriptionIds: readonly string[];
 }
@@ -29,7 +33,8 @@ export interface SweepGroup {
 export type ResolvedScope =
   | { readonly kind: "machines"; readonly requested: readonly string[]; readonly machineIds: readonly string[] }
   | { readonly kind: "sweeps"; readonly sweeps: readonly SweepGroup[] }
-  | { readonly kind: "events"; readonly subscriptionId: string };
+  /** One flush of pending events per subscription (several when an event concerns every subscription). */
+  | { readonly kind: "events"; readonly subscriptionIds: readonly string[] };
 
 export interface RunStart {
   readonly trigger: RunTrigger;
@@ -76,7 +81,7 @@ function workItemsFor(scope: ResolvedScope, runId: string, dryRun: boolean): Wor
     case "sweeps":
       return scope.sweeps.flatMap((sweep) => subscriptionWorkItems({ runId, dryRun, ...sweep }));
     case "events":
-      return [subscriptionWorkItem({ runId, dryRun, mode: "events", subscriptionIds: [scope.subscriptionId] })];
+      return scope.subscriptionIds.map((subscriptionId) => subscriptionWorkItem({ runId, dryRun, mode: "events", subscriptionIds: [subscriptionId] }));
   }
 }
 
@@ -118,8 +123,10 @@ async function reconcileSubscriptions(service: Service, item: SubscriptionWorkIt
     await flushPendingMachines(service, item, held[0] as string);
     return done;
   }
-  await reconcileWorkItem(service, item, { subscriptions: held, ...(item.since ? { createdSince: new Date(item.since) } : {}) });
-  // A dry run changed nothing: the next sweep must still look at what it looked at.
+  // `new-since` is what an earlier release queued incremental sweeps as: a message of it may still be on the queue.
+  await reconcileWorkItem(service, item, { subscriptions: held, ...(item.since ? { changedSince: new Date(item.since) } : {}) });
+  // Only a sweep that succeeded moves the checkpoints (one that threw is retried from the same `since`), and
+  // a dry run changed nothing: the next sweep must still look at what it looked at.
   if (!item.dryRun) {
     await Promise.all(held.map((id) => service.state.checkpoints.record(id, { lastSweepAt: startedAt, ...(item.mode === "full" ? { lastFullReconcileAt: startedAt } : {}) })));
   }
@@ -138,7 +145,12 @@ async function deferSubscriptions(service: Service, item: SubscriptionWorkItem, 
 const FLUSH_MACHINES = 500;
 const FLUSH_ROUNDS = 20;
 
-/** Reconciles every machine events named for the subscription, a round at a time, then removes them. */
+/**
+ * Reconciles everything events named for the subscription, a round at a time, then removes it: the
+ * machines named, or, when a resource group or the whole subscription was named (a plan switched on, a
+ * shared resource deleted, an opt-out tag removed), one sweep of the subscription, which covers them all.
+ * Each machine carries its drift's cause and eventTime into the report's timing.
+ */
 async function flushPendingMachines(service: Service, item: SubscriptionWorkItem, subscriptionId: string): Promise<void> {
   const startedAt = new Date();
   const reports: Report[] = [];
@@ -146,22 +158,62 @@ async function flushPendingMachines(service: Service, item: SubscriptionWorkItem
   for (let round = 0; round < FLUSH_ROUNDS; round++) {
     const pending = await service.state.pending.list(subscriptionId, FLUSH_MACHINES);
     if (pending.length === 0) break;
-    reports.push(await reconcileForWorkItem(service, item, { resourceIds: pending.map((machine) => machine.machineId) }));
+    const drift = driftOf(pending);
+    if (pending.some((entry) => entry.scope !== "machine")) {
+      const sweptAt = new Date();
+      const { plan, report } = await reconcileForWorkItem(service, item, { subscriptions: [subscriptionId], drift });
+      reports.push(report);
+      if (!item.dryRun) {
+        await countReinstalls(service, plan);
+        await service.state.checkpoints.record(subscriptionId, { lastSweepAt: sweptAt, lastFullReconcileAt: sweptAt });
+      }
+    } else {
+      reports.push(...(await reconcileNamedMachines(service, item, pending, drift)));
+    }
     await service.state.pending.remove(subscriptionId, pending);
   }
   const flushed = mergeReports(reports, item.runId, item.dryRun, startedAt);
   await settle(service, item, flushed.summary, reportEntries(flushed));
 }
 
-async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince">): Promise<void> {
-  const report = await reconcileForWorkItem(service, item, scope);
+/** What events said of each thing they named, by idKey (machines, resource groups, the subscription). */
+function driftOf(pending: readonly PendingEntry[]): Map<string, DriftSeen> {
+  return new Map(pending.flatMap((entry) => (entry.cause && entry.since ? [[idKey(entry.resourceId), { cause: entry.cause, since: entry.since }] as const] : [])));
+}
+
+/** Named machines, less those whose Failed extension events already reinstalled too often today (reported instead). */
+async function reconcileNamedMachines(service: Service, item: SubscriptionWorkItem, pending: readonly PendingEntry[], drift: ReadonlyMap<string, DriftSeen>): Promise<Report[]> {
+  const { state, settings } = service;
+  const limit = settings.extensionReinstallAttemptsPerDay;
+  const failed = pending.filter((entry) => entry.cause === "extensionFailed").map((entry) => entry.resourceId);
+  const held = heldBackByReinstallLimit(pending, failed.length > 0 ? await state.reinstalls.today(failed) : new Map(), limit);
+  const reports: Report[] = [];
+  if (held.size > 0) {
+    const resources = pending.filter((entry) => held.has(idKey(entry.resourceId))).map((entry) => heldBackReport(entry.resourceId, held.get(idKey(entry.resourceId)) as number, limit));
+    for (const resource of resources) service.logger.warn({ runId: item.runId, resourceId: resource.id, notes: resource.notes }, "agent reinstall limit reached");
+    reports.push({ ...mergeReports([], item.runId, item.dryRun, new Date()), summary: { ...EMPTY_SUMMARY, skipped: resources.length }, resources });
+  }
+  const machineIds = pending.filter((entry) => !held.has(idKey(entry.resourceId))).map((entry) => entry.resourceId);
+  if (machineIds.length === 0) return reports;
+  const { plan, report } = await reconcileForWorkItem(service, item, { resourceIds: machineIds, drift });
+  if (!item.dryRun) await countReinstalls(service, plan);
+  return [...reports, report];
+}
+
+/** Each Failed agent an event flush reinstalls counts against its machine's daily limit. */
+async function countReinstalls(service: Service, plan: Plan): Promise<void> {
+  await Promise.all(plannedReinstalls(plan).map((machineId) => service.state.reinstalls.record(machineId)));
+}
+
+async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince" | "changedSince">): Promise<void> {
+  const { report } = await reconcileForWorkItem(service, item, scope);
   await settle(service, item, report.summary, reportEntries(report));
 }
 
-async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince">): Promise<Report> {
+async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince" | "changedSince" | "drift">): Promise<ReconcileOutcome> {
   const { state } = service;
   const run = await state.runs.markRunning(item.runId);
-  const audit = (planItem: PlanItem, result: ItemResult, runId: string) =>
+  const audit = (planItem: PlanItem, result: ItemResult, runId: string, drift?: DriftSeen) =>
     result.outcome === "skipped"
       ? undefined
       : state.audit
@@ -174,10 +226,17 @@ async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pic
             result: result.outcome,
             ...(result.error ? { error: { ...result.error, ...(result.httpStatus ? { statusCode: result.httpStatus } : {}) } } : {}),
             ...(result.correlationId ? { correlationId: result.correlationId } : {}),
+            ...(drift ? { drift } : {}),
           })
           .then(() => undefined);
-  const { report } = await reconcile({ runId: item.runId, dryRun: item.dryRun, ...scope }, { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit });
-  return report;
+  const outcome = await reconcile(
+    { runId: item.runId, dryRun: item.dryRun, ...scope },
+    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit, driftMemory: state.firstSeen },
+  );
+  // Time-to-compliant for GET /api/metrics and Azure Monitor, once per reconcile.
+  await state.timings.record(outcome.report);
+  recordReport(outcome.report);
+  return outcome;
 }
 
 /** The run's report keeps every machine with its actions, and each subscription's findings. */

@@ -3,11 +3,15 @@
  * Who (the trigger and the service principal), what (action, target, a hash of the body sent), when,
  * the result (with ARM's code and message on failure) and ARM's correlation id, under the run's id.
  *
+ * On a machine's write, the machine's drift (cause, when it began), so the audit alone tells how long the
+ * machine waited: from `driftBeganAt` to the `at` of its last succeeded write.
+ *
  * Rows live in partition `runId`, RowKey `<epoch ms>-<random>`, so a run's actions read back in order.
  */
 import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import { InputError } from "../errors.js";
+import type { DriftCause, DriftSeen } from "../report/timing.js";
 import { assertRunId, sha256Hex, timestampKey } from "./keys.js";
 import type { RunTrigger } from "./runStore.js";
 
@@ -31,6 +35,8 @@ export interface AuditEntry {
   readonly error?: { readonly code: string; readonly message: string; readonly statusCode?: number };
   /** `x-ms-correlation-request-id` of the ARM call. */
   readonly correlationId?: string;
+  /** On a machine's write: what put the machine out of line, and since when. */
+  readonly drift?: DriftSeen;
 }
 
 export type NewAuditEntry = Omit<AuditEntry, "at"> & { readonly at?: Date };
@@ -49,6 +55,8 @@ interface AuditEntity {
   errorMessage?: string;
   statusCode?: number;
   correlationId?: string;
+  driftCause?: DriftCause;
+  driftBeganAt?: string;
 }
 
 const MESSAGE_CHARS = 4_000;
@@ -88,6 +96,7 @@ export class AuditLog {
           }
         : {}),
       ...(entry.correlationId ? { correlationId: entry.correlationId } : {}),
+      ...(entry.drift ? { driftCause: entry.drift.cause, driftBeganAt: entry.drift.since } : {}),
     };
     await this.table.createEntity(entity);
     return toEntry(entity);
@@ -125,6 +134,7 @@ function toEntry(entity: AuditEntity): AuditEntry {
         }
       : {}),
     ...(entity.correlationId ? { correlationId: entity.correlationId } : {}),
+    ...(entity.driftCause && entity.driftBeganAt ? { drift: { cause: entity.driftCause, since: entity.driftBeganAt } } : {}),
   };
 }
 

@@ -5,9 +5,12 @@
 import { AuditLog } from "./auditLog.js";
 import { Checkpoints } from "./checkpoints.js";
 import { Dedupe } from "./dedupe.js";
+import { FirstSeenTable } from "./firstSeen.js";
 import { PendingMachines } from "./pendingMachines.js";
+import { ReinstallAttempts } from "./reinstallAttempts.js";
 import { RunStore } from "./runStore.js";
 import { createQueueClient, createTableClient, type StorageConnection } from "./storageConnection.js";
+import { TimingLog } from "./timings.js";
 import { WORK_QUEUE, WorkQueue, poisonQueueName } from "./workQueue.js";
 
 export const TABLES = {
@@ -16,6 +19,9 @@ export const TABLES = {
   dedupe: "remediationDedupe",
   checkpoints: "remediationCheckpoints",
   pending: "remediationPending",
+  reinstalls: "remediationReinstalls",
+  firstSeen: "remediationFirstSeen",
+  timings: "remediationTimings",
 } as const;
 
 export interface StateStore {
@@ -26,8 +32,14 @@ export interface StateStore {
   /** One scheduled flush of pending machines per subscription and batching window. */
   readonly flushes: Dedupe;
   readonly pending: PendingMachines;
+  /** Failed agent extensions reinstalled per machine and day by event flushes. */
+  readonly reinstalls: ReinstallAttempts;
   readonly checkpoints: Checkpoints;
   readonly workQueue: WorkQueue;
+  /** When each machine out of line was first seen (time-to-compliant across runs). */
+  readonly firstSeen: FirstSeenTable;
+  /** Time-to-compliant and machine counts per reconcile, for GET /api/metrics. */
+  readonly timings: TimingLog;
 }
 
 export interface StateStoreOptions {
@@ -47,6 +59,9 @@ export async function createStateStore(connection: StorageConnection, options: S
     dedupe: createTableClient(connection, TABLES.dedupe),
     checkpoints: createTableClient(connection, TABLES.checkpoints),
     pending: createTableClient(connection, TABLES.pending),
+    reinstalls: createTableClient(connection, TABLES.reinstalls),
+    firstSeen: createTableClient(connection, TABLES.firstSeen),
+    timings: createTableClient(connection, TABLES.timings),
   };
   const queueName = options.queueName ?? WORK_QUEUE;
   const queue = createQueueClient(connection, queueName);
@@ -64,8 +79,11 @@ export async function createStateStore(connection: StorageConnection, options: S
     audit: new AuditLog(tables.audit, now),
     dedupe: new Dedupe(tables.dedupe, "eventgrid", now),
     flushes: new Dedupe(tables.dedupe, "flush", now),
-    pending: new PendingMachines(tables.pending),
+    pending: new PendingMachines(tables.pending, now),
+    reinstalls: new ReinstallAttempts(tables.reinstalls, now),
     checkpoints: new Checkpoints(tables.checkpoints, now),
     workQueue: new WorkQueue(queue, poisonQueue),
+    firstSeen: new FirstSeenTable(tables.firstSeen),
+    timings: new TimingLog(tables.timings, now),
   };
 }

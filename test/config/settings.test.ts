@@ -39,6 +39,8 @@ describe("CREATED_RESOURCE_TAGS", () => {
     { case: "an empty name", value: '{" ":"x"}', why: "a tag name is empty" },
     { case: "one name in two casings", value: '{"Owner":"a","owner":"b"}', why: "appears twice" },
     { case: "the opt-out tag set to skip", value: '{"AMA-Remediation":"skip"}', why: "is the opt-out tag" },
+    { case: "the opt-out tag with an end date", value: '{"ama-remediation":"skip-until=2030-01-01"}', why: 'is the opt-out tag (OPT_OUT_TAG) with an opt-out value ("skip-until=2030-01-01")' },
+    { case: "the opt-out tag with an unreadable end date", value: '{"ama-remediation":"Skip-Until=soon"}', why: "is the opt-out tag" },
   ])("refuses $case", ({ value, why }) => {
     let thrown: unknown;
     try {
@@ -73,11 +75,13 @@ describe("loadSettings", () => {
       createdResourceTags: {},
       removeLegacyMma: false,
       scopeToSupportedImages: false,
-      sqlMode: "ama",
+      sqlMode: "auto",
       dryRun: false,
       sweepSchedule: "0 */15 * * * *",
       fullReconcileHours: 24,
+      planMaxAgeHours: 72,
       eventBatchSeconds: 10,
+      extensionReinstallAttemptsPerDay: 3,
       pollIntervalMs: 5000,
       conflictRetryDelayMs: 10000,
     };
@@ -132,7 +136,7 @@ describe("loadSettings", () => {
       message: "DATA_COLLECTION_RULE_ID: expected a Microsoft.Insights/dataCollectionRules resource id inside a resource group",
     },
     { env: { REMOVE_LEGACY_MMA: "maybe" }, message: 'REMOVE_LEGACY_MMA: expected true or false, got "maybe"' },
-    { env: { SQL_MODE: "legacy" }, message: 'SQL_MODE: "legacy" is not one of ama, extension-only' },
+    { env: { SQL_MODE: "legacy" }, message: 'SQL_MODE: "legacy" is not one of ama, extension-only, auto' },
     { env: { SWEEP_SCHEDULE: "*/15 * * * *" }, message: 'SWEEP_SCHEDULE: "*/15 * * * *" is not a six-field NCRONTAB expression (5 fields)' },
     { env: { SWEEP_SCHEDULE: "0 0 5-2 * * *" }, message: 'SWEEP_SCHEDULE: "0 0 5-2 * * *" is not a six-field NCRONTAB expression (hour range "5-2" runs backwards)' },
     { env: { SWEEP_SCHEDULE: "0 0 0 1 13 *" }, message: 'SWEEP_SCHEDULE: "0 0 0 1 13 *" is not a six-field NCRONTAB expression (month "13" is outside 1-12)' },
@@ -148,7 +152,7 @@ describe("loadSettings", () => {
 
   it("names every bad setting in one line, so one restart shows all there is to fix", () => {
     expect(() => loadSettings({ SQL_MODE: "legacy", DRY_RUN: "sometimes", EVENT_BATCH_SECONDS: "-1" })).toThrow(
-      new SettingsError('SQL_MODE: "legacy" is not one of ama, extension-only; DRY_RUN: expected true or false, got "sometimes"; EVENT_BATCH_SECONDS: expected a number from 0 to 900, got "-1"', "SQL_MODE"),
+      new SettingsError('SQL_MODE: "legacy" is not one of ama, extension-only, auto; DRY_RUN: expected true or false, got "sometimes"; EVENT_BATCH_SECONDS: expected a number from 0 to 900, got "-1"', "SQL_MODE"),
     );
   });
 

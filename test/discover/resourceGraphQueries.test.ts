@@ -8,6 +8,7 @@ import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { SWEEP_QUERIES } from "../../src/discover/sweepDiscovery.js";
+import { TRACKED_TYPES } from "../../src/discover/changeDiscovery.js";
 import { resourceGraphDiagnostics } from "../../local-azure/src/kqlDiagnostics.js";
 
 /**
@@ -17,6 +18,8 @@ import { resourceGraphDiagnostics } from "../../local-azure/src/kqlDiagnostics.j
 const SAMPLE_ARGUMENTS: Record<string, unknown> = {
   tag: `Ama Remediation's "skip" tag: é`,
   principalIds: ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-00000000000'"],
+  since: new Date("2026-11-30T10:00:00.000Z"),
+  types: [...TRACKED_TYPES, "microsoft.example/it's"],
 };
 
 describe("Resource Graph queries", () => {

@@ -1,12 +1,15 @@
 /**
  * The settings that change what "compliant" means, each on a fresh demo estate against the emulator:
- * a custom workspace (found or missing), a configured data collection rule, SQL_MODE=extension-only,
- * REMOVE_LEGACY_MMA and REMEDIATION_PROFILES. Every mode converges: its second sweep writes nothing.
+ * a custom workspace (found or missing), a configured data collection rule, SQL_MODE=extension-only and
+ * auto (per subscription), REMOVE_LEGACY_MMA and REMEDIATION_PROFILES. Every mode converges: its second
+ * sweep writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoEstate, machineWith, machinesWith, type EstateMachine } from "../../local-azure/src/estate.js";
+import { demoEstate, generateEstate, machineWith, machinesWith, type EstateMachine } from "../../local-azure/src/estate.js";
+import { managementGroupId, managementGroupSubscriptionId } from "../../local-azure/src/managementGroups.js";
+import type { ArmResource } from "../../local-azure/src/arm-resource.js";
 import { idKey } from "../../src/azure/ids.js";
-import { solutionId } from "../../src/defender/names.js";
+import { SQL_ASSIGNMENT_ROLES, SQL_INITIATIVES, solutionId } from "../../src/defender/names.js";
 import { associatedRulesOf, extensionsOf, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
@@ -119,6 +122,66 @@ describe("SQL_MODE=extension-only", () => {
     expect(ofType("Microsoft.Authorization/policyAssignments").map((resource) => (resource.properties as { policyDefinitionId: string }).policyDefinitionId)).toEqual(
       expect.arrayContaining(["/providers/Microsoft.Authorization/policySetDefinitions/c1529623-9fc2-45bc-b84b-b14cd0b7484e"]),
     );
+  });
+});
+
+describe("SQL_MODE=auto (the default): each subscription follows the Defender for SQL initiative assigned to it", () => {
+  // Three subscriptions of Windows SQL VMs, Defender for SQL on in each: none assigned, the AMA initiative
+  // inherited from a management group, the extension-only initiative assigned at the subscription.
+  const sqlEstate = generateEstate({ seed: 14, subscriptions: 3, machinesPerSubscription: 2, mix: { "sql-vm-windows": 1 }, subscriptionOptOutRate: 0 });
+  const [none, amaAtGroup, extensionOnly] = sqlEstate.subscriptions.map((subscription) => subscription.subscriptionId) as [string, string, string];
+  const GROUP = "mg-sql-ama";
+
+  const sqlPlanOn = sqlEstate.subscriptions.map((subscription): ArmResource => ({
+    id: `${subscription.id}/providers/Microsoft.Security/pricings/SqlServerVirtualMachines`,
+    name: "SqlServerVirtualMachines",
+    type: "Microsoft.Security/pricings",
+    properties: { pricingTier: "Standard" },
+  }));
+  /** An initiative assigned at `scope` with a system identity holding the roles Microsoft's script grants there. */
+  const assigned = (scope: string, name: string, initiative: string, principalId: string): ArmResource[] => [
+    { id: `${scope}/providers/Microsoft.Authorization/policyAssignments/${name}`, name, type: "Microsoft.Authorization/policyAssignments", location: "eastus", identity: { type: "SystemAssigned", principalId }, properties: { displayName: name, policyDefinitionId: initiative, scope, parameters: {} } },
+    ...Object.values(SQL_ASSIGNMENT_ROLES).map((role, index): ArmResource => {
+      const id = `${principalId.slice(0, -2)}${String(index).padStart(2, "0")}`;
+      return { id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${id}`, name: id, type: "Microsoft.Authorization/roleAssignments", properties: { roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType: "ServicePrincipal", scope } };
+    }),
+  ];
+  const extras: ArmResource[] = [
+    ...sqlPlanOn,
+    { id: managementGroupId(GROUP), name: GROUP, type: "Microsoft.Management/managementGroups", properties: { displayName: "SQL on AMA", details: {} } },
+    { id: managementGroupSubscriptionId(GROUP, amaAtGroup), name: amaAtGroup, type: "Microsoft.Management/managementGroups/subscriptions", properties: { parent: { id: managementGroupId(GROUP) }, displayName: "Contoso 0002", state: "Active" } },
+    ...assigned(managementGroupId(GROUP), "sql-ama", SQL_INITIATIVES.amaDefaultWorkspace, "a0a0a0a0-1111-4222-8333-444444444400"),
+    ...assigned(`/subscriptions/${extensionOnly}`, "sql-extension-only", SQL_INITIATIVES.extensionOnly, "b0b0b0b0-1111-4222-8333-444444444400"),
+  ];
+  const sqlVmsIn = (subscriptionId: string) => sqlEstate.machines.filter((machine) => machine.subscriptionId === subscriptionId);
+  const initiativesAt = (subscriptionId: string) =>
+    ofType("Microsoft.Authorization/policyAssignments")
+      .filter((resource) => resource.id.toLowerCase().startsWith(`/subscriptions/${subscriptionId}/`))
+      .map((resource) => (resource.properties as { policyDefinitionId: string }).policyDefinitionId);
+  const amaSetIn = (subscriptionId: string) => h.azure.list((resource) => resource.id.toLowerCase().startsWith(`/subscriptions/${subscriptionId}/`) && /built-in-identity|\/workspaces\/d4sql-|microsoftdefenderforsql-/i.test(resource.id));
+
+  it("none assigned: the AMA initiative; AMA at a management group: followed; extension-only: followed; and the report says which and why", async () => {
+    h.load(sqlEstate, ...extras);
+    const run = await sweepTwice({});
+    const findings = (subscriptionId: string) => run.report.subscriptions.find((subscription) => subscription.subscriptionId === subscriptionId)?.notes;
+
+    expect(findings(none)).toContain("SQL mode ama: no Defender for SQL initiative assigned; the AMA initiative is assigned as Defender's AMA autoprovisioning does");
+    expect(initiativesAt(none)).toEqual([SQL_INITIATIVES.amaDefaultWorkspace]);
+
+    expect(findings(amaAtGroup)).toContain(`SQL mode ama: initiative d7c3ea3a-edf3-4bd5-bd64-d5b635b05393 (AMA, Defender's workspace) assigned at management group ${GROUP}`);
+    expect(initiativesAt(amaAtGroup)).toEqual([]);
+
+    expect(findings(extensionOnly)).toContain(`SQL mode extension-only: initiative c1529623-9fc2-45bc-b84b-b14cd0b7484e (extension only) assigned at subscription ${extensionOnly}`);
+    expect(initiativesAt(extensionOnly)).toEqual([SQL_INITIATIVES.extensionOnly]);
+
+    // The AMA set where AMA is followed, none of it where extension-only is; Defender for SQL everywhere.
+    for (const subscriptionId of [none, amaAtGroup]) {
+      expect(amaSetIn(subscriptionId).length, subscriptionId).toBeGreaterThan(0);
+      for (const machine of sqlVmsIn(subscriptionId)) expect(associatedRulesOf(h.azure, machine.id).some((rule) => rule.includes("/microsoftdefenderforsql-"))).toBe(true);
+    }
+    expect(amaSetIn(extensionOnly)).toEqual([]);
+    for (const machine of sqlVmsIn(extensionOnly)) expect(h.azure.get(machine.id)?.identity?.type).toMatch(/SystemAssigned/);
+    for (const machine of [none, amaAtGroup, extensionOnly].flatMap(sqlVmsIn)) expect(handlersOf(machine)).toContain(DEFENDER_FOR_SQL);
   });
 });
 

@@ -76,7 +76,12 @@ describe("evaluate: the machines profile", () => {
     ["the same rule id with a trailing slash", `${OWNED_RULE.toUpperCase()}/`],
   ])("an existing association to %s counts", (_name, ruleId) => {
     const machine = { ...base, associations: [association(base, "legacy-dcr-link", ruleId)] };
-    expect(needs(assess(machine)).some((need) => need.startsWith("association"))).toBe(false);
+    expect(needs(assess(machine, {}, { existing: [OWNED_RULE] })).some((need) => need.startsWith("association"))).toBe(false);
+  });
+
+  it("an association left behind by a deleted rule does not count: the rule is made again and the machine associated anew", () => {
+    const machine = { ...base, associations: [association(base, "ama-remediator", OWNED_RULE)] };
+    expect(needs(assess(machine))).toContain("association ama-remediator -> ama-remediator-eastus-dcr");
   });
 
   it("an association to another rule does not count", () => {
@@ -313,8 +318,12 @@ describe("evaluate: the sql profile", () => {
     const uami = `/subscriptions/${SUB}/resourceGroups/built-in-identity-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/built-in-identity-eastus`;
     const sqlRule = `/subscriptions/${SUB}/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.Insights/dataCollectionRules/MicrosoftDefenderForSQL-eastus-dcr`;
     const machine = { ...sql, identity: { systemAssigned: true, userAssignedIds: [uami] }, associations: [association(sql, "other", sqlRule.toLowerCase())] };
-    const described = needs(assess(machine, {}, sqlStandard));
+    const described = needs(assess(machine, {}, { ...sqlStandard, existing: [uami, sqlRule] }));
     expect(described.some((need) => need.startsWith("userAssignedIdentity"))).toBe(false);
     expect(described.some((need) => need.startsWith("association MicrosoftDefenderForSQL"))).toBe(false);
+    // Both deleted since: the VM's reference and the association remain, and count for nothing.
+    const afterDeletes = needs(assess(machine, {}, sqlStandard));
+    expect(afterDeletes.some((need) => need.startsWith("userAssignedIdentity"))).toBe(true);
+    expect(afterDeletes.some((need) => need.startsWith("association MicrosoftDefenderForSQL"))).toBe(true);
   });
 });

@@ -2,10 +2,12 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultAppName, formatStep, parseArgs, planDeploy, readTemplateFacts, shellQuote, UsageError } from "../../infra/deploy.js";
+import { missedSweepAlertMinutes } from "../../infra/templates/sweepSchedule.js";
 
 const root = join(import.meta.dirname, "../..");
 const subscription = "8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f";
-const required = ["--management-group", "contoso-root", "--location", "westeurope", "--subscription", subscription];
+const flags = ["--management-group", "contoso-root", "--location", "westeurope", "--subscription", subscription];
+const required = [...flags, "--param", "alertEmail=secops@contoso.example"];
 
 /** Runs the script the way `npm run deploy` does: Node 22 executing the TypeScript file from the repository root. */
 function deploy(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -36,7 +38,7 @@ describe("infra/deploy.ts --dry-run", () => {
       "az deployment mg create --management-group-id contoso-root --location westeurope --name ama-remediator-westeurope " +
         "--template-file infra/main.json --parameters location=westeurope " +
         `hostingSubscriptionId=${subscription} resourceGroupName=rg-ama-remediator appName=${app} ` +
-        "'sweepSchedule=0 */5 * * * *' dryRun=true",
+        "alertEmail=secops@contoso.example 'sweepSchedule=0 */5 * * * *' dryRun=true missedSweepAlertMinutes=10",
       `az functionapp deployment source config-zip --subscription ${subscription} --resource-group rg-ama-remediator --name ${app} --src dist/ama-remediator.zip`,
     ]);
     expect(lines[7]).toMatch(
@@ -55,7 +57,7 @@ describe("infra/deploy.ts --dry-run", () => {
     expect(stdout).toBe(
       "az deployment mg what-if --management-group-id contoso-root --location westeurope --name ama-remediator-westeurope " +
         `--template-file infra/main.json --parameters location=westeurope hostingSubscriptionId=${subscription} ` +
-        "resourceGroupName=rg-ops appName=ama-prod\n",
+        "resourceGroupName=rg-ops appName=ama-prod alertEmail=secops@contoso.example\n",
     );
   });
 
@@ -68,7 +70,15 @@ describe("infra/deploy.ts --dry-run", () => {
     [["--management-group", "mg", "--location", "westeurope", "--subscription", "not-a-guid"], "deploy: --subscription 'not-a-guid' is not a subscription id (GUID)"],
     [[...required, "--name", "Bad_Name"], "deploy: --name 'Bad_Name' must be 2-32 lowercase letters, digits or hyphens"],
     [[...required, "--param", "location=eastus"], "deploy: set location with --location, not --param"],
-    [[...required, "--param", "sqlMode=legacy"], "deploy: --param sqlMode must be one of: ama, extension-only"],
+    [[...required, "--param", "sqlMode=legacy"], "deploy: --param sqlMode must be one of: ama, extension-only, auto"],
+    [flags, "deploy: --param alertEmail=<value> is required"],
+    [[...flags, "--param", "alertEmail=secops"], "deploy: --param alertEmail must be an e-mail address"],
+    [[...required, "--param", "missedSweepAlertMinutes=5"], "deploy: missedSweepAlertMinutes follows from sweepSchedule; set that instead"],
+    [
+      [...required, "--param", "sweepSchedule=0 0 2 * * mon-fri"],
+      "deploy: --param sweepSchedule: '0 0 2 * * mon-fri' does not fire every day (its day, month and day-of-week fields must be *): a log search alert looks back at most two days",
+    ],
+    [[...required, "--param", "sweepSchedule=0 */15 25 * * *"], "deploy: --param sweepSchedule: '0 */15 25 * * *': hour '25' is not a value, range or step within 0-23"],
     [[...required, "--param", "dryRun=yes"], "deploy: --param dryRun must be true or false"],
     [[...required, "--param", "fullReconcileHours=soon"], "deploy: --param fullReconcileHours must be an integer"],
     [[...required, "--param", "createdResourceTags=costCenter=security-ops"], "deploy: --param createdResourceTags must be a JSON object"],
@@ -105,8 +115,16 @@ describe("deploy planning", () => {
   });
 
   it("accepts --flag=value and keeps parameters in the order given", () => {
-    const options = parseArgs(["--management-group=mg", "--location=uksouth", `--subscription=${subscription}`, "--param", "workspaceId=/x", "--param", "optOutTag=skipme"], facts);
-    expect(options).toMatchObject({ managementGroup: "mg", location: "uksouth", parameters: { workspaceId: "/x", optOutTag: "skipme" }, dryRun: false });
+    const options = parseArgs(["--management-group=mg", "--location=uksouth", `--subscription=${subscription}`, "--param", "workspaceId=/x", "--param", "optOutTag=skipme", "--param=alertEmail=a@b.example"], facts);
+    expect(options).toMatchObject({ managementGroup: "mg", location: "uksouth", parameters: { workspaceId: "/x", optOutTag: "skipme", alertEmail: "a@b.example" }, dryRun: false });
+    expect(Object.keys(options.parameters)).toEqual(["workspaceId", "optOutTag", "alertEmail"]);
+  });
+
+  it("sets the missed-sweep alert from the sweep schedule given, and leaves both to the template's defaults otherwise", () => {
+    const deployment = (args: string[]): string => formatStep(planDeploy(parseArgs(args, facts), facts, new Date()).find((step) => step.kind === "run" && step.argv.includes("create"))!);
+    expect(deployment([...required, "--param", "sweepSchedule=0 0 */6 * * *"])).toMatch(/'sweepSchedule=0 0 \*\/6 \* \* \*' missedSweepAlertMinutes=720$/);
+    expect(deployment(required)).not.toMatch(/sweepSchedule|missedSweepAlertMinutes/);
+    expect(facts.parameters.missedSweepAlertMinutes!.defaultValue).toBe(missedSweepAlertMinutes(String(facts.parameters.sweepSchedule!.defaultValue)));
   });
 
   it("passes CREATED_RESOURCE_TAGS as the JSON object the template's createdResourceTags parameter takes", () => {

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { HANDLED_EVENT_TYPES, HANDLED_OPERATIONS, isHandled } from "../../src/events/filter.js";
-import { DELIVERY } from "../../infra/templates/eventGridSubscription.js";
+import { EVENT_GRID_LIMITS, EVENT_RULES, HANDLED_EVENT_TYPES, HANDLED_OPERATIONS, isHandled } from "../../src/events/filter.js";
+import { DELIVERY, eventGridFilter } from "../../infra/templates/eventGridSubscription.js";
+import { eventGridDelivers, type EventGridFilter } from "../../local-azure/src/events.js";
 import { allTemplates, asArray, asObject, lintTemplate, policyDeployment, readInfraFile, resourcesOf, type JsonObject } from "./templateLint.js";
 
 /** The event subscription resource inside a subscription-scope wiring template. */
@@ -13,23 +14,10 @@ function eventSubscriptionOf(template: JsonObject): JsonObject {
   return asObject(found[0]!.properties);
 }
 
-/**
- * What Event Grid delivers for a filter (https://learn.microsoft.com/azure/event-grid/event-filtering):
- * event type in includedEventTypes, and every advanced filter true; string comparisons ignore case.
- * Only the operators the template uses are modelled; any other fails loudly.
- */
-function eventGridDelivers(filter: JsonObject, event: { eventType: string; data: { operationName: string } }): boolean {
-  const types = asArray(filter.includedEventTypes).map((type) => String(type).toLowerCase());
-  if (!types.includes(event.eventType.toLowerCase())) return false;
-  return asArray(filter.advancedFilters ?? []).every((advanced) => {
-    const { operatorType, key, values } = asObject(advanced);
-    if (operatorType !== "StringIn" || key !== "data.operationName") throw new Error(`unmodelled filter ${String(operatorType)} on ${String(key)}`);
-    return asArray(values).some((value) => String(value).toLowerCase() === event.data.operationName.toLowerCase());
-  });
-}
-
 const wiring = readInfraFile("eventgrid-subscription.json");
 const filter = asObject(eventSubscriptionOf(wiring).filter);
+/** Whether Event Grid delivers an event of this type and operation through the rendered filter (local-azure/src/events.ts). */
+const delivered = (eventType: string, operationName: string) => eventGridDelivers(filter as EventGridFilter, { eventType, data: { operationName } });
 
 describe("Event Grid filter", () => {
   it("lists exactly the handler's event types and operations", () => {
@@ -37,20 +25,34 @@ describe("Event Grid filter", () => {
     expect(filter.advancedFilters).toEqual([{ operatorType: "StringIn", key: "data.operationName", values: [...HANDLED_OPERATIONS] }]);
   });
 
-  it("stays within Event Grid's limits (25 advanced filter values per subscription, 512 characters each)", () => {
-    const values = asArray(filter.advancedFilters).flatMap((advanced) => asArray(asObject(advanced).values));
-    expect(values.length).toBeLessThanOrEqual(25);
-    expect(values.every((value) => String(value).length <= 512)).toBe(true);
+  it("stays within Event Grid's limits (25 advanced filters and 25 values across them per subscription, 512 characters each)", () => {
+    const advanced = asArray(filter.advancedFilters);
+    const values = advanced.flatMap((entry) => asArray(asObject(entry).values));
+    expect(EVENT_GRID_LIMITS).toMatchObject({ advancedFilterValues: 25, advancedFilters: 25, valueLength: 512 });
+    expect(advanced.length).toBeLessThanOrEqual(EVENT_GRID_LIMITS.advancedFilters);
+    expect(values.length).toBeLessThanOrEqual(EVENT_GRID_LIMITS.advancedFilterValues);
+    expect(values.every((value) => String(value).length <= EVENT_GRID_LIMITS.valueLength)).toBe(true);
   });
 
-  it("delivers exactly the events the handler accepts", () => {
-    const otherTypes = ["Microsoft.Resources.ResourceWriteFailure", "Microsoft.Resources.ResourceActionSuccess", "Microsoft.Resources.ResourceDeleteCancel"];
+  it("the build refuses a filter Event Grid would refuse", () => {
+    const tooMany = Array.from({ length: 26 }, (_, index) => `Microsoft.Example/things${index}/write`);
+    expect(() => eventGridFilter(tooMany)).toThrow(/26 operations; Event Grid allows 25/);
+    expect(() => eventGridFilter([`Microsoft.Example/${"x".repeat(520)}/write`])).toThrow(/at most 512 characters/);
+  });
+
+  it("delivers every event for each drift cause, ResourceActionSuccess and ResourceWriteFailure included", () => {
+    for (const rule of EVENT_RULES) for (const type of rule.eventTypes) expect(delivered(type, rule.operation), `${type} ${rule.operation}`).toBe(true);
+    expect(new Set(EVENT_RULES.map((rule) => rule.cause))).toEqual(new Set(["machineCreated", "arcMachineChanged", "machineStarted", "agentOrAssociationRemoved", "extensionFailed", "planEnabled", "sharedResourceDeleted", "optOutRemoved"]));
+  });
+
+  it("delivers nothing the handler could act on without, and the handler ignores what the filter cannot tell apart", () => {
+    const otherTypes = ["Microsoft.Resources.ResourceActionFailure", "Microsoft.Resources.ResourceDeleteCancel", "Microsoft.Resources.ResourceWriteCancel"];
     const otherOperations = [
       "Microsoft.Compute/virtualMachines/delete",
       "Microsoft.Network/networkInterfaces/write",
-      "Microsoft.Compute/virtualMachines/extensions/write",
       "Microsoft.Insights/dataCollectionRuleAssociations/write",
-      "Microsoft.Compute/virtualMachines/start/action",
+      "Microsoft.Compute/virtualMachines/deallocate/action",
+      "Microsoft.Storage/storageAccounts/listKeys/action",
     ];
     const randomCase = (text: string) => fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length }).map((upper) =>
       [...text].map((char, index) => (upper[index] ? char.toUpperCase() : char.toLowerCase())).join(""),
@@ -59,7 +61,11 @@ describe("Event Grid filter", () => {
     const operationName = fc.constantFrom(...HANDLED_OPERATIONS, ...otherOperations).chain(randomCase);
     fc.assert(
       fc.property(eventType, operationName, (type, operation) => {
-        expect(eventGridDelivers(filter, { eventType: type, data: { operationName: operation } })).toBe(isHandled(type, operation));
+        // Event Grid's filter is "type in list AND operation in list": a superset of the handled pairs.
+        if (isHandled(type, operation)) expect(delivered(type, operation)).toBe(true);
+        if (!delivered(type, operation)) expect(isHandled(type, operation)).toBe(false);
+        const known = HANDLED_EVENT_TYPES.some((handled) => handled.toLowerCase() === type.toLowerCase()) && HANDLED_OPERATIONS.some((handled) => handled.toLowerCase() === operation.toLowerCase());
+        expect(delivered(type, operation)).toBe(known);
       }),
     );
   });

@@ -1,7 +1,8 @@
 /**
  * Tokens and keys never reach a log line: every line the service writes at level trace through a
  * whole story (timer sweep, HTTP run, Event Grid event, a denied write, a malformed queue message, a
- * wrong token) is kept and searched for the ARM token and the storage account key.
+ * wrong token) is kept and searched for the ARM token, the storage account key and the Application
+ * Insights connection string.
  */
 import { describe, expect, it } from "vitest";
 import { createService } from "../../src/service/service.js";
@@ -20,8 +21,10 @@ import { captureLogger } from "./support.js";
 const harness = useHarness();
 
 describe("logs of a full story at level trace", () => {
-  it("never contain the ARM token, the storage key or a bearer header", async () => {
-    const { azure, estate, env } = harness();
+  it("never contain the ARM token, the storage key, the Application Insights connection string or a bearer header", async () => {
+    const { azure, estate } = harness();
+    const instrumentationKey = crypto.randomUUID();
+    const env: Record<string, string> = { ...harness().env, APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${instrumentationKey};IngestionEndpoint=https://127.0.0.1:9/` };
     const log = captureLogger("trace");
     const service = await createService(env, { logger: log.logger });
     const drain = () => drainWorkQueue(service, { visibilityTimeoutInSeconds: 2, pauseInMs: 50 });
@@ -58,6 +61,7 @@ describe("logs of a full story at level trace", () => {
     for (const line of lines) {
       expect(line).not.toContain(env["ARM_TOKEN"]);
       expect(line).not.toContain(DEV_ACCOUNT_KEY);
+      expect(line).not.toContain(instrumentationKey);
       expect(line).not.toMatch(/AccountKey=|Bearer /i);
     }
     await harness().clearQueues();

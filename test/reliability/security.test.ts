@@ -138,13 +138,14 @@ describe("HTTP endpoints require a function key", () => {
   it("every app.http registration has authLevel function", async () => {
     const http = vi.spyOn(functions.app, "http");
     await import("../../src/functions/runsApi.js");
+    await import("../../src/functions/metricsApi.js");
     await import("../../src/functions/healthApi.js");
     await import("../../src/functions/onResourceWrite.js");
     await import("../../src/functions/sweepTimer.js");
     await import("../../src/functions/workItems.js");
     const registrations = http.mock.calls.map(([name, options]) => [name, options.authLevel]);
     http.mockRestore();
-    expect(registrations.map(([name]) => name).sort()).toEqual(["health", "runs"]);
+    expect(registrations.map(([name]) => name).sort()).toEqual(["health", "metrics", "runReport", "runs"]);
     for (const [name, authLevel] of registrations) expect(authLevel, String(name)).toBe("function");
   });
 });

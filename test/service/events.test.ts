@@ -217,8 +217,8 @@ describe("events the service does not act on", () => {
     ["a ResourceWriteFailure for a VM", (vmId) => eventGridEvent(vmId, { eventType: "Microsoft.Resources.ResourceWriteFailure", status: "Failed" })],
     ["a ResourceWriteCancel for a VM", (vmId) => cloudEvent(vmId, { eventType: "Microsoft.Resources.ResourceWriteCancel", status: "Canceled" })],
     ["a VM write whose status is not Succeeded", (vmId) => eventGridEvent(vmId, { status: "Failed" })],
-    ["a VM start action", (vmId) => eventGridEvent(`${vmId}`, { eventType: "Microsoft.Resources.ResourceActionSuccess", operationName: "Microsoft.Compute/virtualMachines/start/action" })],
-    ["an extension write (not a removal)", (vmId) => eventGridEvent(`${vmId}/extensions/CustomScript`, { operationName: "Microsoft.Compute/virtualMachines/extensions/write" })],
+    ["a VM deallocate action (only start and restart bring a guest back)", (vmId) => eventGridEvent(vmId, { eventType: "Microsoft.Resources.ResourceActionSuccess", operationName: "Microsoft.Compute/virtualMachines/deallocate/action" })],
+    ["a workspace the service does not use deleted", (_vmId, subscriptionId) => eventGridEvent(`/subscriptions/${subscriptionId}/resourceGroups/rg-data/providers/Microsoft.OperationalInsights/workspaces/law-app`, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: "Microsoft.OperationalInsights/workspaces/delete" })],
     ["a VM write in a subscription outside REMEDIATION_SUBSCRIPTIONS", (vmId) => {
       const outside = vmId.replace(subscriptionOf(vmId), OUTSIDE_SUBSCRIPTION);
       return eventGridEvent(outside);

@@ -1,14 +1,16 @@
 /**
  * The timer sweep end to end: startSweep (what the sweepTimer trigger calls) queues one work item per
- * subscription, full once per FULL_RECONCILE_HOURS and new-since otherwise; draining the queue through
- * the host's queue handler remediates what events missed; checkpoints and leases live in Azurite.
+ * subscription, full once per FULL_RECONCILE_HOURS and incremental otherwise (what Resource Graph's change
+ * history shows changed since the last sweep); draining the queue through the host's queue handler
+ * remediates what events missed; checkpoints and leases live in Azurite. Changes "someone else" makes go
+ * through ARM (outOfBand), so the local Azure's change history records them.
  * The tests run in order and build on each other's checkpoints.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { sweepTimer } from "../../src/functions/sweepTimer.js";
-import { startSweep } from "../../src/service/sweep.js";
+import { CHANGES_OVERLAP_MS, startSweep } from "../../src/service/sweep.js";
 import { processWorkItem, resolveRunScope, startRun } from "../../src/service/runs.js";
 import { done, type Outcome } from "../../src/service/outcome.js";
 import { BUSY_RETRY_MS, subscriptionsBusy, withSubscriptionLeases } from "../../src/service/leases.js";
@@ -19,6 +21,7 @@ import { machineWith } from "../../local-azure/src/estate.js";
 import { TABLES } from "../../src/state/stateStore.js";
 import { connectionStringConnection, createTableClient } from "../../src/state/storageConnection.js";
 import { newVirtualMachine, remediationOf, useHarness } from "./harness.js";
+import { newVirtualMachineBody, outOfBand } from "../discover/outOfBand.js";
 
 const harness = useHarness();
 const HOUR_MS = 60 * 60 * 1000;
@@ -81,41 +84,36 @@ describe("timer sweeps", () => {
     }
   });
 
-  it("a later sweep within FULL_RECONCILE_HOURS looks only at machines created since the last sweep (and a restarted host sees the same checkpoints)", async () => {
+  it("a later sweep within FULL_RECONCILE_HOURS is incremental: it reconciles what changed since the last sweep (and a restarted host sees the same checkpoints)", async () => {
     const { azure, estate } = harness();
     const template = machineWith(estate, "no-identity", "windows");
-    const oldMachine = newVirtualMachine(azure, template, "vm-old-unannounced", new Date("2024-03-01T10:00:00Z"));
-    const newMachine = newVirtualMachine(azure, template, "vm-new-unannounced");
+    const created = await outOfBand(azure).put(newVirtualMachineBody(azure, template.id, "vm-new-unannounced"));
     const service = await harness().freshService();
     const before = await service.state.checkpoints.get(template.subscriptionId);
-    azure.resetRequests();
 
     const run = await startSweep(service, new Date(Date.now() + 23 * HOUR_MS));
 
     const items = subscriptionItems(await harness().peekWorkItems());
     expect(items).toHaveLength(1); // one Resource Graph batch: up to 200 subscriptions per work item
     for (const item of items) {
-      expect(item.mode).toBe("new-since");
-      // Since the last sweep, with a little overlap for ARM's and Resource Graph's lag.
-      const since = Date.parse(item.since as string);
-      expect(since).toBeLessThan((before?.lastSweepAt as Date).getTime());
-      expect(since).toBeGreaterThan((before?.lastSweepAt as Date).getTime() - HOUR_MS);
+      expect(item.mode).toBe("incremental");
+      // Since the last sweep, with an overlap for the change history's lag.
+      expect(Date.parse(item.since as string)).toBe((before?.lastSweepAt as Date).getTime() - CHANGES_OVERLAP_MS);
     }
     await harness().drain(service);
 
     expect((await runOf(run.runId)).status).toBe("succeeded");
-    expect(remediationOf(azure, newMachine).agents).toEqual(["AzureMonitorWindowsAgent"]);
-    expect(remediationOf(azure, oldMachine)).toEqual({ identity: undefined, agents: [], associations: [] });
-    expect(writesTo(oldMachine)).toEqual([]);
+    expect(remediationOf(azure, created).agents).toEqual(["AzureMonitorWindowsAgent"]);
     const after = await service.state.checkpoints.get(template.subscriptionId);
     expect(after?.lastFullReconcileAt).toEqual(before?.lastFullReconcileAt);
     expect(after?.lastSweepAt?.getTime()).toBeGreaterThan((before?.lastSweepAt as Date).getTime());
   });
 
-  it("once FULL_RECONCILE_HOURS have passed, the sweep is full again and reaches the old machine", async () => {
+  it("once FULL_RECONCILE_HOURS have passed, the sweep is full again and reaches a machine whose drift no change history shows", async () => {
     const { azure, estate, service } = harness();
     const template = machineWith(estate, "no-identity", "windows");
-    const oldMachine = template.id.replace(/[^/]+$/, "vm-old-unannounced");
+    // Loaded without ARM: as if it drifted before the change history began (or its change was never recorded).
+    const oldMachine = newVirtualMachine(azure, template, "vm-old-unannounced", new Date("2024-03-01T10:00:00Z"));
     const before = await service.state.checkpoints.get(template.subscriptionId);
 
     const run = await startSweep(service, new Date(Date.now() + 25 * HOUR_MS));
@@ -137,6 +135,52 @@ describe("timer sweeps", () => {
     await harness().drain();
     expect(harness().writes()).toEqual([]);
     expect((await runOf(run.runId)).counts).toMatchObject({ remediated: 0, planned: 0, failed: 0 });
+  });
+});
+
+describe("incremental sweeps cost what changed", () => {
+  /** Every subscription's last sweep as if it ended now: earlier history (the sweeps above) is behind the next `since`. */
+  async function historyBehindUs(): Promise<void> {
+    const { estate, service } = harness();
+    const lastSweepAt = new Date(Date.now() + CHANGES_OVERLAP_MS);
+    for (const { subscriptionId } of estate.subscriptions) await service.state.checkpoints.record(subscriptionId, { lastSweepAt });
+  }
+
+  it("one whose change query fails moves no checkpoint, so the next sweep looks again from the same time", async () => {
+    const { azure, estate, service } = harness();
+    const subscriptionId = estate.subscriptions[0]?.subscriptionId as string;
+    const before = await service.state.checkpoints.get(subscriptionId);
+    azure.setFaults({ forbidden: [{ scope: "/", actions: ["Microsoft.ResourceGraph/resources/read"] }] });
+    try {
+      const run = await startSweep(service);
+      await harness().drain();
+      expect((await runOf(run.runId)).status).not.toBe("succeeded");
+    } finally {
+      azure.setFaults({});
+      await harness().clearQueues();
+    }
+    expect(await service.state.checkpoints.get(subscriptionId)).toEqual(before);
+  });
+
+  it("reads and fixes only the machine that changed; a drifted machine with no change stays unread until the full reconcile", async () => {
+    const { azure, estate, service } = harness();
+    await historyBehindUs();
+    const changed = machineWith(estate, "converged").id;
+    const silent = newVirtualMachine(azure, machineWith(estate, "no-identity", "windows"), "vm-drifted-silently");
+    await outOfBand(azure).delete(`${changed}/extensions/AzureMonitorWindowsAgent`);
+    const before = await service.state.checkpoints.get(machineWith(estate, "converged").subscriptionId);
+    azure.resetRequests();
+
+    const run = await startSweep(service);
+    expect(subscriptionItems(await harness().peekWorkItems()).map((item) => item.mode)).toEqual(["incremental"]);
+    await harness().drain();
+
+    expect((await runOf(run.runId)).status).toBe("succeeded");
+    expect(remediationOf(azure, changed).agents).toEqual(["AzureMonitorWindowsAgent"]);
+    expect(writesTo(silent)).toEqual([]);
+    expect(azure.requests.filter((entry) => entry.path.toLowerCase().startsWith(silent.toLowerCase()))).toEqual([]);
+    expect(azure.requests.filter((entry) => entry.kind === "query").length).toBeLessThanOrEqual(4);
+    expect((await service.state.checkpoints.get(machineWith(estate, "converged").subscriptionId))?.lastFullReconcileAt).toEqual(before?.lastFullReconcileAt);
   });
 });
 

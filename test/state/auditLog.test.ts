@@ -43,6 +43,24 @@ describe("AuditLog", () => {
     expect(entries[1]?.error).toEqual({ code: "Conflict", message: "Another operation on this or dependent resource is in progress", statusCode: 409 });
   });
 
+  it("a machine's write carries the machine's drift: its cause and when it began", async () => {
+    const clock = new TestClock();
+    const { audit } = await azurite.store({ now: clock.now });
+    await audit.record({
+      runId: "audit-drift",
+      actor: { trigger: "eventGrid" },
+      action: "installExtension",
+      targetId: `${VM}/extensions/AzureMonitorWindowsAgent`,
+      result: "succeeded",
+      drift: { cause: "extensionFailed", since: "2026-11-24T08:55:00.000Z" },
+    });
+    clock.advance(1_000);
+    await audit.record({ runId: "audit-drift", actor: { trigger: "timer" }, action: "createWorkspace", targetId: "/subscriptions/8f1c2b5e-3d4a-4c7b-9e21-5a6b7c8d9e0f/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws", result: "succeeded" });
+    const [machineWrite, sharedWrite] = await audit.listForRun("audit-drift");
+    expect(machineWrite?.drift).toEqual({ cause: "extensionFailed", since: "2026-11-24T08:55:00.000Z" });
+    expect(sharedWrite).not.toHaveProperty("drift");
+  });
+
   it("hashes bodies canonically", () => {
     expect(bodyHash({ a: 1, b: { c: [1, 2], d: undefined } })).toBe(bodyHash({ b: { c: [1, 2] }, a: 1 }));
     expect(bodyHash({ a: 1 })).not.toBe(bodyHash({ a: 2 }));

@@ -96,7 +96,8 @@ export type SubscriptionOverrides = Partial<Omit<SubscriptionState, "existing" |
   /** Ids of shared resources that exist (resource groups, workspaces, solutions, rules, identities). */
   existing?: readonly string[];
   workspaces?: readonly WorkspaceState[];
-  optedOutResourceGroups?: readonly string[];
+  /** Opted-out resource groups: names (tagged `skip`), or name -> the opt-out tag's value. */
+  optedOutResourceGroups?: readonly string[] | Readonly<Record<string, string>>;
 };
 
 export function subscription(overrides: SubscriptionOverrides = {}): SubscriptionState {
@@ -108,7 +109,9 @@ export function subscription(overrides: SubscriptionOverrides = {}): Subscriptio
     sqlServersOnMachinesPlan: { tier: "Free" },
     legacyAutoProvisioning: "Off",
     ...rest,
-    optedOutResourceGroups: new Set((optedOutResourceGroups ?? []).map((group) => group.toLowerCase())),
+    optedOutResourceGroups: new Map(
+      (Array.isArray(optedOutResourceGroups) ? optedOutResourceGroups.map((group): [string, string] => [group, "skip"]) : Object.entries(optedOutResourceGroups ?? {})).map(([group, value]) => [group.toLowerCase(), value]),
+    ),
     existing: new Set([...(existing ?? []).filter((id) => !id.startsWith("initiative:")), ...(workspaces ?? []).map((workspace) => workspace.id), ...(rules ?? []).map((rule) => rule.id)].map((id) => idKey(id))),
     rules: new Map((rules ?? []).map((rule) => [idKey(rule.id), rule])),
     // `initiative:<policySetDefinitionId>` in `existing` stands for an assignment of that initiative.
