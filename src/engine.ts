@@ -29,8 +29,6 @@ export interface ReconcileRequest {
   readonly resourceIds?: readonly string[];
   readonly dryRun?: boolean;
   readonly runId?: string;
-  /** Sweep only machines created at or after this time (the timer's incremental sweeps). */
-  readonly createdSince?: Date;
   /**
    * The timer's incremental sweep: only what Resource Graph's change history shows changed at or after this
    * time (changeDiscovery.ts): changed machines read directly, affected subscriptions swept in full.
@@ -142,11 +140,7 @@ async function reconcileSnapshot(
 ): Promise<{ plan: Plan; report: Report }> {
   const { settings, gateway } = dependencies;
   const { runId, logger, dryRun } = run;
-  let snapshot = discovered;
-  if (request.createdSince) {
-    const since = request.createdSince.getTime();
-    snapshot = { ...snapshot, machines: snapshot.machines.filter((machine) => !machine.timeCreated || Date.parse(machine.timeCreated) >= since) };
-  }
+  const snapshot = discovered;
   logger.info({ resourceId: "(scope)", subscriptions: snapshot.subscriptions.size, machines: snapshot.machines.length }, "discovered");
   dependencies.onProgress?.(`discovered ${snapshot.machines.length} machines in ${snapshot.subscriptions.size} subscriptions`);
   for (const entry of snapshot.unreadable) logger.warn({ resourceId: entry.id, reason: entry.reason }, "not discovered");
@@ -157,7 +151,7 @@ async function reconcileSnapshot(
 
   // Read before any write: state that cannot be read stops the run while Azure is still untouched.
   const whole = wholeSubscriptions(snapshot, request);
-  const remembered = await recallDrift(dependencies.driftMemory, plan, snapshot, request);
+  const remembered = await recallDrift(dependencies.driftMemory, snapshot);
   const drift = machineDrift(plan, request.drift, remembered);
 
   let results: Map<string, ItemResult> | undefined;
@@ -191,20 +185,18 @@ async function reconcileSnapshot(
 
 /** Subscriptions whose every machine this reconcile reported: a full sweep's (not a saved plan's), less any it could not read. */
 function wholeSubscriptions(snapshot: Snapshot, request: ReconcileRequest): string[] {
-  if (request.createdSince || request.savedPlan || (request.resourceIds && request.resourceIds.length > 0)) return [];
+  if (request.savedPlan || (request.resourceIds && request.resourceIds.length > 0)) return [];
   const unreadable = snapshot.unreadable.map((entry) => entry.id.toLowerCase());
   return [...snapshot.subscriptions.keys()].filter((id) => !unreadable.some((entry) => entry.includes(id.toLowerCase())));
 }
 
 /**
  * Remembered drift of the subscriptions read, one query each, so what is back in line is forgotten (an
- * incremental sweep reads changed machines by id: its subscriptions are those with changes); a sweep of
- * new machines only (createdSince) recalls just the subscriptions with machines to write.
+ * incremental sweep reads changed machines by id: its subscriptions are those with changes).
  */
-async function recallDrift(memory: DriftMemory | undefined, plan: Plan, snapshot: Snapshot, request: ReconcileRequest): Promise<ReadonlyMap<string, DriftSeen>> {
+async function recallDrift(memory: DriftMemory | undefined, snapshot: Snapshot): Promise<ReadonlyMap<string, DriftSeen>> {
   if (!memory) return new Map();
-  const subscriptions = request.createdSince ? plan.items.flatMap((item) => (item.machineId ? [item.subscriptionId] : [])) : [...snapshot.subscriptions.keys()];
-  const unique = [...new Set(subscriptions.map((id) => id.toLowerCase()))];
+  const unique = [...new Set([...snapshot.subscriptions.keys()].map((id) => id.toLowerCase()))];
   return unique.length === 0 ? new Map() : memory.recall(unique);
 }
 

@@ -64,6 +64,8 @@ export interface SubscriptionWorkItem {
   readonly mode: "full" | "incremental" | "new-since" | "events";
   /** ISO 8601; required for `incremental` and `new-since`, absent otherwise. */
   readonly since?: string;
+  /** Apply this dry run's stored plan to the subscriptions (mode `full` only), instead of today's. */
+  readonly planId?: string;
   /** Failed attempts of earlier copies of this item (a retry is a new message); absent = none. */
   readonly failedAttempts?: number;
 }
@@ -96,6 +98,7 @@ const subscriptionWorkItemSchema = z
       subscriptionIds: z.array(z.string().refine(isGuid, subscriptionIdsMessage), { error: subscriptionIdsMessage }).min(1, subscriptionIdsMessage).max(SWEEP_BATCH_SUBSCRIPTIONS, subscriptionIdsMessage),
       mode: z.enum(["full", "incremental", "new-since", "events"], { error: (issue) => `mode must be "full", "incremental", "new-since" or "events", got ${brief(issue.input)}` }),
       since: z.unknown().optional(),
+      planId: z.custom<string>(isRunId, "planId must be a run id").optional(),
     },
     { error: unknownFields("work item") },
   )
@@ -106,9 +109,11 @@ const subscriptionWorkItemSchema = z
     const withSince = item.mode === "incremental" || item.mode === "new-since";
     if (!withSince && item.since !== undefined) context.addIssue({ code: "custom", path: ["since"], message: "since is only allowed with mode incremental (or new-since)" });
     if (withSince && Number.isNaN(isoTime(item.since))) context.addIssue({ code: "custom", path: ["since"], message: `since must be an ISO 8601 date-time for mode ${item.mode}` });
+    if (item.planId !== undefined && (item.mode !== "full" || item.dryRun)) context.addIssue({ code: "custom", path: ["planId"], message: "planId is only allowed with mode full, and not in a dry run" });
   })
-  .transform(({ since, failedAttempts, ...item }): SubscriptionWorkItem => ({
+  .transform(({ since, failedAttempts, planId, ...item }): SubscriptionWorkItem => ({
     ...item,
+    ...(planId ? { planId } : {}),
     subscriptionIds: [...new Set(item.subscriptionIds.map((id) => id.toLowerCase()))].sort(),
     ...(item.mode === "incremental" || item.mode === "new-since" ? { since: new Date(isoTime(since)).toISOString() } : {}),
     ...(failedAttempts ? { failedAttempts } : {}),
@@ -152,6 +157,8 @@ export interface RunRequestBody {
   readonly subscriptions?: readonly string[];
   readonly resourceIds?: readonly string[];
   readonly dryRun?: boolean;
+  /** Apply the plan an earlier dry run (this run id) stored, instead of planning now. */
+  readonly planId?: string;
 }
 
 /** A list of ids, each checked by `verdict` (true, or why not). An empty list must not widen into "everything". */
@@ -169,14 +176,21 @@ function idList(field: string, verdict: (value: string) => true | string) {
     .transform((ids) => ids as string[]);
 }
 
-export const runRequestSchema: z.ZodType<RunRequestBody> = z.strictObject(
-  {
-    subscriptions: idList("subscriptions", (value) => isGuid(value) || `"${value.slice(0, 64)}" is not a subscription id`).optional(),
-    resourceIds: idList("resourceIds", (value) => tryParseResourceId(value) !== undefined || `"${value.slice(0, 64)}" is not an ARM resource id`).optional(),
-    dryRun: z.boolean({ error: "dryRun must be true or false" }).optional(),
-  },
-  { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown field "${issue.keys[0]?.slice(0, 64)}"` : "the body must be a JSON object") },
-);
+export const runRequestSchema: z.ZodType<RunRequestBody> = z
+  .strictObject(
+    {
+      subscriptions: idList("subscriptions", (value) => isGuid(value) || `"${value.slice(0, 64)}" is not a subscription id`).optional(),
+      resourceIds: idList("resourceIds", (value) => tryParseResourceId(value) !== undefined || `"${value.slice(0, 64)}" is not an ARM resource id`).optional(),
+      dryRun: z.boolean({ error: "dryRun must be true or false" }).optional(),
+      planId: z.custom<string>((value) => typeof value === "string" && isRunId(value), "planId must be the id of an earlier dry run").optional(),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown field "${issue.keys[0]?.slice(0, 64)}"` : "the body must be a JSON object") },
+  )
+  .superRefine((body, context) => {
+    // A saved plan carries its own scope, and applying it is the point.
+    const clash = body.planId === undefined ? undefined : (["subscriptions", "resourceIds", "dryRun"] as const).find((field) => body[field] !== undefined);
+    if (clash) context.addIssue({ code: "custom", path: [clash], message: `${clash} cannot go with planId: the plan carries its own scope and is applied` });
+  });
 
 // ---------------------------------------------------------------------------------------------
 // Saved plans (src/plan/savedPlan.ts): a file a person may have edited, executed by apply
@@ -239,6 +253,11 @@ const savedPlanSchema = z.strictObject({
   }),
 });
 
+/** A saved plan as JSON data (a stored dry run's, or a file's once parsed); InputError naming the first problem. */
+export function parseSavedPlanValue(value: unknown): SavedPlan {
+  return parseWith(savedPlanSchema, value, "plan");
+}
+
 /** A saved plan from its JSON text; InputError naming the first problem (apply writes nothing then). */
 export function parseSavedPlan(text: string): SavedPlan {
   let value: unknown;
@@ -247,5 +266,5 @@ export function parseSavedPlan(text: string): SavedPlan {
   } catch (error) {
     throw new InputError(`the plan file is not JSON (${(error as Error).message})`);
   }
-  return parseWith(savedPlanSchema, value, "plan file");
+  return parseSavedPlanValue(value);
 }

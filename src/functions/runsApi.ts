@@ -1,6 +1,7 @@
 /**
  * HTTP API for manual runs (authLevel function: a function key is required).
  *   POST /api/runs             {subscriptions?, dryRun?, resourceIds?} -> 202 {runId, statusUrl} + Location
+ *   POST /api/runs             {planId} -> the same, applying the plan dry run `planId` stored (404 unknown, 409 refused)
  *   GET  /api/runs/{runId}     status, counts, poison and, when done, the report of every machine
  *   GET  /api/runs?limit=N     recent runs, newest first
  *   GET  /api/runs/{runId}/report   the run's report as one self-contained HTML page
@@ -11,7 +12,8 @@ import { isRunId } from "../state/keys.js";
 import { resolveRunScope, startRun } from "../service/runs.js";
 import { parseWith, runRequestSchema } from "../schemas.js";
 import { sharedService, type Service } from "../service/service.js";
-import type { RunRecord } from "../state/runStore.js";
+import type { RunRecord, RunSummary } from "../state/runStore.js";
+import { storedPlan } from "../service/savedPlans.js";
 import { REPORT_PAGE_CSP, renderReportPage } from "../report/reportPage.js";
 import { reportPageInputOfRun } from "../report/runReportPage.js";
 import { json, methodNotAllowed, problem } from "./problem.js";
@@ -49,8 +51,15 @@ async function postRun(service: Service, request: HttpRequest): Promise<HttpResp
     }
   }
   const body = parseWith(runRequestSchema, parsed, "body");
-  const scope = await resolveRunScope(service, body);
-  const run = await startRun(service, { trigger: "http", ...(body.dryRun !== undefined ? { dryRun: body.dryRun } : {}) }, scope);
+  let run: RunSummary;
+  if (body.planId) {
+    const found = await storedPlan(service, body.planId);
+    if ("refused" in found) return problem(found.refused.status, found.refused.status === 404 ? "Not Found" : "Conflict", found.refused.reason, "planId");
+    run = await startRun(service, { trigger: "http", dryRun: false }, { kind: "savedPlan", planId: body.planId, subscriptionIds: found.saved.scope.subscriptions });
+  } else {
+    const scope = await resolveRunScope(service, body);
+    run = await startRun(service, { trigger: "http", ...(body.dryRun !== undefined ? { dryRun: body.dryRun } : {}) }, scope);
+  }
   const statusUrl = new URL(`/api/runs/${run.runId}`, request.url).toString();
   return json(202, { runId: run.runId, statusUrl, status: run.status }, { location: statusUrl });
 }

@@ -74,3 +74,37 @@ export function wholePlanRefusal(saved: SavedPlan, settings: Settings, maxAgeHou
   if (differing.length > 0) return `plan ${saved.planId} was made for other settings (${differing.join(", ")} differ): make a new plan`;
   return undefined;
 }
+
+/** What a dry run's work item stores of its plan (the runs API applies it later): the part and what it was made under. */
+export interface StoredPlanPart {
+  readonly settings: PlanningSettings;
+  readonly subscriptions: readonly string[];
+  readonly plan: Plan;
+}
+
+export function storedPlanPart(plan: Plan, subscriptions: readonly string[], settings: Settings): StoredPlanPart {
+  return { settings: planningSettings(settings), subscriptions, plan };
+}
+
+/**
+ * A dry run's stored parts as one saved plan whose id is the run's. Applied through the runs API, it is
+ * discovered again as sweeps of the subscriptions it covered.
+ */
+export function savedPlanOfParts(runId: string, createdAt: Date, parts: readonly StoredPlanPart[]): SavedPlan | undefined {
+  const [first] = parts;
+  if (!first) return undefined;
+  return {
+    format: SAVED_PLAN_FORMAT,
+    planId: runId,
+    createdAt: createdAt.toISOString(),
+    scope: { subscriptions: [...new Set(parts.flatMap((part) => part.subscriptions))], resourceIds: [] },
+    settings: first.settings,
+    plan: {
+      ...first.plan,
+      createdAt: createdAt.toISOString(),
+      items: parts.flatMap((part) => part.plan.items),
+      assessments: parts.flatMap((part) => part.plan.assessments),
+      findings: parts.flatMap((part) => part.plan.findings),
+    },
+  };
+}

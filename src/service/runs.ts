@@ -13,6 +13,8 @@ import type { PendingEntry } from "../state/pendingMachines.js";
 import type { ItemResult } from "../apply/applyPlan.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { bodyHash } from "../state/auditLog.js";
+import { storedPlanPart, type StoredPlanPart } from "../plan/savedPlan.js";
+import { requireStoredPlan } from "./savedPlans.js";
 import { recordReport } from "../telemetry/instruments.js";
 import type { RunSummary, RunTrigger, SettledWorkItem } from "../state/runStore.js";
 import { machineWorkItem, subscriptionWorkItem, subscriptionWorkItems, type MachineWorkItem, type SubscriptionWorkItem, type WorkItem } from "../state/workQueue.js";
@@ -33,6 +35,8 @@ export interface SweepGroup {
 export type ResolvedScope =
   | { readonly kind: "machines"; readonly requested: readonly string[]; readonly machineIds: readonly string[] }
   | { readonly kind: "sweeps"; readonly sweeps: readonly SweepGroup[] }
+  /** A dry run's stored plan, applied to the subscriptions it covered. */
+  | { readonly kind: "savedPlan"; readonly planId: string; readonly subscriptionIds: readonly string[] }
   /** One flush of pending events per subscription (several when an event concerns every subscription). */
   | { readonly kind: "events"; readonly subscriptionIds: readonly string[] };
 
@@ -80,6 +84,8 @@ function workItemsFor(scope: ResolvedScope, runId: string, dryRun: boolean): Wor
     }
     case "sweeps":
       return scope.sweeps.flatMap((sweep) => subscriptionWorkItems({ runId, dryRun, ...sweep }));
+    case "savedPlan":
+      return subscriptionWorkItems({ runId, dryRun: false, mode: "full", planId: scope.planId, subscriptionIds: scope.subscriptionIds });
     case "events":
       return scope.subscriptionIds.map((subscriptionId) => subscriptionWorkItem({ runId, dryRun, mode: "events", subscriptionIds: [subscriptionId] }));
   }
@@ -123,6 +129,11 @@ async function reconcileSubscriptions(service: Service, item: SubscriptionWorkIt
     await flushPendingMachines(service, item, held[0] as string);
     return done;
   }
+  if (item.planId) {
+    // A reviewed plan's writes, not a sweep: the checkpoints stay where the last sweep left them.
+    await reconcileWorkItem(service, item, { subscriptions: held, savedPlan: await requireStoredPlan(service, item.planId) });
+    return done;
+  }
   // `new-since` is what an earlier release queued incremental sweeps as: a message of it may still be on the queue.
   await reconcileWorkItem(service, item, { subscriptions: held, ...(item.since ? { changedSince: new Date(item.since) } : {}) });
   // Only a sweep that succeeded moves the checkpoints (one that threw is retried from the same `since`), and
@@ -135,7 +146,7 @@ async function reconcileSubscriptions(service: Service, item: SubscriptionWorkIt
 
 /** Busy subscriptions become a work item of the same run, registered before it is queued (so the run waits for it). */
 async function deferSubscriptions(service: Service, item: SubscriptionWorkItem, busy: readonly string[]): Promise<void> {
-  const rest = subscriptionWorkItem({ runId: item.runId, dryRun: item.dryRun, mode: item.mode, ...(item.since ? { since: item.since } : {}), subscriptionIds: busy });
+  const rest = subscriptionWorkItem({ runId: item.runId, dryRun: item.dryRun, mode: item.mode, ...(item.since ? { since: item.since } : {}), ...(item.planId ? { planId: item.planId } : {}), subscriptionIds: busy });
   await service.state.runs.registerWorkItems(item.runId, [rest.workItemId]);
   await service.state.workQueue.enqueue([rest], { visibilityTimeoutInSeconds: BUSY_RETRY_MS / 1000 });
   service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${busy[0]}`, busy: busy.length }, "busy subscriptions deferred to a work item of their own");
@@ -205,12 +216,15 @@ async function countReinstalls(service: Service, plan: Plan): Promise<void> {
   await Promise.all(plannedReinstalls(plan).map((machineId) => service.state.reinstalls.record(machineId)));
 }
 
-async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince" | "changedSince">): Promise<void> {
-  const { report } = await reconcileForWorkItem(service, item, scope);
-  await settle(service, item, report.summary, reportEntries(report));
+async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "changedSince" | "savedPlan">): Promise<void> {
+  const { plan, report } = await reconcileForWorkItem(service, item, scope);
+  // A dry run keeps its plan: `POST /api/runs {planId}` applies exactly it after review.
+  const subscriptions = item.kind === "subscription" ? item.subscriptionIds : [...new Set(item.resourceIds.map((id) => parseResourceId(id).subscriptionId))];
+  const stored = item.dryRun && !scope.changedSince ? storedPlanPart(plan, subscriptions, service.settings) : undefined;
+  await settle(service, item, report.summary, reportEntries(report), stored);
 }
 
-async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "createdSince" | "changedSince" | "drift">): Promise<ReconcileOutcome> {
+async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "changedSince" | "drift" | "savedPlan">): Promise<ReconcileOutcome> {
   const { state } = service;
   const run = await state.runs.markRunning(item.runId);
   const audit = (planItem: PlanItem, result: ItemResult, runId: string, drift?: DriftSeen) =>
@@ -244,8 +258,8 @@ function reportEntries(report: Report): unknown[] {
   return [...report.resources, ...report.subscriptions.map((subscription) => ({ ...subscription, kind: "subscription" }))];
 }
 
-async function settle(service: Service, item: WorkItem, counts: Report["summary"], entries: readonly unknown[]): Promise<void> {
-  logIfFinished(service, await service.state.runs.completeWorkItem(item.runId, { workItemId: item.workItemId, counts, entries }));
+async function settle(service: Service, item: WorkItem, counts: Report["summary"], entries: readonly unknown[], plan?: StoredPlanPart): Promise<void> {
+  logIfFinished(service, await service.state.runs.completeWorkItem(item.runId, { workItemId: item.workItemId, counts, entries, ...(plan ? { plan } : {}) }));
 }
 
 /** Gives up on a work item: it shows in the run's status with the reason. */

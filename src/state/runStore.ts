@@ -6,6 +6,7 @@
  *   run                           the record: status, counts, work item tally (ETag-guarded)
  *   item:<workItemId>             one per work item: pending | done | poisoned (+ reason, report size)
  *   report:<workItemId>:<00000>   the work item's report entries as JSON, in ≤30,000-character chunks
+ *   plan:<workItemId>:<00000>     a dry run's plan part, the same way (POST /api/runs {planId} applies it later)
  * and a newest-first index in partition `~index`, RowKey `<inverted timestamp>_<runId>`.
  *
  * Many queue workers finish work items of one run at once: each settles its item and bumps the run's
@@ -122,6 +123,7 @@ type ItemEntity = {
   state: "pending" | "done" | "poisoned";
   reason?: string;
   reportChunks?: number;
+  planChunks?: number;
 };
 
 type Stored<T extends object> = TableEntityResult<T>;
@@ -162,13 +164,13 @@ export class RunStore {
     return (await this.summary(runId)) as RunSummary;
   }
 
-  /** The full record with poison list and report; undefined for an unknown run. */
+  /** The full record with poison list and report (not a dry run's plan: `planParts`); undefined for an unknown run. */
   async get<TEntry = unknown>(runId: string): Promise<RunRecord<TEntry> | undefined> {
     assertRunId(runId);
     let run: Stored<RunEntity> | undefined;
     const items: Stored<ItemEntity>[] = [];
     const chunks = new Map<string, string>();
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${runId}` } })) {
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${runId} and (RowKey lt 'plan:' or RowKey ge 'plan;')` } })) {
       if (entity.rowKey === RUN_ROW) run = entity as unknown as Stored<RunEntity>;
       else if (entity.rowKey?.startsWith("item:")) items.push(entity as unknown as Stored<ItemEntity>);
       else if (entity.rowKey?.startsWith("report:")) chunks.set(entity.rowKey, String(entity["data"] ?? ""));
@@ -178,7 +180,7 @@ export class RunStore {
       .filter((item) => item.state === "poisoned")
       .map((item) => ({ workItemId: item.rowKey.slice("item:".length), reason: item.reason ?? "" }));
     const reported = items.filter((item) => item.state === "done" && (item.reportChunks ?? 0) > 0);
-    const report = reported.length === 0 ? undefined : reported.flatMap((item) => readReport<TEntry>(chunks, item));
+    const report = reported.length === 0 ? undefined : reported.flatMap((item) => readChunked<TEntry[]>(chunks, item, "report"));
     return { ...toSummary(run), poison, ...(report ? { report } : {}) };
   }
 
@@ -244,22 +246,38 @@ export class RunStore {
     return latest ?? (await this.requireSummary(runId));
   }
 
-  /** Records a finished work item: adds its counts and stores its report entries. Idempotent per id. */
+  /** Records a finished work item: adds its counts and stores its report entries (and a dry run's plan part). Idempotent per id. */
   async completeWorkItem(
     runId: string,
-    result: { readonly workItemId: string; readonly counts: Partial<RunCounts>; readonly entries?: readonly unknown[] },
+    result: { readonly workItemId: string; readonly counts: Partial<RunCounts>; readonly entries?: readonly unknown[]; readonly plan?: unknown },
   ): Promise<SettledWorkItem> {
     assertRunId(runId);
     const workItemId = assertWorkItemId(result.workItemId);
     const counts = validCounts(result.counts);
     await this.requireRun(runId); // no report chunks for a run that does not exist
     // Chunks first (idempotent upserts keyed by the work item); the transaction below is the commit point.
-    const reportChunks = result.entries && result.entries.length > 0 ? await this.writeReport(runId, workItemId, result.entries) : 0;
+    const reportChunks = result.entries && result.entries.length > 0 ? await this.writeChunks(runId, workItemId, "report", result.entries) : 0;
+    const planChunks = result.plan !== undefined ? await this.writeChunks(runId, workItemId, "plan", result.plan) : 0;
     return this.settle(runId, workItemId, (run) => {
       run.done += 1;
       for (const name of COUNT_NAMES) run[name] += counts[name];
-      return { state: "done", ...(reportChunks > 0 ? { reportChunks } : {}) };
+      return { state: "done", ...(reportChunks > 0 ? { reportChunks } : {}), ...(planChunks > 0 ? { planChunks } : {}) };
     });
+  }
+
+  /** The plan parts a dry run's work items stored, as they were given; undefined for an unknown run. */
+  async planParts(runId: string): Promise<unknown[] | undefined> {
+    assertRunId(runId);
+    let found = false;
+    const items: Stored<ItemEntity>[] = [];
+    const chunks = new Map<string, string>();
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${runId}` } })) {
+      if (entity.rowKey === RUN_ROW) found = true;
+      else if (entity.rowKey?.startsWith("item:")) items.push(entity as unknown as Stored<ItemEntity>);
+      else if (entity.rowKey?.startsWith("plan:")) chunks.set(entity.rowKey, String(entity["data"] ?? ""));
+    }
+    if (!found) return undefined;
+    return items.filter((item) => item.state === "done" && (item.planChunks ?? 0) > 0).map((item) => readChunked<unknown>(chunks, item, "plan"));
   }
 
   /** Records a work item given up on (malformed, or failed past the queue's max dequeue count). */
@@ -326,11 +344,11 @@ export class RunStore {
     });
   }
 
-  private async writeReport(runId: string, workItemId: string, entries: readonly unknown[]): Promise<number> {
-    const chunks = splitText(JSON.stringify(entries), CHUNK_CHARS);
+  private async writeChunks(runId: string, workItemId: string, kind: ChunkKind, value: unknown): Promise<number> {
+    const chunks = splitText(JSON.stringify(value), CHUNK_CHARS);
     const actions = chunks.map((data, index): TransactionAction => [
       "upsert",
-      { partitionKey: runId, rowKey: reportRow(workItemId, index), data },
+      { partitionKey: runId, rowKey: chunkRow(kind, workItemId, index), data },
       "Replace",
     ]);
     for (let start = 0; start < actions.length; start += CHUNKS_PER_TRANSACTION) {
@@ -396,18 +414,19 @@ function pendingItem(runId: string, workItemId: string): ItemEntity {
 }
 
 const itemRow = (workItemId: string) => `item:${workItemId}`;
-const reportRow = (workItemId: string, index: number) => `report:${workItemId}:${String(index).padStart(5, "0")}`;
+type ChunkKind = "report" | "plan";
+const chunkRow = (kind: ChunkKind, workItemId: string, index: number) => `${kind}:${workItemId}:${String(index).padStart(5, "0")}`;
 const isTerminal = (status: RunStatus) => status === "succeeded" || status === "failed";
 
-function readReport<TEntry>(chunks: ReadonlyMap<string, string>, item: ItemEntity): TEntry[] {
+function readChunked<T>(chunks: ReadonlyMap<string, string>, item: ItemEntity, kind: ChunkKind): T {
   const workItemId = item.rowKey.slice("item:".length);
   const parts: string[] = [];
-  for (let index = 0; index < (item.reportChunks ?? 0); index++) {
-    const part = chunks.get(reportRow(workItemId, index));
-    if (part === undefined) throw new Error(`run report chunk ${index} of work item ${workItemId} is missing`);
+  for (let index = 0; index < ((kind === "report" ? item.reportChunks : item.planChunks) ?? 0); index++) {
+    const part = chunks.get(chunkRow(kind, workItemId, index));
+    if (part === undefined) throw new Error(`run ${kind} chunk ${index} of work item ${workItemId} is missing`);
     parts.push(part);
   }
-  return JSON.parse(parts.join("")) as TEntry[];
+  return JSON.parse(parts.join("")) as T;
 }
 
 function scopeProperties(scope: RunScope): Record<`scope${number}`, string> {

@@ -1,7 +1,7 @@
 /**
  * The remediation work queue (Azure Storage queue) and its poison queue.
  *
- * A work item names what to reconcile, nothing more: a subscription (full or new-since sweep) or a few
+ * A work item names what to reconcile, nothing more: a subscription (full or incremental sweep, or an events flush) or a few
  * machines. Items are validated when enqueued AND when read back, so a malformed or foreign message is
  * rejected with a reason and never acted on. Message text is base64 of the item's JSON, which is what the
  * Functions queue trigger decodes by default (`extensions.queues.messageEncoding: base64`).

@@ -1,0 +1,32 @@
+/**
+ * Plans stored by dry runs through the Function App, applied later with `POST /api/runs {planId}`: the
+ * dry run's id is the plan's. Each work item of a dry run stores its part with its run record; applying
+ * reads the parts back as one saved plan and refuses it whole when the settings or its age say so.
+ */
+import { InputError } from "../errors.js";
+import { savedPlanOfParts, wholePlanRefusal, type SavedPlan, type StoredPlanPart } from "../plan/savedPlan.js";
+import { parseSavedPlanValue } from "../schemas.js";
+import type { Service } from "./service.js";
+
+export type StoredPlan = { readonly saved: SavedPlan } | { readonly refused: { readonly status: 404 | 409; readonly reason: string } };
+
+/** The plan dry run `planId` stored, or why it cannot be applied: 404 no such run; 409 not a finished dry run, or refused whole. */
+export async function storedPlan(service: Service, planId: string, now = new Date()): Promise<StoredPlan> {
+  const run = await service.state.runs.summary(planId);
+  if (!run) return { refused: { status: 404, reason: `no run ${planId}` } };
+  if (!run.dryRun) return { refused: { status: 409, reason: `run ${planId} was not a dry run: it has no plan to apply` } };
+  if (run.status !== "succeeded") return { refused: { status: 409, reason: `dry run ${planId} is ${run.status}: apply a plan once its dry run has succeeded` } };
+  const parts = (await service.state.runs.planParts(planId)) ?? [];
+  const merged = savedPlanOfParts(planId, run.createdAt, parts as StoredPlanPart[]);
+  if (!merged) return { refused: { status: 409, reason: `dry run ${planId} stored no plan (runs made before plans were stored, or an events run)` } };
+  const saved = parseSavedPlanValue(merged);
+  const refusal = wholePlanRefusal(saved, service.settings, service.settings.planMaxAgeHours, now);
+  return refusal ? { refused: { status: 409, reason: refusal } } : { saved };
+}
+
+/** For a work item: the saved plan, or a terminal InputError (the plan is gone, or may no longer be applied). */
+export async function requireStoredPlan(service: Service, planId: string): Promise<SavedPlan> {
+  const found = await storedPlan(service, planId);
+  if ("refused" in found) throw new InputError(found.refused.reason, "planId");
+  return found.saved;
+}
