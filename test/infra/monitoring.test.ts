@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { missedSweepAlertMinutes, ALERT_LOOKBACK_LIMIT_MINUTES } from "../../infra/templates/sweepSchedule.js";
 import { loadSettings } from "../../src/config/settings.js";
+import { BUILT_IN_ROLES } from "../../infra/templates/arm.js";
 import { APP_METRICS, APP_TRACES } from "../../infra/templates/monitoringQueries.js";
 import { ATTRIBUTES, LOG_ATTRIBUTES, LOG_RECORDS, METRICS } from "../../src/telemetry/names.js";
 import { loadSchemas, validatorFor } from "./armSchemas.js";
@@ -118,6 +119,29 @@ describe("monitoring queries", () => {
     expect(problemsOf(`${records} | extend Seconds = todouble(customDimensions.secondsToCompliant)`)[0]).toMatch(/customDimensions.*does not refer to any known/);
     expect(problemsOf(`AppTraces | where Message has "machine_compliant"`)).toEqual([`cannot tell what Message in 'Message has "machine_compliant"' names`, "names no metric or log record"]);
     expect(problemsOf(`AppMetrics | where Name != "${METRICS.sweeps}" | summarize sum(Sum)`)).toEqual([`cannot tell what Name in 'Name != "${METRICS.sweeps}"' names`, "names no metric or log record"]);
+  });
+});
+
+describe("what the queries read", () => {
+  it("can arrive: the component refuses keys, and the identity whose client id is AZURE_CLIENT_ID (the exporter's credential) holds Monitoring Metrics Publisher on it", () => {
+    const [component] = ofType(app, "Microsoft.Insights/components");
+    expect(asObject(component!.properties).DisableLocalAuth).toBe(true);
+    const [site] = ofType(app, "Microsoft.Web/sites");
+    const settings = asArray(asObject(asObject(site!.properties).siteConfig).appSettings).map((setting) => asObject(setting));
+    const clientId = String(settings.find((setting) => setting.name === "AZURE_CLIENT_ID")?.value);
+    const identity = /^\[reference\((resourceId\('Microsoft\.ManagedIdentity\/userAssignedIdentities', [^)]+\)\)), '[^']+'\)\.clientId\]$/.exec(clientId)?.[1];
+    expect(identity, clientId).toBeDefined();
+    expect(Object.keys(asObject(asObject(site!.identity).userAssignedIdentities))).toEqual([`[${identity}]`]);
+    const publishers = ofType(app, "Microsoft.Authorization/roleAssignments")
+      .filter((assignment) => assignment.scope === "[format('Microsoft.Insights/components/{0}', variables('insightsName'))]")
+      .map((assignment) => asObject(assignment.properties));
+    // the role lets an identity publish all telemetry to the component, not only metrics (learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication)
+    expect(publishers).toEqual([
+      expect.objectContaining({
+        roleDefinitionId: `[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '${BUILT_IN_ROLES.monitoringMetricsPublisher}')]`,
+        principalId: expect.stringMatching(new RegExp(`^\\[reference\\(${escapeRegExp(identity!)}, '[^']+'\\)\\.principalId\\]$`)) as unknown,
+      }),
+    ]);
   });
 });
 
@@ -262,4 +286,8 @@ function minutesOf(duration: string): number {
   if (!match) throw new Error(`not a duration of days, hours and minutes: ${duration}`);
   const [, days = "0", hours = "0", minutes = "0"] = match;
   return Number(days) * 1440 + Number(hours) * 60 + Number(minutes);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
