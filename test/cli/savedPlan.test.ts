@@ -57,6 +57,17 @@ describe("plan --out", () => {
     expect(saved.scope.subscriptions).toEqual([production.subscriptionId]);
   });
 
+  it("--html writes the plan as one self-contained page, with each write's body", async () => {
+    const page = join(dir, "plan.html");
+    await planTo(join(dir, "with-page.json"));
+    const result = await cli(["plan", "--subscription", production.subscriptionId, "--out", join(dir, "with-page.json"), "--html", page]);
+    expect(result.code).toBe(0);
+    const html = await readFile(page, "utf8");
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain("updateMachineIdentity");
+    expect(html).not.toMatch(/<script|<link|src=/i);
+  });
+
   it("refuses to run without --out", async () => {
     const result = await cli(["plan", "--subscription", production.subscriptionId]);
     expect(result.code).toBe(2);
