@@ -3,6 +3,8 @@
  * and the local Azure emulator (loopback only, a demo tenant loaded), then plays the Functions host:
  *   - HTTP on http://127.0.0.1:7071/api/* -> the registered HTTP handlers (function key required)
  *   - POST /runtime/webhooks/EventGrid?functionName=onResourceWrite -> the Event Grid handler
+ *   - Event Grid itself (not with --demo): every second, the events the emulator raised for changes made
+ *     against it, through the filter infra/ deploys, to the same handler
  *   - the timer handler at start and every --sweep-seconds
  *   - the work queue drained into the queue handler
  * With --demo it shows a sweep and an event being remediated end to end, prints a summary and exits.
@@ -15,7 +17,8 @@ import functions from "@azure/functions";
 import { startAzurite } from "../local-azure/src/azurite.js";
 import { demoEstate, type Estate } from "../local-azure/src/estate.js";
 import { ensureLocalCertificate } from "../local-azure/src/tls.js";
-import { resourceWriteEvent } from "../local-azure/src/events.js";
+import { eventGridDelivers, resourceWriteEvent, type ArmEvent, type EventGridFilter } from "../local-azure/src/events.js";
+import { eventGridFilter } from "../infra/templates/eventGridSubscription.js";
 import { spawnLocalAzure, type LocalAzureProcess } from "./localAzureProcess.js";
 import type { Service } from "../src/service/service.js";
 import { pumpWorkQueue } from "./functionsHost.js";
@@ -105,13 +108,22 @@ async function runHost(): Promise<void> {
   })();
   const timer = () => sweepTimer({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, context("sweepTimer"));
   const sweepEvery = setInterval(() => void timer(), Number(values["sweep-seconds"]) * 1000);
+  // The demo announces its one new VM itself; otherwise every change made against the emulator reaches the handler.
+  const filter = eventGridFilter() as EventGridFilter;
+  const events = (async () => {
+    while (!stopping && !values.demo) {
+      const taken = await azure.control<{ value: ArmEvent[] }>("POST", "events/take").catch(() => ({ value: [] }));
+      for (const event of taken.value.filter((candidate) => eventGridDelivers(filter, candidate))) await onResourceWrite(event as never, context("onResourceWrite"));
+      await sleep(1000);
+    }
+  })();
 
   console.log(`Functions host (local) on http://127.0.0.1:${PORT}/api  function key: ${functionKey}`);
   console.log(`Local Azure ${azure.endpoint} (demo tenant: ${estate.machines.length} machines), Azurite ${azurite.connectionString.match(/QueueEndpoint=([^;]+)/)?.[1] ?? ""}`);
   const stop = async () => {
     stopping = true;
     clearInterval(sweepEvery);
-    await pump;
+    await Promise.all([pump, events]);
     server.close();
     await Promise.all([azure.close(), azurite.close()]);
   };
