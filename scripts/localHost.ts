@@ -5,7 +5,7 @@
  *   - POST /runtime/webhooks/EventGrid?functionName=onResourceWrite -> the Event Grid handler
  *   - Event Grid itself (not with --demo): every second, the events the emulator raised for changes made
  *     against it, through the filter infra/ deploys, to the same handler
- *   - the timer handler at start and every --sweep-seconds
+ *   - the timer handler every --sweep-seconds (as in Azure, not at start: runOnStartup is off; the demo fires it)
  *   - the work queue drained into the queue handler
  * With --demo it shows a sweep and an event being remediated end to end, prints a summary and exits.
  */
