@@ -71,3 +71,67 @@ function machineOf(id: string | undefined, kind: "vm" | "arc"): ListedMachine {
   if (!id || !match) throw new Error(`unexpected machine id ${String(id)}`);
   return { id, kind, resourceGroup: match[1] as string, name: match[2] as string };
 }
+
+export interface NaiveRemediateOptions {
+  readonly endpoint: string;
+  readonly credential: TokenCredential;
+  /** The rule every machine is associated with (the subscription's own). */
+  readonly dataCollectionRuleId: string;
+  readonly machineConcurrency: number;
+  /** Poll interval when ARM sends no Retry-After (the SDK's default is 2,000 ms). */
+  readonly pollIntervalMs: number;
+}
+
+export interface NaiveRemediateResult {
+  readonly machines: number;
+  readonly writes: number;
+}
+
+/**
+ * The naive remediator, for the operations scenario: each VM on its own, as a per-machine script or a
+ * policy's deployIfNotExists would do it. It reads the machine, its extensions and its associations, then
+ * writes what is missing one operation after another (identity PATCH, AMA PUT, association PUT), polling
+ * each long-running one to its end with the SDK's poller.
+ */
+export async function naiveRemediate(machineIds: readonly string[], options: NaiveRemediateOptions): Promise<NaiveRemediateResult> {
+  const clientOptions = { endpoint: options.endpoint };
+  const monitor = new MonitorClient(options.credential, clientOptions);
+  const poll = { updateIntervalInMs: options.pollIntervalMs };
+  let writes = 0;
+  await forEachBounded(machineIds, options.machineConcurrency, async (id) => {
+    const subscriptionId = /\/subscriptions\/([^/]+)/i.exec(id)?.[1] ?? "";
+    const machine = machineOf(id, "vm");
+    const compute = new ComputeManagementClient(options.credential, subscriptionId, clientOptions);
+    const vm = await compute.virtualMachines.get(machine.resourceGroup, machine.name);
+    const extensions = (await compute.virtualMachineExtensions.list(machine.resourceGroup, machine.name)).value ?? [];
+    let associations = 0;
+    for await (const _association of monitor.dataCollectionRuleAssociations.listByResource(id.replace(/^\/+/, ""))) associations++;
+
+    const identityType = vm.identity?.type ?? "None";
+    if (!/SystemAssigned/i.test(identityType)) {
+      const userAssigned = Object.keys(vm.identity?.userAssignedIdentities ?? {});
+      const identity = userAssigned.length > 0
+        ? { type: "SystemAssigned, UserAssigned" as const, userAssignedIdentities: Object.fromEntries(userAssigned.map((key) => [key, {}])) }
+        : { type: "SystemAssigned" as const };
+      await compute.virtualMachines.beginUpdateAndWait(machine.resourceGroup, machine.name, { identity }, poll);
+      writes++;
+    }
+    const agent = vm.storageProfile?.osDisk?.osType === "Linux" ? "AzureMonitorLinuxAgent" : "AzureMonitorWindowsAgent";
+    const installed = extensions.some((extension) => AMA_TYPES.has((extension.typePropertiesType ?? "").toLowerCase()) && extension.provisioningState === "Succeeded");
+    if (!installed) {
+      await compute.virtualMachineExtensions.beginCreateOrUpdateAndWait(
+        machine.resourceGroup,
+        machine.name,
+        agent,
+        { location: vm.location, publisher: "Microsoft.Azure.Monitor", typePropertiesType: agent, typeHandlerVersion: "1.0", autoUpgradeMinorVersion: true, enableAutomaticUpgrade: true },
+        poll,
+      );
+      writes++;
+    }
+    if (associations === 0) {
+      await monitor.dataCollectionRuleAssociations.create(id.replace(/^\/+/, ""), "naive-ama", { body: { dataCollectionRuleId: options.dataCollectionRuleId } });
+      writes++;
+    }
+  });
+  return { machines: machineIds.length, writes };
+}

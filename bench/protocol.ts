@@ -23,6 +23,8 @@ export type Job =
    * per event. `concurrency` reconciles run at once (the Functions host's queue batch).
    */
   | { readonly kind: "burst"; readonly machineIds: readonly string[]; readonly grouping: "per-subscription" | "per-event"; readonly concurrency: number; readonly dryRun: boolean }
+  /** The naive remediator (bench/naive.ts) on these machines: read each, write what is missing, poll each operation. */
+  | { readonly kind: "naiveRemediate"; readonly machineIds: readonly string[]; readonly dataCollectionRuleId: string; readonly machineConcurrency: number; readonly pollIntervalMs: number }
   /** One event after another, CPU measured around each (parse, scope, reconcile). */
   | { readonly kind: "eventCpu"; readonly machineIds: readonly string[]; readonly warmup: number };
 
@@ -63,4 +65,10 @@ export interface EventCpuOutcome extends ProcessFigures {
   readonly writesPlanned: number;
 }
 
-export type Outcome = SweepOutcome | NaiveOutcome | EventCpuOutcome;
+export interface NaiveRemediateOutcome extends ProcessFigures {
+  readonly kind: "naiveRemediate";
+  readonly machines: number;
+  readonly writes: number;
+}
+
+export type Outcome = SweepOutcome | NaiveOutcome | NaiveRemediateOutcome | EventCpuOutcome;

@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --time-scale N --latency-ms N --jitter-ms N --seed N --skip-per-event --incremental-only]`
+ * `npm run bench -- --operations [--operations-time-scale 30]`: reads per machine vs operation duration
  *
  * The orchestrator: starts the local Azure emulator in its own process (ARM's per-subscription read
  * and write buckets and Resource Graph's quota at their documented sizes, a seeded latency model),
@@ -22,6 +23,7 @@ import type { RequestCounts, RequestLogEntry } from "../local-azure/src/requestL
 import { GraphRowCounter, GRAPH_MAX_SUBSCRIPTIONS, SERVICE_BATCH_SUBSCRIPTIONS, WRITES_FOR_DRIFT_STATE, readQuotaSeconds, writeBound } from "./bounds.js";
 import type { EventCpuOutcome, Job, NaiveOutcome, Outcome, SweepOutcome } from "./protocol.js";
 import { writeResults, type BenchResults, type Measured, type Row } from "./report.js";
+import { readsPerMachine, writeOperationsResults, type OperationsPoint, type OperationsResults } from "./operationsReport.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVICE_SCRIPT = join(HERE, "service.js");
@@ -41,6 +43,10 @@ interface Options {
   readonly memoryExperiment: boolean;
   /** Only the largest converged estate's full sweep and the incremental sweep after changes (results: `<date>-incremental.md`). */
   readonly incrementalOnly: boolean;
+  /** Only the operations scenario, under the `durations` LRO model (results: `<date>-operations.md`). */
+  readonly operations: boolean;
+  /** ARM seconds per wall second in the operations scenario. */
+  readonly operationsTimeScale: number;
 }
 
 function options(): Options {
@@ -55,6 +61,8 @@ function options(): Options {
       "skip-per-event": { type: "boolean", default: false },
       "memory-experiment": { type: "boolean", default: false },
       "incremental-only": { type: "boolean", default: false },
+      operations: { type: "boolean", default: false },
+      "operations-time-scale": { type: "string", default: "30" },
     },
   });
   return {
@@ -67,6 +75,8 @@ function options(): Options {
     skipPerEvent: values["skip-per-event"],
     memoryExperiment: values["memory-experiment"],
     incrementalOnly: values["incremental-only"],
+    operations: values.operations,
+    operationsTimeScale: Number(values["operations-time-scale"]),
   };
 }
 
@@ -114,6 +124,11 @@ class Bench {
       operation = status.headers["azure-asyncoperation"] ?? operation;
     }
     return answer.body as ArmResource;
+  }
+
+  /** The emulator's long-running-operation model (local-azure/src/lro.ts `LroOptions`). */
+  async setLro(lro: Record<string, unknown>): Promise<void> {
+    await this.azure.control("POST", "lro", lro);
   }
 
   /** Full buckets, faults (latency) re-seeded, an empty request log: every scenario starts alike. */
@@ -491,6 +506,66 @@ async function eventBurst(bench: Bench, opts: Options): Promise<Row[]> {
   return rows;
 }
 
+/** Operations scenario: new VMs in one subscription, each needing identity, agent and association. */
+const OPERATIONS_MACHINES = 20;
+const OPERATIONS_DURATION_SCALES = [0.25, 0.5, 1, 2];
+/** The mean of the AMA install range (resourceTypes.ts: 60-240 s). */
+const MEAN_INSTALL_SECONDS = 150;
+/** Poll intervals in ARM time: ARM_POLL_INTERVAL_MS's default and core-lro's POLL_INTERVAL_IN_MS. */
+const SERVICE_POLL_MS = 5000;
+const NAIVE_POLL_MS = 2000;
+
+/**
+ * Reads per new machine against operation duration: the service's event path and the naive remediator on the
+ * same fresh machines under the emulator's `durations` model, each duration scale with and without Retry-After.
+ * Retry-After is one wall second (ARM's value = the time scale), so the scaled header is exact, not rounded.
+ */
+async function operationsScenario(bench: Bench, opts: Options): Promise<OperationsResults> {
+  const started = new Date();
+  const timeScale = opts.operationsTimeScale;
+  if (!Number.isFinite(timeScale) || timeScale <= 0) throw new Error(`--operations-time-scale must be > 0, not ${timeScale}`);
+  const estate = convergedEstate({ seed: opts.seed + 3, subscriptions: 1, machinesPerSubscription: 800, drift: 0.5, optOutTag: OPT_OUT_TAG });
+  const fresh = estate.machines.filter((machine) => machine.kind === "vm" && machine.state === "no-identity" && machine.labels.includes("drifted")).slice(0, OPERATIONS_MACHINES);
+  if (fresh.length < OPERATIONS_MACHINES) throw new Error(`operations estate: only ${fresh.length} new VMs without identity`);
+  const freshIds = new Set(fresh.map((machine) => machine.id));
+  const base = estate.resources.filter((resource) => !freshIds.has(machineIdOf(resource.id)));
+  const subscriptions = estate.subscriptions.map((subscription) => subscription.subscriptionId);
+  const rule = estate.resources.find((resource) => resource.type === "Microsoft.Insights/dataCollectionRules" && resource.location === fresh[0]?.region) ?? estate.resources.find((resource) => resource.type === "Microsoft.Insights/dataCollectionRules");
+  if (!rule) throw new Error("operations estate: no data collection rule");
+  const machineIds = fresh.map((machine) => machine.id);
+  const points: OperationsPoint[] = [];
+  for (const durationScale of OPERATIONS_DURATION_SCALES) {
+    for (const retryAfterSeconds of [0, timeScale]) {
+      for (const implementation of ["service", "naive"] as const) {
+        await bench.load(base);
+        await bench.load(resourcesOf(estate, fresh), undefined, false);
+        await bench.setLro({ model: "durations", durationScale, retryAfterSeconds, seed: opts.seed });
+        const job: Job = implementation === "service"
+          ? { kind: "burst", machineIds, grouping: "per-subscription", concurrency: 12, dryRun: false }
+          : { kind: "naiveRemediate", machineIds, dataCollectionRuleId: rule.id, machineConcurrency: 4, pollIntervalMs: NAIVE_POLL_MS / timeScale };
+        const { outcome, requests } = await bench.run<Outcome>(job, subscriptions, { ARM_POLL_INTERVAL_MS: String(SERVICE_POLL_MS / timeScale) }, { timeScale });
+        const point: OperationsPoint = {
+          implementation,
+          durationScale,
+          meanInstallSeconds: MEAN_INSTALL_SECONDS * durationScale,
+          retryAfterSeconds,
+          machines: fresh.length,
+          gets: requests.armReads,
+          polls: requests.polls,
+          queries: requests.graphQueries,
+          writes: requests.successfulWrites,
+          throttled: requests.throttled,
+          wallMs: outcome.wallMs,
+        };
+        points.push(point);
+        log(`operations x${durationScale} ${retryAfterSeconds > 0 ? `Retry-After ${retryAfterSeconds} s` : "no Retry-After"} ${implementation}: ${readsPerMachine(point).toFixed(1)} reads/machine (${point.gets} GET, ${point.polls} polls, ${point.queries} ARG), ${point.writes} writes, ${(point.wallMs / 1000).toFixed(1)} s`);
+      }
+    }
+  }
+  await bench.setLro({ model: "polls", retryAfterSeconds: 0 });
+  return { startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(), timeScale, seed: opts.seed, servicePollMs: SERVICE_POLL_MS, naivePollMs: NAIVE_POLL_MS, points };
+}
+
 /**
  * Where the 100k sweep's memory goes: the same dry-run sweep (a) as reconcile() runs it, (b) under a
  * 256 MiB old-space limit (does it still finish? then the rest of the RSS is collectable garbage), and
@@ -545,6 +620,11 @@ async function main(): Promise<void> {
   try {
     const bench = new Bench(azure, opts, workDir);
     if (opts.memoryExperiment) return await memoryExperiment(bench, opts);
+    if (opts.operations) {
+      await mkdir(RESULTS_DIR, { recursive: true });
+      const written = await writeOperationsResults(RESULTS_DIR, await operationsScenario(bench, opts));
+      return log(`results: ${written.join(", ")}`);
+    }
     const rows = opts.incrementalOnly ? await convergedSweeps(bench, opts) : [...(await convergedSweeps(bench, opts)), ...(await driftedSweep(bench, opts)), ...(await eventBurst(bench, opts))];
     const results: BenchResults = {
       ...(opts.incrementalOnly ? { label: "incremental" } : {}),

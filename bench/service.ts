@@ -20,7 +20,7 @@ import { parseEvent } from "../src/events/parse.js";
 import { createLogger } from "../src/log.js";
 import type { Plan } from "../src/plan/plan.js";
 import type { Report } from "../src/report/buildReport.js";
-import { naiveEvaluate } from "./naive.js";
+import { naiveEvaluate, naiveRemediate } from "./naive.js";
 import { forEachBounded } from "./pool.js";
 import type { EventCpuOutcome, Job, Outcome, ProcessFigures, SweepOutcome } from "./protocol.js";
 
@@ -77,6 +77,17 @@ async function main(): Promise<void> {
         machineConcurrency: job.machineConcurrency,
       });
       outcome = { ...figures(), kind: "naive", ...result };
+      break;
+    }
+    case "naiveRemediate": {
+      const result = await naiveRemediate(job.machineIds, {
+        endpoint: settings.armEndpoint,
+        credential: createCredential(settings),
+        dataCollectionRuleId: job.dataCollectionRuleId,
+        machineConcurrency: job.machineConcurrency,
+        pollIntervalMs: job.pollIntervalMs,
+      });
+      outcome = { ...figures(), kind: "naiveRemediate", ...result };
       break;
     }
     case "burst": {

@@ -403,7 +403,7 @@ export class ArmRouter {
     apiVersion: string,
   ): Record<string, string> {
     const headers: Record<string, string> = {};
-    const retryAfter = this.ctx.operations.options.retryAfterSeconds;
+    const retryAfter = this.ctx.operations.retryAfterHeader();
     if (retryAfter > 0) headers["retry-after"] = String(retryAfter);
     if (behaviour.lro === "body") return headers;
     const namespace = parsed.type.split("/")[0] as string;
@@ -421,7 +421,7 @@ export class ArmRouter {
     if (req.method !== "GET") throw methodNotAllowed(req.method);
     const operation = this.ctx.operations.poll(parsed.name ?? "");
     if (!operation) throw resourceNotFound(parsed.type, parsed.name ?? "");
-    const retryAfter = this.ctx.operations.options.retryAfterSeconds;
+    const retryAfter = this.ctx.operations.retryAfterHeader();
     const headers: Record<string, string> = operation.status === "InProgress" && retryAfter > 0 ? { "retry-after": String(retryAfter) } : {};
     if (!/operationresults$/i.test(parsed.type)) {
       return {

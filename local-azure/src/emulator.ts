@@ -63,6 +63,7 @@ export interface LocalAzure {
   reset(): void;
   setFaults(faults: Faults): void;
   setThrottle(options: ThrottleOptions): void;
+  /** Changes the given LRO options (model, polls, Retry-After, durations); the others keep their values. The time scale is the throttle's. */
   setLro(options: LroOptions): void;
   /** Changes the given Resource Graph options; the others keep their values. */
   setResourceGraph(options: ResourceGraphOptions): void;
@@ -78,7 +79,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const token = options.token ?? `local-azure-test-token-${randomBytes(12).toString("hex")}`;
   const ctx: EmulatorContext = {
     store: new ResourceStore(),
-    operations: new OperationTracker(options.lro),
+    // One time scale for buckets and operation durations: LRO options may not set their own.
+    operations: new OperationTracker({ ...options.lro, timeScale: options.throttle?.timeScale ?? 1 }),
     throttle: new Throttle(options.throttle),
     faults: new FaultInjector(options.faults),
     events: new EventFeed(options.eventLimit),
@@ -123,8 +125,11 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       log.reset();
     },
     setFaults: (faults) => ctx.faults.set(faults),
-    setThrottle: (throttle) => ctx.throttle.configure(throttle),
-    setLro: (lro) => ctx.operations.configure(lro),
+    setThrottle: (throttle) => {
+      ctx.throttle.configure(throttle);
+      if (throttle.timeScale !== undefined) ctx.operations.configure({ timeScale: throttle.timeScale });
+    },
+    setLro: (lro) => ctx.operations.configure({ ...lro, timeScale: undefined }),
     setResourceGraph: (graphOptions) => graph.configure(graphOptions),
     setPowerState: (vmId, state) => {
       const vm = ctx.store.get(vmId);
@@ -221,6 +226,9 @@ function controlEndpoints(azure: LocalAzure): (method: string, url: URL, bytes: 
           return { status: 200, body: {} };
         case "POST /_emulator/throttle":
           azure.setThrottle((json() ?? {}) as ThrottleOptions);
+          return { status: 200, body: {} };
+        case "POST /_emulator/lro":
+          azure.setLro((json() ?? {}) as LroOptions);
           return { status: 200, body: {} };
         case "POST /_emulator/resource-graph":
           azure.setResourceGraph((json() ?? {}) as ResourceGraphOptions);

@@ -18,6 +18,11 @@ export interface WriteInput {
 export interface TypeBehaviour {
   /** How a PUT/PATCH completes: Azure-AsyncOperation, Location (202 then 200) or provisioningState in the body. */
   lro?: "async" | "location" | "body";
+  /**
+   * `durations` LRO model: how long a write of this type runs, in ARM seconds (min, max; drawn per operation,
+   * seeded). Figures and sources: docs/azure-fidelity.md, Long-running operations.
+   */
+  durationSeconds?: readonly [number, number];
   /** The machine whose running operation blocks writes to it and to its extensions. */
   lockKey?: (parsed: ArmPath) => string;
   /** Counts against the Compute per-VM write bucket. */
@@ -78,8 +83,14 @@ function machineLock(parsed: ArmPath): string {
   return parsed.container.toLowerCase();
 }
 
+/** An extension install or update runs the handler inside the machine: minutes, not seconds. */
+const EXTENSION_SECONDS = [60, 240] as const;
+/** Workspaces and solutions: a few seconds. */
+const SHARED_RESOURCE_SECONDS = [2, 10] as const;
+
 const vmExtension: TypeBehaviour = {
   lro: "async",
+  durationSeconds: EXTENSION_SECONDS,
   lockKey: machineLock,
   computeWrites: true,
   unpaged: true,
@@ -113,6 +124,7 @@ function displayHandler(ext: ArmResource): string {
 
 const arcExtension: TypeBehaviour = {
   lro: "async",
+  durationSeconds: EXTENSION_SECONDS,
   lockKey: machineLock,
   failure({ ctx, parsed }) {
     const machine = ctx.store.get(parsed.container);
@@ -126,6 +138,8 @@ const arcExtension: TypeBehaviour = {
 
 const virtualMachine: TypeBehaviour = {
   lro: "async",
+  /** A VM update such as an identity PATCH (power actions take the same range here). */
+  durationSeconds: [10, 40],
   lockKey: (parsed) => parsed.path.toLowerCase(),
   computeWrites: true,
   managedIdentity: true,
@@ -172,6 +186,7 @@ const dataCollectionRuleAssociation: TypeBehaviour = {
 
 const workspace: TypeBehaviour = {
   lro: "body",
+  durationSeconds: SHARED_RESOURCE_SECONDS,
   complete({ existing, resource }) {
     const customerId = props(existing).customerId ?? randomUUID();
     return { ...resource, properties: { ...props(resource), customerId } };
@@ -203,7 +218,7 @@ const BEHAVIOURS: Record<string, TypeBehaviour> = {
   "microsoft.insights/datacollectionrules": dataCollectionRule,
   [DCRA_TYPE]: dataCollectionRuleAssociation,
   "microsoft.operationalinsights/workspaces": workspace,
-  "microsoft.operationsmanagement/solutions": { lro: "location" },
+  "microsoft.operationsmanagement/solutions": { lro: "location", durationSeconds: SHARED_RESOURCE_SECONDS },
   "microsoft.managedidentity/userassignedidentities": userAssignedIdentity,
   "microsoft.security/pricings": { ...security, unpaged: true },
   "microsoft.security/autoprovisioningsettings": {

@@ -1,11 +1,12 @@
 import { parseArgs } from "node:util";
 import { startLocalAzure } from "./emulator.js";
 import { demoEstate } from "./estate.js";
+import type { LroModel } from "./lro.js";
 
 /**
  * Runs the emulator out of process (demo, benchmark):
  *   node dist/local-azure/src/server.js --port 0 --seed 1 [--page-size 100] [--polls 1]
- *        [--retry-after 0] [--no-throttle] [--time-scale 1] [--token T] [--request-log-limit N] [--demo]
+ *        [--retry-after 0] [--lro-model polls|durations] [--no-throttle] [--time-scale 1] [--token T] [--request-log-limit N] [--demo]
  * `--demo` loads the demo tenant (the estate `npm run demo` remediates); otherwise the store starts empty.
  * Prints one JSON line `{ endpoint, token, caCertPath }`, then serves until SIGINT/SIGTERM.
  */
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       "page-size": { type: "string" },
       polls: { type: "string" },
       "retry-after": { type: "string" },
+      "lro-model": { type: "string" },
       "no-throttle": { type: "boolean", default: false },
       "time-scale": { type: "string" },
       token: { type: "string" },
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
     token: values.token,
     pageSize: num(values["page-size"]),
     requestLogLimit: num(values["request-log-limit"]),
-    lro: { polls: num(values.polls), retryAfterSeconds: num(values["retry-after"]) },
+    lro: { model: lroModel(values["lro-model"]), polls: num(values.polls), retryAfterSeconds: num(values["retry-after"]) },
     faults: values.seed === undefined ? undefined : { seed: Number(values.seed) },
     throttle: values["no-throttle"]
       ? { reads: false, writes: false, computeVmWrites: false, resourceGraph: false }
@@ -41,6 +43,11 @@ async function main(): Promise<void> {
   const stop = (): void => void azure.close().then(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+function lroModel(value: string | undefined): LroModel | undefined {
+  if (value === undefined || value === "polls" || value === "durations") return value;
+  throw new Error(`--lro-model must be polls or durations, not '${value}'`);
 }
 
 main().catch((error: unknown) => {
