@@ -113,7 +113,10 @@ async function runHost(): Promise<void> {
   const events = (async () => {
     while (!stopping && !values.demo) {
       const taken = await azure.control<{ value: ArmEvent[] }>("POST", "events/take").catch(() => ({ value: [] }));
-      for (const event of taken.value.filter((candidate) => eventGridDelivers(filter, candidate))) await onResourceWrite(event as never, context("onResourceWrite"));
+      for (const event of taken.value.filter((candidate) => eventGridDelivers(filter, candidate))) {
+        // As Event Grid does, a failed delivery is dropped here (it would retry): the host keeps running.
+        await onResourceWrite(event as never, context("onResourceWrite")).catch((error: unknown) => console.error(`event ${String(event.id)} not delivered: ${String(error)}`));
+      }
       await sleep(1000);
     }
   })();

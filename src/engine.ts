@@ -133,14 +133,13 @@ async function sweepParts(subscriptions: readonly string[], request: ReconcileRe
 }
 
 async function reconcileSnapshot(
-  discovered: Snapshot,
+  snapshot: Snapshot,
   request: ReconcileRequest,
   dependencies: EngineDependencies,
   run: { runId: string; logger: Logger; dryRun: boolean; startedAt: Date },
 ): Promise<{ plan: Plan; report: Report }> {
   const { settings, gateway } = dependencies;
   const { runId, logger, dryRun } = run;
-  const snapshot = discovered;
   logger.info({ resourceId: "(scope)", subscriptions: snapshot.subscriptions.size, machines: snapshot.machines.length }, "discovered");
   dependencies.onProgress?.(`discovered ${snapshot.machines.length} machines in ${snapshot.subscriptions.size} subscriptions`);
   for (const entry of snapshot.unreadable) logger.warn({ resourceId: entry.id, reason: entry.reason }, "not discovered");
@@ -218,9 +217,13 @@ function planFor(snapshot: Snapshot, saved: SavedPlan | undefined, settings: Set
     ...saved.plan.findings.filter((finding) => inSnapshot(finding.subscriptionId)),
     ...[...unlisted].map(([subscriptionId, count]) => ({ subscriptionId, message: `${count} write(s) needed now are not in plan ${saved.planId}: not made; make a new plan to review them` })),
   ];
+  const refused = staleAgainst(items, today.items);
+  // What is sent is today's item, proven equal to the reviewed one: never the file's own fields.
+  const todays = new Map(today.items.map((item) => [item.key, item]));
+  const applied = items.map((item) => (refused.has(item.key) ? item : (todays.get(item.key) ?? item)));
   return {
-    plan: { ...saved.plan, dryRun: settings.dryRun, items, assessments: saved.plan.assessments.filter((assessment) => inSnapshot(assessment.machine.subscriptionId)), findings },
-    refused: staleAgainst(items, today.items),
+    plan: { ...saved.plan, dryRun: settings.dryRun, items: applied, assessments: saved.plan.assessments.filter((assessment) => inSnapshot(assessment.machine.subscriptionId)), findings },
+    refused,
   };
 }
 

@@ -103,7 +103,7 @@ export interface WorkspaceState {
  * names no real date is treated as `skip` (and reported); any other value opts nothing out.
  */
 export const OPT_OUT_VALUE = "skip";
-export const OPT_OUT_UNTIL = "skip-until";
+const OPT_OUT_UNTIL = "skip-until";
 
 /** What an opt-out tag's value means at one moment (the run's clock, never the wall clock in pure code). */
 export type OptOut =

@@ -11,7 +11,7 @@ import { InputError } from "./errors.js";
 import { isRunId, isWorkItemId } from "./state/keys.js";
 import type { MachineAssessment } from "./evaluate/evaluate.js";
 import { PLAN_VERSION, type PlanAction } from "./plan/plan.js";
-import { PLANNING_SETTINGS, SAVED_PLAN_FORMAT, type SavedPlan } from "./plan/savedPlan.js";
+import { PLANNING_SETTINGS, SAVED_PLAN_FORMAT, type SavedPlan, type StoredPlanPart } from "./plan/savedPlan.js";
 
 /** Machines per machine work item. */
 export const MAX_MACHINES_PER_WORK_ITEM = 50;
@@ -237,25 +237,29 @@ const assessmentFields = z.looseObject({
 });
 const assessment = z.custom<MachineAssessment>((value) => assessmentFields.safeParse(value).success, { error: "an assessment lacks the machine, status, blocked or notes the report reads" });
 
+const planningSettings = z.record(z.enum(PLANNING_SETTINGS), z.string());
+
+const plan = z.strictObject({
+  version: z.literal(PLAN_VERSION, { error: `plan version must be ${PLAN_VERSION}: this plan was made by another version of ama-remediator` }),
+  createdAt: z.iso.datetime({ offset: true }),
+  dryRun: z.boolean(),
+  items: z.array(planItem),
+  assessments: z.array(assessment),
+  findings: z.array(z.strictObject({ subscriptionId: z.string(), message: z.string() })),
+});
+
 const savedPlanSchema = z.strictObject({
   format: z.literal(SAVED_PLAN_FORMAT, { error: `not an ama-remediator plan (format must be "${SAVED_PLAN_FORMAT}")` }),
   planId: z.string().min(1).max(100),
   createdAt: z.iso.datetime({ offset: true }),
   scope: z.strictObject({ subscriptions: z.array(z.string()), resourceIds: z.array(resourceId) }),
-  settings: z.record(z.enum(PLANNING_SETTINGS), z.string()),
-  plan: z.strictObject({
-    version: z.literal(PLAN_VERSION, { error: `plan version must be ${PLAN_VERSION}: this plan was made by another version of ama-remediator` }),
-    createdAt: z.iso.datetime({ offset: true }),
-    dryRun: z.boolean(),
-    items: z.array(planItem),
-    assessments: z.array(assessment),
-    findings: z.array(z.strictObject({ subscriptionId: z.string(), message: z.string() })),
-  }),
+  settings: planningSettings,
+  plan,
 });
 
-/** A saved plan as JSON data (a stored dry run's, or a file's once parsed); InputError naming the first problem. */
-export function parseSavedPlanValue(value: unknown): SavedPlan {
-  return parseWith(savedPlanSchema, value, "plan");
+/** The parts of a plan a dry run stored with its run record (src/state/runStore.ts), one per work item. */
+export function parseStoredPlanParts(value: unknown): StoredPlanPart[] {
+  return parseWith(z.array(z.strictObject({ settings: planningSettings, subscriptions: z.array(z.string()), plan })), value, "stored plan");
 }
 
 /** A saved plan from its JSON text; InputError naming the first problem (apply writes nothing then). */
@@ -266,5 +270,5 @@ export function parseSavedPlan(text: string): SavedPlan {
   } catch (error) {
     throw new InputError(`the plan file is not JSON (${(error as Error).message})`);
   }
-  return parseSavedPlanValue(value);
+  return parseWith(savedPlanSchema, value, "plan");
 }

@@ -45,19 +45,28 @@ function describe(identity: MachineIdentity): string {
 
 /**
  * A saved plan's items against a plan made now over the same scope: an item is still current only when
- * today's plan would make the same write (same key, same body) over what it observed then. Every other
- * item is refused as stale, with why; what today's plan adds is not the reviewed plan's to write.
+ * today's plan would make the very same write (action, method, target, API version, body, whose
+ * principal) over what it observed then, needing nothing the saved plan does not list. Every other item is
+ * refused as stale, with why; what today's plan adds is not the reviewed plan's to write.
  */
 export function staleAgainst(saved: readonly PlanItem[], fresh: readonly PlanItem[]): Map<string, string> {
   const now = new Map(fresh.map((item) => [item.key, item]));
+  const listed = new Set(saved.map((item) => item.key));
   const stale = new Map<string, string>();
   for (const item of saved) {
     const current = now.get(item.key);
+    const unlisted = current?.dependsOn.find((key) => !listed.has(key));
     if (!current) stale.set(item.key, "no longer needed, or no longer allowed (already done, the target is gone or opted out)");
     else if (canonical(current.observed) !== canonical(item.observed)) stale.set(item.key, `what the plan observed changed (planned over ${brief(item.observed)}, now ${brief(current.observed)})`);
-    else if (canonical(current.body) !== canonical(item.body)) stale.set(item.key, "the write it would make now differs from the plan's");
+    else if (canonical(theWrite(current)) !== canonical(theWrite(item))) stale.set(item.key, "the write it would make now differs from the plan's");
+    else if (unlisted) stale.set(item.key, `it now needs ${unlisted}, which the plan does not list`);
   }
   return stale;
+}
+
+/** What an item sends to ARM, and whose principal it grants: the part of a plan a reviewer approved. */
+function theWrite(item: PlanItem): unknown {
+  return { action: item.action, method: item.method, target: idKey(item.targetId), apiVersion: item.apiVersion, body: item.body, principalFrom: item.principalFrom && idKey(item.principalFrom) };
 }
 
 /** JSON with object keys sorted: two readings of the same state compare equal whatever the key order. */

@@ -117,7 +117,8 @@ async function eventRequest(settings: Settings, subscriptions: readonly string[]
   const parsed = await parseEvents(body, eventContextOf(settings));
   if (parsed.rejected.length > 0) throw new InputError(`event ${parsed.rejected[0]?.index ?? 0}: ${parsed.rejected[0]?.reason ?? "invalid"}`);
   const scope = new Set(subscriptions.length > 0 ? subscriptions : settings.subscriptions);
-  const events = parsed.accepted.filter((event) => scope.size === 0 || scope.has(event.subscriptionId.toLowerCase()));
+  // A configured workspace or rule serves every subscription, wherever it lives itself.
+  const events = parsed.accepted.filter((event) => event.scope === "everySubscription" || scope.size === 0 || scope.has(event.subscriptionId.toLowerCase()));
   if (events.length === 0) return undefined;
   if (events.some((event) => event.scope === "everySubscription")) return { subscriptions };
   // A sweep of their subscriptions covers the machines the other events named, too.

@@ -19,16 +19,21 @@ import { BUILT_IN_IDENTITY_RESOURCE_GROUP } from "../defender/names.js";
 import { SWEEP_QUERIES } from "./sweepDiscovery.js";
 
 /** "Changes are queryable for fourteen days" (azure-docs governance/resource-graph/how-to/get-resource-changes.md). */
-export const CHANGE_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
+const CHANGE_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
 /** History this close to the retention's edge may be partly gone already: sweep in full instead. */
 const RETENTION_MARGIN_MS = 60 * 60 * 1000;
+
+/** Whether Resource Graph still holds every change since `since`: the timer and discovery ask this one question. */
+export function changeHistoryCovers(since: Date, now: Date): boolean {
+  return since.getTime() >= now.getTime() - (CHANGE_RETENTION_MS - RETENTION_MARGIN_MS);
+}
 
 /**
  * Changed machines in one subscription above which it is swept in full instead: direct reads cost about three
  * ARM reads a machine plus a dozen for the subscription, from a read bucket of 250 per subscription, while a
  * full sweep of one subscription costs a handful of Resource Graph queries.
  */
-export const TARGETED_MACHINES_PER_SUBSCRIPTION = 50;
+const TARGETED_MACHINES_PER_SUBSCRIPTION = 50;
 
 const MACHINE_TYPES = ["microsoft.compute/virtualmachines", "microsoft.hybridcompute/machines"];
 const EXTENSION_TYPES = MACHINE_TYPES.map((type) => `${type}/extensions`);
@@ -61,7 +66,7 @@ export interface ChangedScope {
  * keeps means every subscription is swept in full.
  */
 export async function discoverChanges(gateway: ArmGateway, settings: Settings, subscriptionIds: readonly string[], since: Date, now = new Date()): Promise<ChangedScope> {
-  if (since.getTime() < now.getTime() - (CHANGE_RETENTION_MS - RETENTION_MARGIN_MS)) return { subscriptions: [...subscriptionIds], machines: new Map() };
+  if (!changeHistoryCovers(since, now)) return { subscriptions: [...subscriptionIds], machines: new Map() };
   const records: ChangeRecord[] = [];
   const read = async (pages: AsyncIterable<ResourceGraphRow[]>) => {
     for await (const page of pages) for (const row of page) records.push(toChangeRecord(row));

@@ -1,5 +1,6 @@
 /**
- * Targeted discovery for named machines (Event Grid events, HTTP runs with resourceIds). Resource
+ * Targeted discovery for named machines (Event Grid events, HTTP runs with resourceIds, the machines an
+ * incremental sweep found changed). Resource
  * Graph lags behind ARM by seconds to minutes, so a machine that was just created is read directly:
  * the machine, its extensions and associations, then the handful of shared resources its desired
  * state names, once per subscription.

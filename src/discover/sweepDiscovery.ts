@@ -19,7 +19,7 @@ const quote = (value: string): string => `'${value.replace(/\\/g, "\\\\").replac
 
 /** What the incremental sweep reads of a change row (and `more` of it), under the row's own property names. */
 const changeProperties = (...more: string[]): string =>
-  `bag_pack(${["targetResourceId", "targetResourceType", "changeType", "changeAttributes", ...more].map((name) => `'${name}', properties.${name}`).join(", ")})`;
+  `bag_pack(${["targetResourceId", "changeType", "changeAttributes", ...more].map((name) => `'${name}', properties.${name}`).join(", ")})`;
 
 /**
  * Every query a sweep sends. Each pages in a stable order (Resource Graph pages an unordered result

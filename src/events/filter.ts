@@ -6,10 +6,10 @@
  */
 import type { DriftCause } from "../report/timing.js";
 
-export const WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
+const WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
 export const WRITE_FAILURE = "Microsoft.Resources.ResourceWriteFailure";
-export const DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
-export const ACTION_SUCCESS = "Microsoft.Resources.ResourceActionSuccess";
+const DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
+const ACTION_SUCCESS = "Microsoft.Resources.ResourceActionSuccess";
 
 /** Event types the service subscribes to (Microsoft.Resources subscription system topic). */
 export const HANDLED_EVENT_TYPES = [WRITE_SUCCESS, WRITE_FAILURE, DELETE_SUCCESS, ACTION_SUCCESS] as const;
@@ -48,9 +48,12 @@ export const EVENT_RULES: readonly EventRule[] = [
   { operation: "Microsoft.Compute/virtualMachines/extensions/delete", eventTypes: [DELETE_SUCCESS], target: "machine", cause: "agentOrAssociationRemoved" },
   { operation: "Microsoft.HybridCompute/machines/extensions/delete", eventTypes: [DELETE_SUCCESS], target: "machine", cause: "agentOrAssociationRemoved" },
   { operation: "Microsoft.Insights/dataCollectionRuleAssociations/delete", eventTypes: [DELETE_SUCCESS], target: "machine", cause: "agentOrAssociationRemoved" },
-  // An extension whose provisioning failed ends in ResourceWriteFailure; either outcome is re-read.
-  { operation: "Microsoft.Compute/virtualMachines/extensions/write", eventTypes: [WRITE_SUCCESS, WRITE_FAILURE], target: "machine", cause: "extensionFailed" },
-  { operation: "Microsoft.HybridCompute/machines/extensions/write", eventTypes: [WRITE_SUCCESS, WRITE_FAILURE], target: "machine", cause: "extensionFailed" },
+  // An extension whose provisioning failed ends in ResourceWriteFailure (reinstalled, a bounded number of times a
+  // day); one written successfully may still have been changed out of line (auto-upgrade off, another version).
+  { operation: "Microsoft.Compute/virtualMachines/extensions/write", eventTypes: [WRITE_FAILURE], target: "machine", cause: "extensionFailed" },
+  { operation: "Microsoft.HybridCompute/machines/extensions/write", eventTypes: [WRITE_FAILURE], target: "machine", cause: "extensionFailed" },
+  { operation: "Microsoft.Compute/virtualMachines/extensions/write", eventTypes: [WRITE_SUCCESS], target: "machine", cause: "extensionChanged" },
+  { operation: "Microsoft.HybridCompute/machines/extensions/write", eventTypes: [WRITE_SUCCESS], target: "machine", cause: "extensionChanged" },
   { operation: "Microsoft.Security/pricings/write", eventTypes: [WRITE_SUCCESS], target: "pricing", cause: "planEnabled" },
   { operation: "Microsoft.OperationalInsights/workspaces/delete", eventTypes: [DELETE_SUCCESS], target: "sharedResource", cause: "sharedResourceDeleted" },
   { operation: "Microsoft.OperationsManagement/solutions/delete", eventTypes: [DELETE_SUCCESS], target: "sharedResource", cause: "sharedResourceDeleted" },
@@ -66,19 +69,13 @@ export const EVENT_RULES: readonly EventRule[] = [
 ];
 
 /** ARM operations (the event's `data.operationName`) the filter lets through. */
-export const HANDLED_OPERATIONS: readonly string[] = EVENT_RULES.map((rule) => rule.operation);
+export const HANDLED_OPERATIONS: readonly string[] = [...new Set(EVENT_RULES.map((rule) => rule.operation))];
 
 /** Event Grid's limits per event subscription (docs/azure-domain.md §8.4): values across all advanced filters, characters per value. */
 export const EVENT_GRID_LIMITS = { advancedFilterValues: 25, advancedFilters: 25, valueLength: 512 } as const;
 
-const rulesByOperation = new Map(EVENT_RULES.map((rule) => [rule.operation.toLowerCase(), rule]));
-
 /** The rule for an event, or undefined when the service does not act on it. Event Grid compares strings case-insensitively; so do we. */
 export function ruleFor(eventType: string, operationName: string): EventRule | undefined {
-  const rule = rulesByOperation.get(operationName.toLowerCase());
-  return rule?.eventTypes.some((type) => type.toLowerCase() === eventType.toLowerCase()) ? rule : undefined;
-}
-
-export function isHandled(eventType: string, operationName: string): boolean {
-  return ruleFor(eventType, operationName) !== undefined;
+  const [type, operation] = [eventType.toLowerCase(), operationName.toLowerCase()];
+  return EVENT_RULES.find((rule) => rule.operation.toLowerCase() === operation && rule.eventTypes.some((handled) => handled.toLowerCase() === type));
 }

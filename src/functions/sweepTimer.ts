@@ -10,6 +10,7 @@ import { sharedService } from "../service/service.js";
 import { startSweep } from "../service/sweep.js";
 import { purgeExpiredClaims } from "../service/events.js";
 import { flushTelemetry } from "../telemetry/flush.js";
+import { describeError } from "../errors.js";
 import { observePoisonMessages } from "../telemetry/instruments.js";
 
 export async function sweepTimer(timer: Timer, _context: InvocationContext): Promise<void> {
@@ -17,9 +18,13 @@ export async function sweepTimer(timer: Timer, _context: InvocationContext): Pro
   try {
     // First: a retried invocation (purge failed) must not have queued a sweep already.
     await purgeExpiredClaims(service);
-    const [timings, queues] = await Promise.all([service.state.timings.purgeExpired(), service.state.workQueue.approximateLength()]);
-    observePoisonMessages(queues.poison);
-    service.logger.info({ runId: null, resourceId: null, timings, poisonMessages: queues.poison }, "expired timings purged, poison queue read");
+    // Metrics housekeeping never stands in the sweep's way.
+    await Promise.all([service.state.timings.purgeExpired(), service.state.workQueue.approximateLength()])
+      .then(([timings, queues]) => {
+        observePoisonMessages(queues.poison);
+        service.logger.info({ runId: null, resourceId: null, timings, poisonMessages: queues.poison }, "expired timings purged, poison queue read");
+      })
+      .catch((error: unknown) => service.logger.warn({ runId: null, resourceId: null, error: describeError(error) }, "timings purge or poison queue read failed; the sweep goes on"));
     const run = await startSweep(service);
     service.logger.info({ runId: run.runId, resourceId: "(scope)", pastDue: timer.isPastDue }, "timer sweep queued");
   } finally {

@@ -13,6 +13,7 @@ export type DriftCause =
   | "sharedResourceDeleted"
   | "optOutRemoved"
   | "extensionFailed"
+  | "extensionChanged"
   | "agentOrAssociationRemoved"
   | "sweep";
 

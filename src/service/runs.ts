@@ -22,6 +22,7 @@ import { BUSY_RETRY_MS, subscriptionsBusy, withSubscriptionLeases } from "./leas
 import { done, outcomeOfError, type Outcome } from "./outcome.js";
 import type { Service } from "./service.js";
 import { MAX_MACHINES_PER_WORK_ITEM } from "../schemas.js";
+import { describeError } from "../errors.js";
 
 /** One sweep of some subscriptions: every machine (`full`) or what changed at or after `since` (`incremental`). */
 export interface SweepGroup {
@@ -175,7 +176,7 @@ async function flushPendingMachines(service: Service, item: SubscriptionWorkItem
       const { plan, report } = await reconcileForWorkItem(service, item, { subscriptions: [subscriptionId], drift });
       reports.push(report);
       if (!item.dryRun) {
-        await countReinstalls(service, plan);
+        await countReinstalls(service, item, plan);
         await service.state.checkpoints.record(subscriptionId, { lastSweepAt: sweptAt, lastFullReconcileAt: sweptAt });
       }
     } else {
@@ -207,13 +208,25 @@ async function reconcileNamedMachines(service: Service, item: SubscriptionWorkIt
   const machineIds = pending.filter((entry) => !held.has(idKey(entry.resourceId))).map((entry) => entry.resourceId);
   if (machineIds.length === 0) return reports;
   const { plan, report } = await reconcileForWorkItem(service, item, { resourceIds: machineIds, drift });
-  if (!item.dryRun) await countReinstalls(service, plan);
+  if (!item.dryRun) await countReinstalls(service, item, plan);
   return [...reports, report];
 }
 
 /** Each Failed agent an event flush reinstalls counts against its machine's daily limit. */
-async function countReinstalls(service: Service, plan: Plan): Promise<void> {
-  await Promise.all(plannedReinstalls(plan).map((machineId) => service.state.reinstalls.record(machineId)));
+async function countReinstalls(service: Service, item: WorkItem, plan: Plan): Promise<void> {
+  await afterWrites(service, item, "counting agent reinstalls", () => Promise.all(plannedReinstalls(plan).map((machineId) => service.state.reinstalls.record(machineId))));
+}
+
+/**
+ * Bookkeeping once Azure has been written: if Storage fails here the work item must still settle with its
+ * report, as a retry would find nothing left to do and report the machines merely compliant.
+ */
+async function afterWrites(service: Service, item: WorkItem, what: string, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    service.logger.warn({ runId: item.runId, resourceId: workItemResource(item), error: describeError(error) }, `${what} failed after the writes; the report stands`);
+  }
 }
 
 async function reconcileWorkItem(service: Service, item: WorkItem, scope: Pick<ReconcileRequest, "resourceIds" | "subscriptions" | "changedSince" | "savedPlan">): Promise<void> {
@@ -248,7 +261,7 @@ async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pic
     { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit, driftMemory: state.firstSeen },
   );
   // Time-to-compliant for GET /api/metrics and Azure Monitor, once per reconcile.
-  await state.timings.record(outcome.report);
+  await afterWrites(service, item, "recording time-to-compliant", () => state.timings.record(outcome.report));
   recordReport(outcome.report);
   return outcome;
 }

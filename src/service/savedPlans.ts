@@ -5,7 +5,7 @@
  */
 import { InputError } from "../errors.js";
 import { savedPlanOfParts, wholePlanRefusal, type SavedPlan, type StoredPlanPart } from "../plan/savedPlan.js";
-import { parseSavedPlanValue } from "../schemas.js";
+import { parseStoredPlanParts } from "../schemas.js";
 import type { Service } from "./service.js";
 
 export type StoredPlan = { readonly saved: SavedPlan } | { readonly refused: { readonly status: 404 | 409; readonly reason: string } };
@@ -16,10 +16,16 @@ export async function storedPlan(service: Service, planId: string, now = new Dat
   if (!run) return { refused: { status: 404, reason: `no run ${planId}` } };
   if (!run.dryRun) return { refused: { status: 409, reason: `run ${planId} was not a dry run: it has no plan to apply` } };
   if (run.status !== "succeeded") return { refused: { status: 409, reason: `dry run ${planId} is ${run.status}: apply a plan once its dry run has succeeded` } };
-  const parts = (await service.state.runs.planParts(planId)) ?? [];
-  const merged = savedPlanOfParts(planId, run.createdAt, parts as StoredPlanPart[]);
-  if (!merged) return { refused: { status: 409, reason: `dry run ${planId} stored no plan (runs made before plans were stored, or an events run)` } };
-  const saved = parseSavedPlanValue(merged);
+  let parts: StoredPlanPart[];
+  try {
+    parts = parseStoredPlanParts((await service.state.runs.planParts(planId)) ?? []);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return { refused: { status: 409, reason: `dry run ${planId} stored a plan this version cannot read (${error.message})` } };
+  }
+  if (new Set(parts.map((part) => JSON.stringify(part.settings))).size > 1) return { refused: { status: 409, reason: `dry run ${planId} was planned under settings that changed while it ran: make a new plan` } };
+  const saved = savedPlanOfParts(planId, run.createdAt, parts);
+  if (!saved) return { refused: { status: 409, reason: `dry run ${planId} stored no plan (runs made before plans were stored, or an events run)` } };
   const refusal = wholePlanRefusal(saved, service.settings, service.settings.planMaxAgeHours, now);
   return refusal ? { refused: { status: 409, reason: refusal } } : { saved };
 }

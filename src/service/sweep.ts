@@ -5,7 +5,7 @@
  * live in Table Storage, so restarts and overlapping timers pick up where the last sweep ended.
  */
 import { resolveSubscriptions } from "../engine.js";
-import { CHANGE_RETENTION_MS } from "../discover/changeDiscovery.js";
+import { changeHistoryCovers } from "../discover/changeDiscovery.js";
 import type { RunSummary } from "../state/runStore.js";
 import { recordSweep } from "../telemetry/instruments.js";
 import { startRun } from "./runs.js";
@@ -27,7 +27,7 @@ export async function startSweep(service: Service, now = new Date()): Promise<Ru
     const lastFull = checkpoint?.lastFullReconcileAt?.getTime();
     const lastSweep = checkpoint?.lastSweepAt?.getTime();
     // Change history older than Resource Graph keeps it cannot say what changed: sweep in full.
-    const full = lastFull === undefined || lastSweep === undefined || now.getTime() - lastFull >= fullEveryMs || now.getTime() - lastSweep >= CHANGE_RETENTION_MS - CHANGES_OVERLAP_MS;
+    const full = lastFull === undefined || lastSweep === undefined || now.getTime() - lastFull >= fullEveryMs || !changeHistoryCovers(new Date(lastSweep - CHANGES_OVERLAP_MS), now);
     const since = full ? undefined : new Date(lastSweep - CHANGES_OVERLAP_MS).toISOString();
     const key = since ?? "full";
     const group = groups.get(key) ?? { mode: full ? "full" : "incremental", ...(since ? { since } : {}), subscriptionIds: [] };

@@ -20,7 +20,7 @@ interface AttemptEntity {
 }
 
 /** The UTC day a time falls on, as the partition key. */
-export function attemptDay(at: Date): string {
+function attemptDay(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 

@@ -20,9 +20,9 @@ import type { Environment } from "../config/settings.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 
-export const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 /** The client id of the user-assigned managed identity the exporter authenticates as (DefaultAzureCredential reads it too). */
-export const CLIENT_ID_SETTING = "AZURE_CLIENT_ID";
+const CLIENT_ID_SETTING = "AZURE_CLIENT_ID";
 
 export type TelemetryStart = "started" | "not configured" | "invalid setting" | "failed";
 

@@ -16,7 +16,7 @@ export const METRICS = {
   machines: "ama_remediator.machines",
   /** Counter: writes that failed. Attributes: armErrorCode, action, subscriptionId. */
   remediationFailures: "ama_remediator.remediation_failures",
-  /** Counter: timer sweeps that ran. Attributes: mode (full, incremental). */
+  /** Counter: timer sweeps queued (each timer run queues one). Attributes: mode (full, incremental). */
   sweeps: "ama_remediator.sweeps",
   /** Gauge: messages in the work-item poison queue, read by each timer sweep. */
   poisonMessages: "ama_remediator.poison_messages",

@@ -85,8 +85,9 @@ describe("apply <plan>", () => {
     const listed = new Set(saved.plan.items.map((item) => item.targetId.toLowerCase()));
     expect([...written].filter((id) => !listed.has(id))).toEqual([]);
     expect(written.size).toBeGreaterThan(0);
-    const converged = machineWith(estate, "no-identity");
-    if (converged.subscriptionId === production.subscriptionId) expect(hasAmaSucceeded(h.azure, converged.id)).toBe(true);
+    const fixed = estate.machines.find((machine) => machine.state === "no-identity" && machine.subscriptionId === production.subscriptionId);
+    expect(fixed, "the demo estate has a machine without identity in Contoso Production").toBeDefined();
+    expect(hasAmaSucceeded(h.azure, String(fixed?.id))).toBe(true);
 
     h.azure.resetRequests();
     const again = await cli(["apply", file, "--json"]);
@@ -127,6 +128,21 @@ describe("apply <plan>", () => {
     expect(report.subscriptions.flatMap((subscription) => subscription.notes).join("\n")).toMatch(/not in plan .*make a new plan/);
     // The rest of the plan went ahead.
     expect(report.resources.flatMap((resource) => resource.actions).some((action) => action.outcome === "succeeded")).toBe(true);
+  });
+
+  it("refuses an item someone edited to another write (a DELETE in place of a PUT, another target), and sends nothing of it", async () => {
+    const file = join(dir, "tampered.json");
+    const saved = await planTo(file);
+    const victim = h.azure.get(machineWith(estate, "converged").id);
+    const items = saved.plan.items.map((item) => (item.action === "installExtension" ? { ...item, method: "DELETE" as const, targetId: String(victim?.id) } : item));
+    await writeFile(file, JSON.stringify({ ...saved, plan: { ...saved.plan, items } }));
+    const result = await cli(["apply", file, "--json"]);
+    const report = JSON.parse(result.stdout) as JsonReport;
+    const tampered = report.resources.flatMap((resource) => resource.actions).filter((action) => action.action === "installExtension");
+    expect(tampered.length).toBeGreaterThan(0);
+    for (const action of tampered) expect(action.error?.code).toBe("StalePlan");
+    expect(h.writes().filter((write) => write.startsWith("DELETE"))).toEqual([]);
+    expect(h.azure.get(String(victim?.id))).toBeDefined();
   });
 
   it("refuses a plan older than PLAN_MAX_AGE_HOURS, or made for other settings, whole and writing nothing", async () => {
