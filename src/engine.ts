@@ -86,7 +86,7 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   const logger = dependencies.logger.child({ runId });
   const startedAt = new Date();
   const dryRun = request.dryRun ?? settings.dryRun;
-  const refusal = request.savedPlan && wholePlanRefusal(request.savedPlan, settings, settings.planMaxAgeHours, startedAt);
+  const refusal = request.savedPlan && wholePlanRefusal(request.savedPlan, settings, startedAt);
   if (refusal) throw new InputError(refusal);
 
   const outcomes: { plan: Plan; report: Report }[] = [];

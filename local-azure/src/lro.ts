@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { parseArmPath } from "./armPath.js";
+import { definedOptions } from "./options.js";
 import { behaviourOf } from "./resourceTypes.js";
 
 /**
@@ -212,6 +213,3 @@ export class OperationTracker {
   }
 }
 
-function definedOptions(options: LroOptions): LroOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as LroOptions;
-}

@@ -1,3 +1,5 @@
+import { definedOptions } from "./options.js";
+
 /** A token bucket: `capacity` tokens, refilled continuously at `refillPerSecond`. */
 export interface BucketLimit {
   capacity: number;
@@ -50,12 +52,12 @@ export class Throttle {
     options: ThrottleOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.options = { ...DEFAULT_THROTTLE, ...defined(options) };
+    this.options = { ...DEFAULT_THROTTLE, ...definedOptions(options) };
   }
 
   /** Changes some limits (omitted ones stay) and starts every bucket full. */
   configure(options: ThrottleOptions): void {
-    this.options = { ...this.options, ...defined(options) };
+    this.options = { ...this.options, ...definedOptions(options) };
     this.reset();
   }
 
@@ -107,6 +109,3 @@ export function formatDuration(ms: number): string {
   return `${pad(Math.floor(total / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
 }
 
-function defined(options: ThrottleOptions): ThrottleOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ThrottleOptions;
-}

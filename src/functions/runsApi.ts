@@ -14,6 +14,7 @@ import { parseWith, runRequestSchema } from "../schemas.js";
 import { sharedService, type Service } from "../service/service.js";
 import type { RunRecord, RunSummary } from "../state/runStore.js";
 import { storedPlan } from "../service/savedPlans.js";
+import { wholePlanRefusal } from "../plan/savedPlan.js";
 import { REPORT_PAGE_CSP, renderReportPage } from "../report/reportPage.js";
 import { reportPageInputOfRun } from "../report/runReportPage.js";
 import { json, methodNotAllowed, problem } from "./problem.js";
@@ -55,6 +56,8 @@ async function postRun(service: Service, request: HttpRequest): Promise<HttpResp
   if (body.planId) {
     const found = await storedPlan(service, body.planId);
     if ("refused" in found) return problem(found.refused.status, found.refused.status === 404 ? "Not Found" : "Conflict", found.refused.reason, "planId");
+    const refusal = wholePlanRefusal(found.saved, service.settings);
+    if (refusal) return problem(409, "Conflict", refusal, "planId");
     run = await startRun(service, { trigger: "http", dryRun: false }, { kind: "savedPlan", planId: body.planId, subscriptionIds: found.saved.scope.subscriptions });
   } else {
     const scope = await resolveRunScope(service, body);

@@ -63,9 +63,10 @@ export function savedPlan(planId: string, plan: Plan, scope: PlanScope, settings
 
 /**
  * Why the whole plan must not be applied (too old, other settings), or undefined. A plan is a
- * picture of Azure at one time: past `maxAgeHours` too much has moved for its review to mean much.
+ * picture of Azure at one time: past PLAN_MAX_AGE_HOURS too much has moved for its review to mean much.
  */
-export function wholePlanRefusal(saved: SavedPlan, settings: Settings, maxAgeHours: number, now = new Date()): string | undefined {
+export function wholePlanRefusal(saved: SavedPlan, settings: Settings, now = new Date()): string | undefined {
+  const maxAgeHours = settings.planMaxAgeHours;
   const ageHours = (now.getTime() - Date.parse(saved.createdAt)) / 3_600_000;
   if (ageHours > maxAgeHours) return `plan ${saved.planId} was made ${ageHours.toFixed(1)} h ago, more than PLAN_MAX_AGE_HOURS (${maxAgeHours} h): make a new plan`;
   if (ageHours < -0.1) return `plan ${saved.planId} is dated in the future (${saved.createdAt})`;

@@ -166,15 +166,7 @@ export class RunStore {
 
   /** The full record with poison list and report (not a dry run's plan: `planParts`); undefined for an unknown run. */
   async get<TEntry = unknown>(runId: string): Promise<RunRecord<TEntry> | undefined> {
-    assertRunId(runId);
-    let run: Stored<RunEntity> | undefined;
-    const items: Stored<ItemEntity>[] = [];
-    const chunks = new Map<string, string>();
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${runId} and (RowKey lt 'plan:' or RowKey ge 'plan;')` } })) {
-      if (entity.rowKey === RUN_ROW) run = entity as unknown as Stored<RunEntity>;
-      else if (entity.rowKey?.startsWith("item:")) items.push(entity as unknown as Stored<ItemEntity>);
-      else if (entity.rowKey?.startsWith("report:")) chunks.set(entity.rowKey, String(entity["data"] ?? ""));
-    }
+    const { run, items, chunks } = await this.readPartition(assertRunId(runId), "report");
     if (!run) return undefined;
     const poison = items
       .filter((item) => item.state === "poisoned")
@@ -267,16 +259,8 @@ export class RunStore {
 
   /** The plan parts a dry run's work items stored, as they were given; undefined for an unknown run. */
   async planParts(runId: string): Promise<unknown[] | undefined> {
-    assertRunId(runId);
-    let found = false;
-    const items: Stored<ItemEntity>[] = [];
-    const chunks = new Map<string, string>();
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${runId}` } })) {
-      if (entity.rowKey === RUN_ROW) found = true;
-      else if (entity.rowKey?.startsWith("item:")) items.push(entity as unknown as Stored<ItemEntity>);
-      else if (entity.rowKey?.startsWith("plan:")) chunks.set(entity.rowKey, String(entity["data"] ?? ""));
-    }
-    if (!found) return undefined;
+    const { run, items, chunks } = await this.readPartition(assertRunId(runId), "plan");
+    if (!run) return undefined;
     return items.filter((item) => item.state === "done" && (item.planChunks ?? 0) > 0).map((item) => readChunked<unknown>(chunks, item, "plan"));
   }
 
@@ -342,6 +326,21 @@ export class RunStore {
       await this.table.updateEntity(next, "Replace", { etag: run.etag });
       return toSummary(next);
     });
+  }
+
+  /** A run's partition without the other kind's chunks: the run row, its work items and the chunks of `kind`. */
+  private async readPartition(runId: string, kind: ChunkKind): Promise<{ run?: Stored<RunEntity>; items: Stored<ItemEntity>[]; chunks: Map<string, string> }> {
+    // Row keys sort item:… < plan:… < report:… < run.
+    const filter = kind === "report" ? odata`PartitionKey eq ${runId} and (RowKey lt 'plan:' or RowKey ge 'plan;')` : odata`PartitionKey eq ${runId} and (RowKey lt 'report:' or RowKey eq ${RUN_ROW})`;
+    let run: Stored<RunEntity> | undefined;
+    const items: Stored<ItemEntity>[] = [];
+    const chunks = new Map<string, string>();
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      if (entity.rowKey === RUN_ROW) run = entity as unknown as Stored<RunEntity>;
+      else if (entity.rowKey?.startsWith("item:")) items.push(entity as unknown as Stored<ItemEntity>);
+      else if (entity.rowKey?.startsWith(`${kind}:`)) chunks.set(entity.rowKey, String(entity["data"] ?? ""));
+    }
+    return { ...(run ? { run } : {}), items, chunks };
   }
 
   private async writeChunks(runId: string, workItemId: string, kind: ChunkKind, value: unknown): Promise<number> {
