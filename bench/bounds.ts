@@ -153,3 +153,41 @@ export const WRITES_FOR_DRIFT_STATE: Readonly<Record<string, number>> = {
   "arc-windows-connected": 2,
   "arc-linux-connected": 2,
 };
+
+/**
+ * The share of each ARM bucket a remediator may spend: the headroom policy (src/azure/policies.ts) keeps 20% for the
+ * customer's own automation under the same limits, so a bound on its time starts from 80% of the bucket.
+ */
+export const USABLE_BUCKET_SHARE = 0.8;
+
+export interface BurstBound {
+  /** Seconds the busiest subscription's writes need through 80% of its write bucket, then its refill. */
+  readonly quotaSeconds: number;
+  /** Seconds the busiest subscription's unavoidable reads (3 GETs per new machine) need through 80% of its read bucket. */
+  readonly readSeconds: number;
+  /** The longest chain of long-running writes on one machine (their drawn durations) plus its requests' latency. */
+  readonly chainSeconds: number;
+  readonly seconds: number;
+  readonly busiestSubscriptionWrites: number;
+  readonly busiestSubscriptionMachines: number;
+}
+
+/**
+ * A burst of new machines with operations that take time. Writes wait for the write bucket, the machines' first reads
+ * for the read bucket, and each machine's identity PATCH and agent PUT run one after the other (Compute refuses a
+ * second operation on a VM while one runs) for as long as ARM takes: whichever is longest. All in ARM seconds.
+ */
+export function burstBound(writesBySubscription: Readonly<Record<string, number>>, newMachinesBySubscription: Readonly<Record<string, number>>, longestChainSeconds: number): BurstBound {
+  const busiestWrites = Math.max(0, ...Object.values(writesBySubscription));
+  const busiestMachines = Math.max(0, ...Object.values(newMachinesBySubscription));
+  const quotaSeconds = Math.max(0, (busiestWrites - USABLE_BUCKET_SHARE * WRITE_BUCKET.capacity) / WRITE_BUCKET.refillPerSecond);
+  const readSeconds = Math.max(0, (3 * busiestMachines - USABLE_BUCKET_SHARE * READ_BUCKET.capacity) / READ_BUCKET.refillPerSecond);
+  return {
+    quotaSeconds,
+    readSeconds,
+    chainSeconds: longestChainSeconds,
+    seconds: Math.max(quotaSeconds, readSeconds, longestChainSeconds),
+    busiestSubscriptionWrites: busiestWrites,
+    busiestSubscriptionMachines: busiestMachines,
+  };
+}

@@ -10,6 +10,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { ComputeManagementClient } from "@azure/arm-compute";
 import { HybridComputeManagementClient } from "@azure/arm-hybridcompute";
 import { MonitorClient } from "@azure/arm-monitor";
+import { ruleKey } from "./estateParts.js";
 import { forEachBounded } from "./pool.js";
 
 export interface NaiveOptions {
@@ -75,8 +76,9 @@ function machineOf(id: string | undefined, kind: "vm" | "arc"): ListedMachine {
 export interface NaiveRemediateOptions {
   readonly endpoint: string;
   readonly credential: TokenCredential;
-  /** The rule every machine is associated with (the subscription's own). */
-  readonly dataCollectionRuleId: string;
+  /** The rule a machine is associated with: its subscription's own for its region, by `ruleKey` (estateParts.ts). */
+  readonly dataCollectionRules: Readonly<Record<string, string>>;
+  /** Machines of one subscription remediated at once; subscriptions run side by side (ARM throttles each on its own). */
   readonly machineConcurrency: number;
   /** Poll interval when ARM sends no Retry-After (the SDK's default is 2,000 ms). */
   readonly pollIntervalMs: number;
@@ -88,7 +90,7 @@ export interface NaiveRemediateResult {
 }
 
 /**
- * The naive remediator, for the operations scenario: each VM on its own, as a per-machine script or a
+ * The naive remediator, for the operations and bursts scenarios: each VM on its own, as a per-machine script or a
  * policy's deployIfNotExists would do it. It reads the machine, its extensions and its associations, then
  * writes what is missing one operation after another (identity PATCH, AMA PUT, association PUT), polling
  * each long-running one to its end with the SDK's poller.
@@ -97,9 +99,13 @@ export async function naiveRemediate(machineIds: readonly string[], options: Nai
   const clientOptions = { endpoint: options.endpoint };
   const monitor = new MonitorClient(options.credential, clientOptions);
   const poll = { updateIntervalInMs: options.pollIntervalMs };
-  let writes = 0;
-  await forEachBounded(machineIds, options.machineConcurrency, async (id) => {
+  const bySubscription = new Map<string, string[]>();
+  for (const id of machineIds) {
     const subscriptionId = /\/subscriptions\/([^/]+)/i.exec(id)?.[1] ?? "";
+    bySubscription.set(subscriptionId, [...(bySubscription.get(subscriptionId) ?? []), id]);
+  }
+  let writes = 0;
+  const remediate = async (subscriptionId: string, id: string): Promise<void> => {
     const machine = machineOf(id, "vm");
     const compute = new ComputeManagementClient(options.credential, subscriptionId, clientOptions);
     const vm = await compute.virtualMachines.get(machine.resourceGroup, machine.name);
@@ -129,9 +135,12 @@ export async function naiveRemediate(machineIds: readonly string[], options: Nai
       writes++;
     }
     if (associations === 0) {
-      await monitor.dataCollectionRuleAssociations.create(id.replace(/^\/+/, ""), "naive-ama", { body: { dataCollectionRuleId: options.dataCollectionRuleId } });
+      const dataCollectionRuleId = options.dataCollectionRules[ruleKey(subscriptionId, vm.location)];
+      if (!dataCollectionRuleId) throw new Error(`naive remediator: no data collection rule for ${subscriptionId} in ${vm.location}`);
+      await monitor.dataCollectionRuleAssociations.create(id.replace(/^\/+/, ""), "naive-ama", { body: { dataCollectionRuleId } });
       writes++;
     }
-  });
+  };
+  await Promise.all([...bySubscription].map(([subscriptionId, ids]) => forEachBounded(ids, options.machineConcurrency, (id) => remediate(subscriptionId, id))));
   return { machines: machineIds.length, writes };
 }

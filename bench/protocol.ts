@@ -23,10 +23,19 @@ export type Job =
    * per event. `concurrency` reconciles run at once (the Functions host's queue batch).
    */
   | { readonly kind: "burst"; readonly machineIds: readonly string[]; readonly grouping: "per-subscription" | "per-event"; readonly concurrency: number; readonly dryRun: boolean }
-  /** The naive remediator (bench/naive.ts) on these machines: read each, write what is missing, poll each operation. */
-  | { readonly kind: "naiveRemediate"; readonly machineIds: readonly string[]; readonly dataCollectionRuleId: string; readonly machineConcurrency: number; readonly pollIntervalMs: number }
+  /**
+   * The naive remediator (bench/naive.ts) on these machines: read each, write what is missing, poll each operation;
+   * `machineConcurrency` machines per subscription at once, `dataCollectionRules` by subscription and region (estateParts.ts `ruleKey`).
+   */
+  | { readonly kind: "naiveRemediate"; readonly machineIds: readonly string[]; readonly dataCollectionRules: Readonly<Record<string, string>>; readonly machineConcurrency: number; readonly pollIntervalMs: number }
   /** One event after another, CPU measured around each (parse, scope, reconcile). */
-  | { readonly kind: "eventCpu"; readonly machineIds: readonly string[]; readonly warmup: number };
+  | { readonly kind: "eventCpu"; readonly machineIds: readonly string[]; readonly warmup: number }
+  /**
+   * One event after another in one process, one set of engine dependencies (the shared-read cache too), as the
+   * Function App handles a stream of events. Before event `countFrom` the process empties the emulator's request
+   * log and counters, so the orchestrator's figures are those of the events from it on.
+   */
+  | { readonly kind: "eventSequence"; readonly machineIds: readonly string[]; readonly countFrom: number };
 
 export interface ProcessFigures {
   /** Wall time of the job itself (process start-up and module loading excluded). */
@@ -71,4 +80,10 @@ export interface NaiveRemediateOutcome extends ProcessFigures {
   readonly writes: number;
 }
 
-export type Outcome = SweepOutcome | NaiveOutcome | NaiveRemediateOutcome | EventCpuOutcome;
+export interface EventSequenceOutcome extends ProcessFigures {
+  readonly kind: "eventSequence";
+  /** Per event, in order: from the event's arrival to the end of its reconcile (its writes confirmed), and the machine's status in the report. */
+  readonly events: readonly { readonly machineId: string; readonly wallMs: number; readonly status: string }[];
+}
+
+export type Outcome = SweepOutcome | NaiveOutcome | NaiveRemediateOutcome | EventCpuOutcome | EventSequenceOutcome;

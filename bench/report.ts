@@ -27,6 +27,8 @@ export interface Measured {
   readonly throttled: number;
   /** The service process from spawn to exit (includes start-up). */
   readonly processWallMs: number;
+  /** The lowest level any subscription's ARM bucket reached, as a share of its size (null: bucket unused or off). */
+  readonly lowestRemaining: { readonly reads: number | null; readonly writes: number | null };
 }
 
 export interface Target {
@@ -40,6 +42,8 @@ export interface Target {
 export interface Row {
   readonly scenario: string;
   readonly group: "converged" | "incremental" | "drifted" | "burst" | "event";
+  /** ARM seconds per wall second when it differs from the run's (`--time-scale`): times are then also shown in ARM seconds. */
+  readonly timeScale?: number;
   readonly implementation: "service" | "naive";
   readonly machines: number;
   readonly subscriptions: number;
@@ -58,6 +62,8 @@ export interface BenchResults {
   readonly quick: boolean;
   readonly model: { readonly latencyMs: number; readonly jitterMs: number; readonly timeScale: number; readonly seed: number; readonly pollIntervalMs: number };
   readonly rows: readonly Row[];
+  /** Paragraphs on models some rows use besides the run's (printed under the model). */
+  readonly modelNotes?: readonly string[];
 }
 
 export async function writeResults(directory: string, results: BenchResults): Promise<string[]> {
@@ -65,10 +71,12 @@ export async function writeResults(directory: string, results: BenchResults): Pr
   const svgName = `${base}.svg`;
   const markdownPath = join(directory, `${base}.md`);
   const svgPath = join(directory, svgName);
-  await writeFile(markdownPath, markdown(results, svgName));
-  await writeFile(svgPath, chart(results));
+  // The chart plots the converged sweeps: a run without them has none.
+  const charted = results.rows.some((row) => row.group === "converged");
+  await writeFile(markdownPath, markdown(results, charted ? svgName : undefined));
+  if (charted) await writeFile(svgPath, chart(results));
   process.stdout.write(`${table(results)}\n`);
-  return [markdownPath, svgPath];
+  return charted ? [markdownPath, svgPath] : [markdownPath];
 }
 
 function ratio(row: Row): string {
@@ -79,12 +87,18 @@ function ratio(row: Row): string {
 
 function boundText(row: Row): string {
   if (row.bound.kind === "reads") return `${row.bound.value} reads`;
-  if (row.bound.kind === "seconds") return `${row.bound.value.toFixed(1)} s`;
+  if (row.bound.kind === "seconds") return row.timeScale ? `${(row.bound.value * row.timeScale).toFixed(0)} ARM s` : `${row.bound.value.toFixed(1)} s`;
   return "—";
 }
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);
+}
+
+/** Wall seconds, and ARM seconds for a row at its own time scale. */
+function wallText(row: Row): string {
+  const wall = seconds(row.outcome.wallMs);
+  return row.timeScale ? `${wall} (${((row.outcome.wallMs / 1000) * row.timeScale).toFixed(0)} ARM s)` : wall;
 }
 
 function table(results: BenchResults): string {
@@ -94,7 +108,7 @@ function table(results: BenchResults): string {
     const m = row.measured;
     const o = row.outcome;
     const perMachine = (m.reads + m.writes) / Math.max(1, row.machines);
-    return `| ${row.scenario} | ${row.implementation} | ${row.machines.toLocaleString("en-US")} | ${row.subscriptions} | ${m.reads.toLocaleString("en-US")} (${m.armReads} / ${m.graphQueries} / ${m.polls}) | ${m.writes} (${m.successfulWrites} / ${m.redundantWrites}) | ${m.throttled} | ${perMachine.toFixed(3)} | ${seconds(o.wallMs)} | ${o.peakRssMiB.toFixed(0)} | ${seconds(o.cpuUserMs + o.cpuSystemMs)} | ${boundText(row)} | ${ratio(row)} |`;
+    return `| ${row.scenario} | ${row.implementation} | ${row.machines.toLocaleString("en-US")} | ${row.subscriptions} | ${m.reads.toLocaleString("en-US")} (${m.armReads} / ${m.graphQueries} / ${m.polls}) | ${m.writes} (${m.successfulWrites} / ${m.redundantWrites}) | ${m.throttled} | ${perMachine.toFixed(3)} | ${wallText(row)} | ${o.peakRssMiB.toFixed(0)} | ${seconds(o.cpuUserMs + o.cpuSystemMs)} | ${boundText(row)} | ${ratio(row)} |`;
   });
   return [header, rule, ...lines].join("\n");
 }
@@ -121,7 +135,7 @@ function revision(): string {
   }
 }
 
-function markdown(results: BenchResults, svgName: string): string {
+function markdown(results: BenchResults, svgName: string | undefined): string {
   const { model } = results;
   return `# Benchmark ${results.startedAt.slice(0, 10)}${results.label ? ` (${results.label}${results.quick ? ", quick" : ""})` : results.quick ? " (quick)" : ""}
 
@@ -131,7 +145,7 @@ Model: every ARM request ${model.latencyMs} ms + up to ${model.jitterMs} ms seed
 250 reads + 25/s, 200 writes + 10/s; Resource Graph 15 queries / 5 s; emulator time scale ${model.timeScale}
 (${model.timeScale === 1 ? "real ARM rates: wall time is emulator time" : `buckets refill ${model.timeScale}x faster: emulator time = quota-bound wall time x ${model.timeScale}`});
 long-running operations answer one InProgress poll, the service polls every ${model.pollIntervalMs} ms.
-
+${(results.modelNotes ?? []).map((note) => `\n${note}\n`).join("")}
 ## Figures
 
 Reads are ARM GETs + Resource Graph queries (one per page) + long-running-operation polls; writes are every PUT/PATCH/DELETE
@@ -139,9 +153,7 @@ sent, 429s included (429s are also counted in their own column). Requests per ma
 Wall time is the job inside the service process; peak RSS is that process's maxRSS.
 
 ${table(results)}
-
-![reads vs estate size](${svgName})
-
+${svgName ? `\n![reads vs estate size](${svgName})\n` : ""}
 ## Targets
 
 ${targets(results)}

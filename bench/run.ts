@@ -19,18 +19,21 @@ import { apiVersionFor } from "../src/azure/apiVersions.js";
 import { parseResourceId } from "../src/azure/ids.js";
 import { convergedEstate, generateResources, type Estate, type EstateMachine } from "../local-azure/src/estate.js";
 import type { ArmResource } from "../local-azure/src/arm-resource.js";
-import type { RequestCounts, RequestLogEntry } from "../local-azure/src/requestLog.js";
+import type { EmulatorStats } from "../local-azure/src/emulator.js";
+import type { RequestLogEntry } from "../local-azure/src/requestLog.js";
 import { GraphRowCounter, GRAPH_MAX_SUBSCRIPTIONS, SERVICE_BATCH_SUBSCRIPTIONS, WRITES_FOR_DRIFT_STATE, readQuotaSeconds, writeBound } from "./bounds.js";
 import type { EventCpuOutcome, Job, NaiveOutcome, Outcome, SweepOutcome } from "./protocol.js";
 import { writeResults, type BenchResults, type Measured, type Row } from "./report.js";
 import { readsPerMachine, writeOperationsResults, type OperationsPoint, type OperationsResults } from "./operationsReport.js";
+import { OPT_OUT_TAG, dataCollectionRulesOf, machineIdOf, resourcesOf } from "./estateParts.js";
+import { burstScenarios, burstsModelNote } from "./bursts.js";
+import { log } from "./log.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVICE_SCRIPT = join(HERE, "service.js");
 /** bench/results in the source tree (this file runs from dist/bench). */
 const RESULTS_DIR = join(HERE, "..", "..", "bench", "results");
 const LOAD_CHUNK = 5000;
-const OPT_OUT_TAG = "ama-remediation";
 
 interface Options {
   readonly quick: boolean;
@@ -47,6 +50,10 @@ interface Options {
   readonly operations: boolean;
   /** ARM seconds per wall second in the operations scenario. */
   readonly operationsTimeScale: number;
+  /** Only the bursts scenarios, under the `durations` LRO model and Resource Graph's lag (results: `<date>-bursts.md`). */
+  readonly bursts: boolean;
+  /** ARM seconds per wall second in the bursts scenarios. */
+  readonly burstsTimeScale: number;
 }
 
 function options(): Options {
@@ -63,6 +70,8 @@ function options(): Options {
       "incremental-only": { type: "boolean", default: false },
       operations: { type: "boolean", default: false },
       "operations-time-scale": { type: "string", default: "30" },
+      bursts: { type: "boolean", default: false },
+      "bursts-time-scale": { type: "string", default: "30" },
     },
   });
   return {
@@ -77,6 +86,8 @@ function options(): Options {
     incrementalOnly: values["incremental-only"],
     operations: values.operations,
     operationsTimeScale: Number(values["operations-time-scale"]),
+    bursts: values.bursts,
+    burstsTimeScale: Number(values["bursts-time-scale"]),
   };
 }
 
@@ -131,6 +142,11 @@ class Bench {
     await this.azure.control("POST", "lro", lro);
   }
 
+  /** The emulator's Resource Graph options (local-azure/src/resourceGraph.ts `ResourceGraphOptions`: the freshness lag). */
+  async setResourceGraph(options: Record<string, unknown>): Promise<void> {
+    await this.azure.control("POST", "resource-graph", options);
+  }
+
   /** Full buckets, faults (latency) re-seeded, an empty request log: every scenario starts alike. */
   private async freshStart(throttle: Record<string, unknown> = {}): Promise<void> {
     await this.azure.control("POST", "throttle", { timeScale: this.opts.timeScale, resourceGraph: { queries: 15, windowSeconds: 5 }, ...throttle });
@@ -155,13 +171,13 @@ class Bench {
     const stdout = await runProcess(process.execPath, [SERVICE_SCRIPT, jobPath], env);
     const processWallMs = performance.now() - wallStarted;
     const outcome = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as T;
-    const counts = await this.azure.control<RequestCounts>("GET", "stats");
+    const counts = await this.azure.control<EmulatorStats>("GET", "stats");
     const log = (await this.azure.control<{ value: RequestLogEntry[] }>("GET", "requests")).value;
     return { outcome, requests: measure(counts, log, processWallMs) };
   }
 }
 
-function measure(counts: RequestCounts, log: readonly RequestLogEntry[], processWallMs: number): Measured {
+function measure(counts: EmulatorStats, log: readonly RequestLogEntry[], processWallMs: number): Measured {
   const succeededWrites = new Map<string, number>();
   let throttled = 0;
   for (const entry of log) {
@@ -183,7 +199,12 @@ function measure(counts: RequestCounts, log: readonly RequestLogEntry[], process
     redundantWrites,
     throttled,
     processWallMs,
+    lowestRemaining: { reads: shareOf(counts.lowestRemaining.reads), writes: shareOf(counts.lowestRemaining.writes) },
   };
+}
+
+function shareOf(level: { capacity: number | null; lowest: number | null }): number | null {
+  return level.capacity && level.lowest !== null ? level.lowest / level.capacity : null;
 }
 
 function httpsJson(url: URL, method: string, token: string, ca: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: unknown }> {
@@ -213,10 +234,6 @@ function runProcess(command: string, args: readonly string[], env: NodeJS.Proces
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString("utf8")) : reject(new Error(`service process exited with ${code}`))));
   });
-}
-
-function log(message: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,16 +449,6 @@ function burstEstate(opts: Options): { estate: Estate; burst: EstateMachine[]; c
   return { estate, burst, cpu, base };
 }
 
-function machineIdOf(id: string): string {
-  const match = /^(.*?\/providers\/(?:Microsoft\.Compute\/virtualMachines|Microsoft\.HybridCompute\/machines)\/[^/]+)/i.exec(id);
-  return match?.[1] ?? id;
-}
-
-function resourcesOf(estate: Estate, machines: readonly EstateMachine[]): ArmResource[] {
-  const ids = new Set(machines.map((machine) => machine.id));
-  return estate.resources.filter((resource) => ids.has(machineIdOf(resource.id)));
-}
-
 async function eventBurst(bench: Bench, opts: Options): Promise<Row[]> {
   const { estate, burst, cpu, base } = burstEstate(opts);
   const subscriptions = estate.subscriptions.map((subscription) => subscription.subscriptionId);
@@ -530,8 +537,7 @@ async function operationsScenario(bench: Bench, opts: Options): Promise<Operatio
   const freshIds = new Set(fresh.map((machine) => machine.id));
   const base = estate.resources.filter((resource) => !freshIds.has(machineIdOf(resource.id)));
   const subscriptions = estate.subscriptions.map((subscription) => subscription.subscriptionId);
-  const rule = estate.resources.find((resource) => resource.type === "Microsoft.Insights/dataCollectionRules" && resource.location === fresh[0]?.region) ?? estate.resources.find((resource) => resource.type === "Microsoft.Insights/dataCollectionRules");
-  if (!rule) throw new Error("operations estate: no data collection rule");
+  const dataCollectionRules = dataCollectionRulesOf(estate);
   const machineIds = fresh.map((machine) => machine.id);
   const points: OperationsPoint[] = [];
   for (const durationScale of OPERATIONS_DURATION_SCALES) {
@@ -542,7 +548,7 @@ async function operationsScenario(bench: Bench, opts: Options): Promise<Operatio
         await bench.setLro({ model: "durations", durationScale, retryAfterSeconds, seed: opts.seed });
         const job: Job = implementation === "service"
           ? { kind: "burst", machineIds, grouping: "per-subscription", concurrency: 12, dryRun: false }
-          : { kind: "naiveRemediate", machineIds, dataCollectionRuleId: rule.id, machineConcurrency: 4, pollIntervalMs: NAIVE_POLL_MS / timeScale };
+          : { kind: "naiveRemediate", machineIds, dataCollectionRules, machineConcurrency: 4, pollIntervalMs: NAIVE_POLL_MS / timeScale };
         const { outcome, requests } = await bench.run<Outcome>(job, subscriptions, { ARM_POLL_INTERVAL_MS: String(SERVICE_POLL_MS / timeScale) }, { timeScale });
         const point: OperationsPoint = {
           implementation,

@@ -13,6 +13,7 @@ import { createCredential } from "../src/azure/credential.js";
 import { createGateway } from "../src/azure/gateway.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS, machinesInScope, reconcile, type EngineDependencies } from "../src/engine.js";
 import { discoverSweep } from "../src/discover/sweepDiscovery.js";
+import { SharedReadCache } from "../src/discover/sharedReadCache.js";
 import { evaluate } from "../src/evaluate/evaluate.js";
 import { buildPlan } from "../src/plan/buildPlan.js";
 import { buildReport } from "../src/report/buildReport.js";
@@ -22,7 +23,7 @@ import type { Plan } from "../src/plan/plan.js";
 import type { Report } from "../src/report/buildReport.js";
 import { naiveEvaluate, naiveRemediate } from "./naive.js";
 import { forEachBounded } from "./pool.js";
-import type { EventCpuOutcome, Job, Outcome, ProcessFigures, SweepOutcome } from "./protocol.js";
+import type { EventCpuOutcome, EventSequenceOutcome, Job, Outcome, ProcessFigures, SweepOutcome } from "./protocol.js";
 
 async function main(): Promise<void> {
   const jobPath = process.argv[2];
@@ -31,7 +32,8 @@ async function main(): Promise<void> {
   const settings = loadSettings(process.env);
   const gateway = createGateway(settings);
   const logger = createLogger({ level: "silent" });
-  const dependencies: EngineDependencies = { settings, gateway, logger };
+  // One cache per process, as the Function App keeps one: events of a subscription share its subscription-level reads.
+  const dependencies: EngineDependencies = { settings, gateway, logger, sharedReads: new SharedReadCache() };
 
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
       const result = await naiveRemediate(job.machineIds, {
         endpoint: settings.armEndpoint,
         credential: createCredential(settings),
-        dataCollectionRuleId: job.dataCollectionRuleId,
+        dataCollectionRules: job.dataCollectionRules,
         machineConcurrency: job.machineConcurrency,
         pollIntervalMs: job.pollIntervalMs,
       });
@@ -104,6 +106,9 @@ async function main(): Promise<void> {
     }
     case "eventCpu":
       outcome = { ...(await eventCpu(job.machineIds, job.warmup, dependencies)), ...figures() };
+      break;
+    case "eventSequence":
+      outcome = { kind: "eventSequence", events: await eventSequence(job.machineIds, job.countFrom, dependencies), ...figures() };
       break;
   }
   process.stdout.write(`${JSON.stringify(outcome)}\n`);
@@ -172,6 +177,27 @@ async function eventCpu(machineIds: readonly string[], warmup: number, dependenc
     wallPerEventMs: { mean: mean(wallMs), median: quantile(wallMs, 0.5) },
     writesPlanned,
   };
+}
+
+/** Events handled one after another; the emulator's request counters are emptied before event `countFrom`. */
+async function eventSequence(machineIds: readonly string[], countFrom: number, dependencies: EngineDependencies): Promise<EventSequenceOutcome["events"]> {
+  const events: EventSequenceOutcome["events"][number][] = [];
+  for (const [index, machineId] of machineIds.entries()) {
+    if (index === countFrom) await resetEmulatorRequests(dependencies.settings.armEndpoint);
+    const arrived = performance.now();
+    const parsed = await parseEvent(writeSuccessEvent(machineId, index));
+    if (parsed.outcome !== "accepted") throw new Error(`event for ${machineId} was ${parsed.outcome}`);
+    const { report } = await reconcile({ resourceIds: machinesInScope([parsed.event.resourceId], dependencies.settings) }, dependencies);
+    const status = report.resources.find((resource) => resource.id.toLowerCase() === machineId.toLowerCase())?.status ?? "absent";
+    events.push({ machineId, wallMs: performance.now() - arrived, status });
+  }
+  return events;
+}
+
+/** The emulator's control API (the ARM endpoint's `/_emulator/`; NODE_EXTRA_CA_CERTS trusts its certificate). */
+async function resetEmulatorRequests(armEndpoint: string): Promise<void> {
+  const response = await fetch(new URL("/_emulator/requests/reset", armEndpoint), { method: "POST" });
+  if (!response.ok) throw new Error(`resetting the emulator's request log: ${response.status}`);
 }
 
 function planFigures(kind: "sweep" | "burst", plans: readonly Plan[], reports: readonly Report[]): Omit<SweepOutcome, keyof ProcessFigures | "firstPlannedMs"> {

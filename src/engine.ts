@@ -6,15 +6,18 @@ import { randomUUID } from "node:crypto";
 import type { Settings } from "./config/settings.js";
 import type { ArmGateway } from "./azure/gateway.js";
 import { idKey, machineKindOf, owningMachineId, parseResourceId } from "./azure/ids.js";
-import { InputError, ScopeError, describeError } from "./errors.js";
+import { InputError, ScopeError, describeError, toArmError, type ArmError } from "./errors.js";
 import { discoverMachines } from "./discover/machineDiscovery.js";
+import type { SharedReadCache } from "./discover/sharedReadCache.js";
 import { discoverSweep } from "./discover/sweepDiscovery.js";
 import { discoverChanges } from "./discover/changeDiscovery.js";
 import { evaluate } from "./evaluate/evaluate.js";
 import { writeRefusal } from "./evaluate/writeScope.js";
 import { buildPlan } from "./plan/buildPlan.js";
-import { PLAN_VERSION, type Plan, type PlanItem } from "./plan/plan.js";
-import { applyPlan, type ItemResult } from "./apply/applyPlan.js";
+import { PLAN_VERSION, type Plan, type PlanItem, type SubscriptionFinding } from "./plan/plan.js";
+import { applyPlan, endStateOf, type ItemResult } from "./apply/applyPlan.js";
+import { OPERATION_UNCONFIRMED, confirmationsOf, type Confirmations } from "./apply/confirmations.js";
+import type { RunningOperation } from "./azure/gateway.js";
 import { staleAgainst } from "./apply/staleness.js";
 import { wholePlanRefusal, type SavedPlan } from "./plan/savedPlan.js";
 import { buildReport, driftEntryFor, driftSeenFor, mergeReports, type Report, type ReportResource } from "./report/buildReport.js";
@@ -59,6 +62,25 @@ export interface EngineDependencies {
   readonly onProgress?: (message: string) => void;
   /** Remembers across runs when machines were first seen out of line; without it each run is the first to see them. */
   readonly driftMemory?: DriftMemory;
+  /** Subscription-level reads kept across the process's runs (events in one subscription read them once). */
+  readonly sharedReads?: SharedReadCache;
+  /** Keeps accepted long-running writes until confirmed, so a crash in between loses none (src/state/operationJournal.ts). */
+  readonly journal?: OperationJournal;
+}
+
+/** Long-running writes ARM accepted and nobody has confirmed yet, kept between runs and across crashes. */
+export interface OperationJournal {
+  accepted(runId: string, item: PlanItem, operation: RunningOperation): Promise<void>;
+  settled(item: PlanItem): Promise<void>;
+  /** What earlier runs in these subscriptions left unconfirmed (they ended, or their host died). */
+  pending(subscriptionIds: readonly string[]): Promise<JournalEntry[]>;
+}
+
+export interface JournalEntry {
+  readonly runId: string;
+  readonly acceptedAt: string;
+  readonly item: PlanItem;
+  readonly operation: RunningOperation;
 }
 
 /** When machines were first seen out of line, kept between runs (src/state/firstSeen.ts). */
@@ -92,7 +114,7 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   const outcomes: { plan: Plan; report: Report }[] = [];
   if (request.resourceIds && request.resourceIds.length > 0) {
     const machineIds = machinesInScope(request.resourceIds, settings);
-    outcomes.push(await reconcileSnapshot(await discoverMachines(gateway, settings, machineIds), request, dependencies, { runId, logger, dryRun, startedAt }));
+    outcomes.push(await reconcileSnapshot(await discoverMachines(gateway, settings, machineIds, dependencies.sharedReads), request, dependencies, { runId, logger, dryRun, startedAt }));
   } else {
     const subscriptions = await resolveSubscriptions(request.subscriptions, settings, gateway);
     for (const part of await sweepParts(subscriptions, request, dependencies, logger)) {
@@ -110,7 +132,7 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
  * subscriptions swept whole and, for an incremental sweep, batches of the changed machines, read directly.
  * Each part's request says what it covers: a whole subscription, or named machines.
  */
-async function sweepParts(subscriptions: readonly string[], request: ReconcileRequest, { settings, gateway }: EngineDependencies, logger: Logger): Promise<{ request: ReconcileRequest; discover: () => Promise<Snapshot> }[]> {
+async function sweepParts(subscriptions: readonly string[], request: ReconcileRequest, { settings, gateway, sharedReads }: EngineDependencies, logger: Logger): Promise<{ request: ReconcileRequest; discover: () => Promise<Snapshot> }[]> {
   const { changedSince, ...wholeRequest } = request;
   let whole = subscriptions;
   let changedMachines: (readonly string[])[] = [];
@@ -127,7 +149,7 @@ async function sweepParts(subscriptions: readonly string[], request: ReconcileRe
   }
   for (let start = 0; start < changedMachines.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
     const resourceIds = changedMachines.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS).flat();
-    parts.push({ request: { ...wholeRequest, resourceIds }, discover: () => discoverMachines(gateway, settings, resourceIds) });
+    parts.push({ request: { ...wholeRequest, resourceIds }, discover: () => discoverMachines(gateway, settings, resourceIds, sharedReads) });
   }
   return parts;
 }
@@ -153,12 +175,16 @@ async function reconcileSnapshot(
   const remembered = await recallDrift(dependencies.driftMemory, snapshot);
   const drift = machineDrift(plan, request.drift, remembered);
 
+  const { onResult, journal } = dependencies;
+  // Writes earlier runs here left unconfirmed are confirmed beside this run's own.
+  const carried = !dryRun && journal ? confirmCarried(journal, await journal.pending([...snapshot.subscriptions.keys()]), dependencies) : Promise.resolve([]);
   let results: Map<string, ItemResult> | undefined;
   if (!dryRun && plan.items.length > 0) {
     const writer = gateway.writer(writeGuard(snapshot, settings));
-    const onResult = dependencies.onResult;
     results = await applyPlan(plan, writer, {
       runId,
+      confirmations: confirmationsFor(gateway, settings),
+      ...(journal ? { onAccepted: (item: PlanItem, operation: RunningOperation) => journal.accepted(runId, item, operation), onSettled: (item: PlanItem) => journal.settled(item) } : {}),
       ...(refused ? { refused } : {}),
       // applyPlan puts runId on each of its lines itself: the run's child logger would write it twice.
       logger: dependencies.logger,
@@ -167,7 +193,11 @@ async function reconcileSnapshot(
         : {}),
     });
   }
-  const report = buildReport(runId, plan, results, run.startedAt, new Date(), drift);
+  // What the service created or changed in a subscription is no longer what the shared reads hold.
+  for (const item of plan.items) if (!item.machineId && results?.get(item.key)?.outcome !== undefined) dependencies.sharedReads?.forget(item.subscriptionId);
+  const carriedFindings = await carried;
+  const reported = carriedFindings.length > 0 ? { ...plan, findings: [...plan.findings, ...carriedFindings] } : plan;
+  const report = buildReport(runId, reported, results, run.startedAt, new Date(), drift);
   if (dependencies.driftMemory) {
     try {
       await dependencies.driftMemory.update(remembered, report.resources, whole);
@@ -180,6 +210,51 @@ async function reconcileSnapshot(
     if (resource.kind !== "shared") logger.info({ resourceId: resource.id, status: resource.status, actions: resource.actions.length }, "machine reconciled");
   }
   return { plan, report };
+}
+
+/**
+ * Writes earlier runs accepted and left unconfirmed (their host died, or they gave up waiting): confirmed
+ * now, their outcome recorded under the run that made them, and let go of by the journal; one finding per
+ * subscription says what became of them.
+ */
+async function confirmCarried(journal: OperationJournal, entries: readonly JournalEntry[], { gateway, settings, onResult }: EngineDependencies): Promise<SubscriptionFinding[]> {
+  const confirmations = confirmationsFor(gateway, settings);
+  const outcomes = await Promise.all(
+    entries.map(async ({ runId, acceptedAt, item, operation }) => {
+      const endState = endStateOf(item);
+      const finish = (outcome: ItemResult["outcome"], error?: ArmError): ItemResult => ({
+        key: item.key,
+        outcome,
+        startedAt: acceptedAt,
+        durationMs: Date.now() - Date.parse(acceptedAt),
+        ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      });
+      let result: ItemResult;
+      try {
+        await confirmations.confirm({ targetId: item.targetId, subscriptionId: item.subscriptionId, method: item.method, operation, startedAtMs: Date.now(), ...(endState ? { endState } : {}) });
+        result = finish("succeeded");
+      } catch (thrown) {
+        const error = toArmError(thrown);
+        if (error.is(OPERATION_UNCONFIRMED)) return { item, runId, outcome: "unconfirmed" as const };
+        result = finish("failed", error);
+      }
+      await onResult?.(item, result, runId);
+      await journal.settled(item);
+      return { item, runId, outcome: result.outcome };
+    }),
+  );
+  const bySubscription = new Map<string, typeof outcomes>();
+  for (const outcome of outcomes) bySubscription.set(outcome.item.subscriptionId, [...(bySubscription.get(outcome.item.subscriptionId) ?? []), outcome]);
+  return [...bySubscription].map(([subscriptionId, settled]) => {
+    const count = (outcome: string) => settled.filter((entry) => entry.outcome === outcome).length;
+    const runs = [...new Set(settled.map((entry) => entry.runId))].join(", ");
+    return { subscriptionId, message: `${settled.length} write(s) accepted by earlier run(s) ${runs} and left unconfirmed: ${count("succeeded")} confirmed done, ${count("failed")} failed, ${count("unconfirmed")} still unconfirmed` };
+  });
+}
+
+/** The process's Confirmations for this gateway, timed by the settings. */
+export function confirmationsFor(gateway: ArmGateway, settings: Settings): Confirmations {
+  return confirmationsOf(gateway, { intervalMs: settings.pollIntervalMs, checkOperationAfterMs: settings.operationCheckAfterMs, timeoutMs: settings.operationTimeoutMs });
 }
 
 /** Subscriptions whose every machine this reconcile reported: a full sweep's (not a saved plan's), less any it could not read. */

@@ -204,7 +204,7 @@ export class ArmRouter {
       return;
     }
     const writes = info.kind === "write" || info.kind === "delete";
-    const taken = this.ctx.throttle.take(writes ? "writes" : "reads", `${lower(info.subscriptionId ?? "tenant")}|${this.token}`);
+    const taken = this.ctx.throttle.takeArm(writes ? "writes" : "reads", lower(info.subscriptionId ?? "tenant"), this.token);
     const headerName = `x-ms-ratelimit-remaining-subscription-${writes ? "writes" : "reads"}`;
     if (!taken.ok) {
       headers[headerName] = "0";
@@ -333,7 +333,7 @@ export class ArmRouter {
       const state = behaviour.lro ? (existing ? "Updating" : "Creating") : "Succeeded";
       resource = { ...resource, properties: { ...((resource.properties as JsonObject | undefined) ?? {}), provisioningState: state } };
     }
-    store.put(resource);
+    this.putResource(resource);
     this.recordChange(existing ? "Update" : "Create", resource.id, { correlationId: origin.correlationId, operation: rbacActionFor(method, parsed.type) }, existing);
     const status = existing ? 200 : 201;
     const view = behaviour.view ? behaviour.view(resource, query) : resource;
@@ -362,6 +362,21 @@ export class ArmRouter {
     return { status, body: view, headers: this.lroHeaders(behaviour, parsed, resource, operation, apiVersion) };
   }
 
+  /** Every change ARM serves goes through here and `removeResource`, so that Resource Graph hears of it. */
+  private putResource(resource: ArmResource): void {
+    const before = this.ctx.store.entry(resource.id);
+    this.ctx.store.put(resource);
+    this.graph.armChanged(before, this.ctx.store.entry(resource.id));
+  }
+
+  /** Removes a resource and its children; answers the entries removed. */
+  private removeResource(id: string): StoredResource[] {
+    const removed: StoredResource[] = [];
+    this.ctx.store.remove(id, removed);
+    for (const entry of removed) this.graph.armChanged(entry, undefined);
+    return removed;
+  }
+
   /** Compute's per-VM write bucket, then "one operation at a time" on a VM or Arc machine. */
   private guardMachine(behaviour: TypeBehaviour, parsed: ArmPath): void {
     const lockKey = behaviour.lockKey?.(parsed);
@@ -384,7 +399,7 @@ export class ArmRouter {
     const current = this.ctx.store.get(id);
     if (!current) return;
     const properties = { ...((current.properties as JsonObject | undefined) ?? {}), provisioningState: outcome };
-    this.ctx.store.put({ ...current, properties });
+    this.putResource({ ...current, properties });
     // The documented sample change: provisioningState Updating -> Succeeded, after the write's own.
     this.recordChange("Update", id, { operation: rbacActionFor("PUT", parseArmPath(id).type) }, current);
   }
@@ -451,13 +466,12 @@ export class ArmRouter {
     const existing = this.ctx.store.get(parsed.path);
     if (!existing) return { status: 204 };
     this.guardMachine(behaviour, parsed);
-    const removed: StoredResource[] = [];
-    this.ctx.store.remove(parsed.path, removed);
+    const removed = this.removeResource(parsed.path);
     // Children go with their parent, and each keeps its own Delete record ("even if the entire Resource group has been deleted").
     for (const entry of removed) this.graph.recordChange("Delete", entry, { correlationId: origin.correlationId, operation: rbacActionFor("DELETE", parsed.type) });
     // A rule's associations outlive it unless the caller asks (Data Collection Rules - Delete, 2023-03-11: deleteAssociations).
     if (lower(parsed.type) === "microsoft.insights/datacollectionrules" && query.get("deleteAssociations")?.toLowerCase() === "true") {
-      for (const association of this.ctx.store.listAssociationsOf(parsed.path)) this.ctx.store.remove(association.resource.id);
+      for (const association of this.ctx.store.listAssociationsOf(parsed.path)) this.removeResource(association.resource.id);
     }
     this.raise("Microsoft.Resources.ResourceDeleteSuccess", existing.id, rbacActionFor("DELETE", parsed.type), "Succeeded", origin, true);
     return { status: 200 };
@@ -482,7 +496,7 @@ export class ArmRouter {
       lockKey: behaviour.lockKey?.(target),
       finish: (outcome) => {
         const current = this.ctx.store.get(vm.id);
-        if (outcome === "Succeeded" && current) this.ctx.store.put(withPowerState(current, powerState));
+        if (outcome === "Succeeded" && current) this.putResource(withPowerState(current, powerState));
         this.raise(outcome === "Succeeded" ? "Microsoft.Resources.ResourceActionSuccess" : "Microsoft.Resources.ResourceActionFailure", vm.id, rbacActionFor("POST", parsed.type), outcome, origin, true);
       },
     });
@@ -521,7 +535,7 @@ export class ArmRouter {
       default:
         throw methodNotAllowed(method);
     }
-    store.put({ ...scope, tags: next });
+    this.putResource({ ...scope, tags: next });
     this.recordChange("Update", scope.id, { correlationId: origin.correlationId, operation: rbacActionFor(method, parsed.type) }, scope);
     const deleted = method === "DELETE";
     this.raise(deleted ? "Microsoft.Resources.ResourceDeleteSuccess" : "Microsoft.Resources.ResourceWriteSuccess", parsed.path, rbacActionFor(method, parsed.type), "Succeeded", origin, true);

@@ -14,7 +14,7 @@ import { RequestLog, type RequestCounts, type RequestLogEntry } from "./requestL
 import { ResourceGraph, type ResourceGraphOptions } from "./resourceGraph.js";
 import { VM_TYPE, withPowerState, type PowerState } from "./resourceTypes.js";
 import { ResourceStore, type ArmResource, type JsonObject } from "./store.js";
-import { Throttle, type ThrottleOptions } from "./throttle.js";
+import { Throttle, type LowestRemaining, type ThrottleOptions } from "./throttle.js";
 import { ensureLocalCertificate } from "./tls.js";
 
 export interface LocalAzureOptions {
@@ -28,7 +28,7 @@ export interface LocalAzureOptions {
   lro?: LroOptions;
   throttle?: ThrottleOptions;
   faults?: Faults;
-  /** Resource Graph's response size limit, unordered-result seed and VM extended properties. */
+  /** Resource Graph's response size limit, unordered-result seed, VM extended properties and freshness lag. */
   resourceGraph?: ResourceGraphOptions;
   /** Loaded at start. */
   resources?: readonly ArmResource[];
@@ -38,6 +38,12 @@ export interface LocalAzureOptions {
   requestLogLimit?: number;
   /** Keep at most this many raised events not yet taken (oldest dropped); default 10,000. */
   eventLimit?: number;
+}
+
+/** `GET /_emulator/stats`: request counts and how low ARM's buckets went, since the last reset of either. */
+export interface EmulatorStats extends RequestCounts {
+  /** Per kind (reads, writes): the lowest `x-ms-ratelimit-remaining-subscription-*` seen, overall and per subscription. */
+  lowestRemaining: LowestRemaining;
 }
 
 export interface LocalAzure {
@@ -58,6 +64,9 @@ export interface LocalAzure {
   /** Takes the raised events (as Event Grid takes them off the topic): each is returned once. */
   takeEvents(): ArmEvent[];
   requestCounts(): RequestCounts;
+  /** The request counts and the lowest level each ARM bucket reached since the last reset. */
+  stats(): EmulatorStats;
+  /** Clears the request log, its counters and the lowest bucket levels seen. */
   resetRequests(): void;
   /** Empties the store, operations, buckets, raised events and the request log; faults and options stay. */
   reset(): void;
@@ -65,7 +74,7 @@ export interface LocalAzure {
   setThrottle(options: ThrottleOptions): void;
   /** Changes the given LRO options (model, polls, Retry-After, durations); the others keep their values. The time scale is the throttle's. */
   setLro(options: LroOptions): void;
-  /** Changes the given Resource Graph options; the others keep their values. */
+  /** Changes the given Resource Graph options; the others keep their values. The lag's time scale is the throttle's. */
   setResourceGraph(options: ResourceGraphOptions): void;
   setPowerState(vmId: string, state: PowerState): void;
   close(): Promise<void>;
@@ -91,6 +100,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const log = new RequestLog(options.requestLogLimit);
   const graph = new ResourceGraph(ctx);
   graph.configure(options.resourceGraph ?? {});
+  graph.setTimeScale(options.throttle?.timeScale ?? 1);
   const router = new ArmRouter(ctx, graph, log, token);
 
   const azure: LocalAzure = {
@@ -99,14 +109,21 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3600_000 }) },
     caCertPath: certificate.certPath,
     load: (resources) => {
-      for (const resource of resources) ctx.store.put(normalise(resource, ctx.tenantId));
+      for (const resource of resources) {
+        ctx.store.put(normalise(resource, ctx.tenantId));
+        graph.controlChanged(resource.id);
+      }
     },
     get: (id) => ctx.store.get(id),
     list: (predicate) => {
       const all = [...ctx.store.all()].map((e) => e.resource);
       return predicate ? all.filter(predicate) : all;
     },
-    remove: (id) => ctx.store.remove(id),
+    remove: (id) => {
+      const removed = ctx.store.remove(id);
+      if (removed) graph.controlChanged(id);
+      return removed;
+    },
     get requests() {
       return log.recent();
     },
@@ -115,7 +132,11 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     },
     takeEvents: () => ctx.events.take(),
     requestCounts: () => log.requestCounts(),
-    resetRequests: () => log.reset(),
+    stats: () => ({ ...log.requestCounts(), lowestRemaining: ctx.throttle.lowestRemaining() }),
+    resetRequests: () => {
+      log.reset();
+      ctx.throttle.resetLowest();
+    },
     reset: () => {
       ctx.store.clear();
       ctx.operations.reset();
@@ -127,7 +148,9 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     setFaults: (faults) => ctx.faults.set(faults),
     setThrottle: (throttle) => {
       ctx.throttle.configure(throttle);
-      if (throttle.timeScale !== undefined) ctx.operations.configure({ timeScale: throttle.timeScale });
+      if (throttle.timeScale === undefined) return;
+      ctx.operations.configure({ timeScale: throttle.timeScale });
+      graph.setTimeScale(throttle.timeScale);
     },
     setLro: (lro) => ctx.operations.configure({ ...lro, timeScale: undefined }),
     setResourceGraph: (graphOptions) => graph.configure(graphOptions),
@@ -135,6 +158,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       const vm = ctx.store.get(vmId);
       if (!vm || vm.type.toLowerCase() !== VM_TYPE) throw new Error(`no virtual machine '${vmId}'`);
       ctx.store.put(withPowerState(vm, state));
+      graph.controlChanged(vmId);
     },
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -239,7 +263,7 @@ function controlEndpoints(azure: LocalAzure): (method: string, url: URL, bytes: 
           return { status: 200, body: {} };
         }
         case "GET /_emulator/stats":
-          return { status: 200, body: azure.requestCounts() };
+          return { status: 200, body: azure.stats() };
         default:
           return { status: 404, body: { error: { code: "NotFound", message: `no control endpoint ${route}` } } };
       }

@@ -22,7 +22,7 @@ export interface LroOptions {
   retryAfterSeconds?: number;
   /**
    * `polls` model: real ARM finishes an operation whether or not its client polls (a client may crash or lose
-   * the response): one nobody has polled for this long finishes at the emulator's next request (default 2,000).
+   * the response): one nobody has polled for this long finishes at the emulator's next request (default 100: clients that confirm without polling, as the service does, wait no longer).
    */
   finishUnpolledAfterMs?: number;
   /** `durations` model: multiplies every type's range (default 1), to measure cost against duration. */
@@ -82,7 +82,7 @@ export class OperationTracker {
     options: LroOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.settings = { model: "polls", polls: 1, retryAfterSeconds: 0, finishUnpolledAfterMs: 2_000, durationScale: 1, seed: 1, timeScale: 1 };
+    this.settings = { model: "polls", polls: 1, retryAfterSeconds: 0, finishUnpolledAfterMs: 100, durationScale: 1, seed: 1, timeScale: 1 };
     this.configure(options);
   }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { ArmError } from "./armError.js";
-import { lower } from "./armPath.js";
+import { lower, parseArmPath } from "./armPath.js";
 import type { EmulatorContext } from "./context.js";
+import { GraphLag, type GraphLagOptions } from "./graphLag.js";
 import { KqlError, isOrdered, isSummarized, parseKql, runKql, typeRestriction, type KqlQuery } from "./kql.js";
 import { MANAGEMENT_GROUP_TYPE, ancestorsOf } from "./managementGroups.js";
 import { mulberry32 } from "./random.js";
@@ -76,6 +77,11 @@ export interface ResourceGraphOptions {
    * false models estates where it is absent. Default true.
    */
   extendedProperties?: boolean;
+  /**
+   * Resource Graph learns of ARM's changes late (graphLag.ts): options switch the lag on (omitted ones keep their
+   * values), false (the default) switches it off, so queries see every change at once.
+   */
+  lag?: GraphLagOptions | false;
 }
 
 /** Which rows a request may see: its subscriptions, and management groups whose own rows are included. */
@@ -113,23 +119,42 @@ export class ResourceGraph {
   private rows = new WeakMap<StoredResource, Row>();
   private readonly rowBytes = new WeakMap<Row, number>();
   private nextResultId = 1;
-  private options: Required<ResourceGraphOptions> = defaultOptions();
+  private options: Required<Omit<ResourceGraphOptions, "lag">> = defaultOptions();
   private random = mulberry32(this.options.seed);
   private readonly changes = new ChangeLog();
+  private readonly lag = new GraphLag();
 
   constructor(private readonly ctx: EmulatorContext) {}
 
-  configure(options: ResourceGraphOptions): void {
+  configure({ lag, ...options }: ResourceGraphOptions): void {
+    if (lag !== undefined) this.lag.configure(lag);
     this.options = { ...this.options, ...options };
     this.random = mulberry32(this.options.seed);
     this.rows = new WeakMap();
   }
 
-  /** Cached results and the change history go; options stay. */
+  /** ARM seconds per wall second for the lag, the throttle's `timeScale`. */
+  setTimeScale(timeScale: number): void {
+    this.lag.setTimeScale(timeScale);
+  }
+
+  /** Cached results, the change history and pending lags go; options stay. */
   reset(): void {
     this.results.clear();
     this.changes.clear();
+    this.lag.reset();
     this.random = mulberry32(this.options.seed);
+  }
+
+  /** A store change ARM served (before: undefined when created; after: undefined when deleted), which Resource Graph hears of late when the lag is on. */
+  armChanged(before: StoredResource | undefined, after: StoredResource | undefined): void {
+    const key = (after ?? before)?.key;
+    if (key !== undefined) this.lag.record(key, before, after);
+  }
+
+  /** A control-API change stands for the estate as it was: Resource Graph shows it at once. */
+  controlChanged(id: string): void {
+    this.lag.forget(lower(parseArmPath(id).path));
   }
 
   /**
@@ -247,28 +272,47 @@ export class ResourceGraph {
     return this.ctx.store.listByContainer("", SUBSCRIPTION_KEY).map((e) => e.subscriptionId ?? "");
   }
 
+  /** The table's rows in scope, each resource as Resource Graph has seen it (see `lag`). */
   private *tableRows(query: KqlQuery, scope: Scope): Iterable<Row> {
     if (CHANGE_TABLES.has(query.table)) {
       for (const sub of scope.subscriptions) yield* this.changes.list(query.table as ChangeTable, sub);
       return;
     }
-    const restriction = typeRestriction(query)?.map((t) => (t === RESOURCE_GROUP_ROW_TYPE ? RESOURCE_GROUP_KEY : t));
-    const inTable = (type: string): boolean => tableOf(type) === query.table;
-    const exactOnly = AUTHORIZATION_TABLES.has(query.table) && !scope.below;
-    for (const sub of scope.subscriptions) {
+    const rowScope = this.rowScopeOf(query, scope);
+    this.lag.settle();
+    for (const entry of this.storedEntries(rowScope)) {
+      const seen = this.lag.view(entry);
+      if (seen) yield this.rowOf(seen);
+    }
+    for (const gone of this.lag.deleted()) if (inRowScope(gone, rowScope)) yield this.rowOf(gone);
+  }
+
+  private rowScopeOf(query: KqlQuery, scope: Scope): RowScope {
+    return {
+      ...scope,
+      table: query.table,
+      types: typeRestriction(query)?.map((t) => (t === RESOURCE_GROUP_ROW_TYPE ? RESOURCE_GROUP_KEY : t)),
+      exactOnly: AUTHORIZATION_TABLES.has(query.table) && !scope.below,
+    };
+  }
+
+  /** What the store holds in a row scope, found through its indexes (`inRowScope` decides the same for one entry). */
+  private *storedEntries(rowScope: RowScope): Iterable<StoredResource> {
+    const inTable = (type: string): boolean => tableOf(type) === rowScope.table;
+    for (const sub of rowScope.subscriptions) {
       const subscriptionKey = lower(`/subscriptions/${sub}`);
-      for (const type of restriction ?? this.ctx.store.typesInSubscription(sub)) {
+      for (const type of rowScope.types ?? this.ctx.store.typesInSubscription(sub)) {
         if (!inTable(type)) continue;
         for (const entry of this.ctx.store.listBySubscription(sub, type)) {
-          if (!exactOnly || entry.containerKey === subscriptionKey) yield this.rowOf(entry);
+          if (!rowScope.exactOnly || entry.containerKey === subscriptionKey) yield entry;
         }
       }
     }
-    const groupTypes = (restriction ?? Object.keys(TABLE_OF)).filter((type) => inTable(type));
-    for (const group of scope.managementGroups) {
+    const groupTypes = (rowScope.types ?? Object.keys(TABLE_OF)).filter((type) => inTable(type));
+    for (const group of rowScope.managementGroups) {
       const own = this.ctx.store.entry(group);
-      if (own && groupTypes.includes(MANAGEMENT_GROUP_TYPE)) yield this.rowOf(own);
-      for (const type of groupTypes) for (const entry of this.ctx.store.listByContainer(group, type)) yield this.rowOf(entry);
+      if (own && groupTypes.includes(MANAGEMENT_GROUP_TYPE)) yield own;
+      for (const type of groupTypes) yield* this.ctx.store.listByContainer(group, type);
     }
   }
 
@@ -336,7 +380,25 @@ export class ResourceGraph {
   }
 }
 
-function defaultOptions(): Required<ResourceGraphOptions> {
+/** Which stored resources a query of a resource table reads: its table, the types it names, and its scope. */
+interface RowScope extends Scope {
+  table: string;
+  /** The types the query restricts itself to (store keys), if any. */
+  types?: string[];
+  /** Authorization rows at the subscriptions only (AtScopeExact). */
+  exactOnly: boolean;
+}
+
+/** Whether one stored resource is in a row scope: what `storedEntries` finds through the indexes. */
+function inRowScope(entry: StoredResource, rowScope: RowScope): boolean {
+  if (tableOf(entry.typeKey) !== rowScope.table || (rowScope.types && !rowScope.types.includes(entry.typeKey))) return false;
+  if (entry.subscriptionId === undefined) return rowScope.managementGroups.some((group) => lower(group) === entry.key || lower(group) === entry.containerKey);
+  const sub = lower(entry.subscriptionId);
+  if (!rowScope.subscriptions.some((s) => lower(s) === sub)) return false;
+  return !rowScope.exactOnly || entry.containerKey === lower(`/subscriptions/${sub}`);
+}
+
+function defaultOptions(): Required<Omit<ResourceGraphOptions, "lag">> {
   return { maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES, seed: 1, extendedProperties: true };
 }
 

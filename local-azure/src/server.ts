@@ -6,7 +6,9 @@ import type { LroModel } from "./lro.js";
 /**
  * Runs the emulator out of process (demo, benchmark):
  *   node dist/local-azure/src/server.js --port 0 --seed 1 [--page-size 100] [--polls 1]
- *        [--retry-after 0] [--lro-model polls|durations] [--no-throttle] [--time-scale 1] [--token T] [--request-log-limit N] [--demo]
+ *        [--retry-after 0] [--lro-model polls|durations] [--graph-lag S] [--no-throttle] [--time-scale 1] [--token T]
+ *        [--request-log-limit N] [--demo]
+ * `--graph-lag S` makes Resource Graph learn of ARM's changes late, 95% within S ARM seconds (graphLag.ts).
  * `--demo` loads the demo tenant (the estate `npm run demo` remediates); otherwise the store starts empty.
  * Prints one JSON line `{ endpoint, token, caCertPath }`, then serves until SIGINT/SIGTERM.
  */
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
       polls: { type: "string" },
       "retry-after": { type: "string" },
       "lro-model": { type: "string" },
+      "graph-lag": { type: "string" },
       "no-throttle": { type: "boolean", default: false },
       "time-scale": { type: "string" },
       token: { type: "string" },
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
     pageSize: num(values["page-size"]),
     requestLogLimit: num(values["request-log-limit"]),
     lro: { model: lroModel(values["lro-model"]), polls: num(values.polls), retryAfterSeconds: num(values["retry-after"]) },
+    resourceGraph: values["graph-lag"] === undefined ? undefined : { lag: { p95Seconds: Number(values["graph-lag"]) } },
     faults: values.seed === undefined ? undefined : { seed: Number(values.seed) },
     throttle: values["no-throttle"]
       ? { reads: false, writes: false, computeVmWrites: false, resourceGraph: false }

@@ -28,6 +28,20 @@ export const DEFAULT_THROTTLE: Required<ThrottleOptions> = {
 };
 
 export type BucketName = "reads" | "writes" | "computeVmWrites";
+/** ARM's subscription × principal buckets. */
+export type ArmBucket = "reads" | "writes";
+
+/** How low one kind of ARM bucket went since the last reset. */
+export interface BucketLowWater {
+  /** The bucket's size, to read `lowest` as a share of it; null when the bucket is disabled. */
+  capacity: number | null;
+  /** The lowest `remaining` any subscription's bucket reported (0 after a 429); null when none was used. */
+  lowest: number | null;
+  /** The lowest per subscription (lower-cased id; `tenant` for calls outside any subscription). */
+  bySubscription: Record<string, number>;
+}
+
+export type LowestRemaining = Record<ArmBucket, BucketLowWater>;
 
 /** The outcome of taking a token: how many remain, or how long until one is available. */
 export type Take = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
@@ -46,6 +60,8 @@ interface WindowState {
 export class Throttle {
   private readonly buckets = new Map<string, BucketState>();
   private readonly windows = new Map<string, WindowState>();
+  /** Per ARM bucket kind: subscription -> the lowest `remaining` it reported since the last reset. */
+  private readonly lowest: Record<ArmBucket, Map<string, number>> = { reads: new Map(), writes: new Map() };
   private options: Required<ThrottleOptions>;
 
   constructor(
@@ -64,6 +80,38 @@ export class Throttle {
   reset(): void {
     this.buckets.clear();
     this.windows.clear();
+    this.resetLowest();
+  }
+
+  /** Forgets the lowest levels seen (the buckets keep their tokens). */
+  resetLowest(): void {
+    this.lowest.reads.clear();
+    this.lowest.writes.clear();
+  }
+
+  /**
+   * A token from a subscription × principal bucket, remembering the lowest `remaining` reported per subscription:
+   * the headroom left for the customer's own automation under the same principal's limits. The emulator has one
+   * principal, so per subscription is per subscription × principal.
+   */
+  takeArm(kind: ArmBucket, subscriptionKey: string, principal: string): Take {
+    const taken = this.take(kind, `${subscriptionKey}|${principal}`);
+    const remaining = taken.ok ? taken.remaining : 0;
+    const seen = this.lowest[kind];
+    const was = seen.get(subscriptionKey);
+    if (Number.isFinite(remaining) && (was === undefined || remaining < was)) seen.set(subscriptionKey, remaining);
+    return taken;
+  }
+
+  lowestRemaining(): LowestRemaining {
+    return { reads: this.lowWater("reads"), writes: this.lowWater("writes") };
+  }
+
+  private lowWater(kind: ArmBucket): BucketLowWater {
+    const limit = this.options[kind];
+    let lowest: number | null = null;
+    for (const level of this.lowest[kind].values()) if (lowest === null || level < lowest) lowest = level;
+    return { capacity: limit ? limit.capacity : null, lowest, bySubscription: Object.fromEntries(this.lowest[kind]) };
   }
 
   take(name: BucketName, key: string): Take {

@@ -209,7 +209,7 @@ describe("Retry-After under a time scale and the default model", () => {
   });
 
   it("keeps the one-poll model by default: the first poll InProgress, the second Succeeded, whatever the time", async () => {
-    expect(new OperationTracker().options).toMatchObject({ model: "polls", polls: 1, retryAfterSeconds: 0, finishUnpolledAfterMs: 2_000 });
+    expect(new OperationTracker().options).toMatchObject({ model: "polls", polls: 1, retryAfterSeconds: 0, finishUnpolledAfterMs: 100 });
     const plain = await startLocalAzure({ throttle: NO_THROTTLE, resources: estate() });
     try {
       const previous = azure;

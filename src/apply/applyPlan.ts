@@ -1,15 +1,18 @@
 /**
  * Apply executes exactly the plan: each item once, after its dependencies succeeded, with a bounded
- * number of writes in flight per subscription, one write at a time per machine (its items are
+ * number of writes being sent per subscription, one write at a time per machine (its items are
  * chained), every result recorded with ARM's error code. One failing item never stops the others;
- * items that depended on it are skipped with that reason.
+ * items that depended on it are skipped with that reason. A long-running write frees its slot as soon
+ * as ARM accepted it and succeeds only once confirmed done (confirmations.ts), so a burst's writes
+ * pace by ARM's write bucket, not by how long each operation runs.
  */
-import type { ArmWriter, WriteResult } from "../azure/gateway.js";
+import type { ArmWriter, RunningOperation, StartedWrite } from "../azure/gateway.js";
 import { ArmError, InputError, describePolicyViolation, toArmError, type PolicyViolation } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { Semaphore } from "../concurrency.js";
 import { staleReason } from "./staleness.js";
+import { OPERATION_UNCONFIRMED, type Confirmations, type EndState } from "./confirmations.js";
 
 export type ItemOutcome = "succeeded" | "failed" | "skipped";
 
@@ -37,6 +40,12 @@ export interface ApplyOptions {
   readonly onResult?: (item: PlanItem, result: ItemResult) => void | Promise<void>;
   /** Items known stale before apply starts (a saved plan against today's), by key, with why: never written. */
   readonly refused?: ReadonlyMap<string, string>;
+  /** Where long-running writes wait to be confirmed done (one per process, shared by every run). */
+  readonly confirmations: Confirmations;
+  /** Called when ARM accepted a long-running write, before waiting for it: the journal keeps it across a crash. */
+  readonly onAccepted?: (item: PlanItem, operation: RunningOperation) => Promise<void>;
+  /** Called when that write is confirmed done or failed, as the journal lets it go. */
+  readonly onSettled?: (item: PlanItem) => Promise<void>;
 }
 
 export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOptions): Promise<Map<string, ItemResult>> {
@@ -59,7 +68,7 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
         const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
         const result = failed
           ? skipped(item.key, `depends on ${failed.key}, which ${whatBecameOf(failed)}`)
-          : await limiterFor(item.subscriptionId).use(() => execute(item, gateway, options.refused?.get(item.key)));
+          : await execute(item, gateway, limiterFor(item.subscriptionId), options);
         results.set(item.key, result);
         log(options, item, result);
         await options.onResult?.(item, result);
@@ -74,7 +83,7 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
   return results;
 }
 
-async function execute(item: PlanItem, gateway: ArmWriter, refused: string | undefined): Promise<ItemResult> {
+async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, options: ApplyOptions): Promise<ItemResult> {
   const startedAt = new Date();
   const finish = (result: Omit<ItemResult, "key" | "startedAt" | "durationMs">): ItemResult => ({
     key: item.key,
@@ -82,14 +91,21 @@ async function execute(item: PlanItem, gateway: ArmWriter, refused: string | und
     durationMs: Date.now() - startedAt.getTime(),
     ...result,
   });
+  let sent: StartedWrite | undefined;
   try {
-    const stale = refused ?? (await staleReason(item, gateway));
+    // The slot covers the read-before-write and the send, not the wait: ARM paces writes, not durations.
+    const started = await limiter.use(async () => {
+      const stale = options.refused?.get(item.key) ?? (await staleReason(item, gateway));
+      if (stale) return { stale };
+      return { sent: await gateway.start({ method: item.method, id: item.targetId, apiVersion: item.apiVersion, ...(item.method === "DELETE" ? {} : { body: await bodyOf(item, gateway) }) }) };
+    });
     // Never written: reported, and the next run plans against what is there now.
-    if (stale) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${stale}` } });
-    const response = await send(item, gateway);
+    if ("stale" in started) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${started.stale}` } });
+    const response = (sent = started.sent);
+    const confirmationReads = response.operation ? await confirmed(item, response.operation, startedAt, options) : 0;
     return finish({
       outcome: "succeeded",
-      requests: response.requests,
+      requests: response.requests + confirmationReads,
       retried: response.retried,
       ...(response.status !== undefined ? { httpStatus: response.status } : {}),
       ...(response.correlationId ? { correlationId: response.correlationId } : {}),
@@ -97,35 +113,64 @@ async function execute(item: PlanItem, gateway: ArmWriter, refused: string | und
   } catch (thrown) {
     // The guard refuses (ScopeError) or cannot even read (InputError) the target: either way it is out of scope.
     const error = thrown instanceof InputError ? new ArmError("OutOfScope", thrown.message) : toArmError(thrown);
-    if (isGuestUnavailable(error)) {
-      // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
-      return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
-    }
+    // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
+    if (isGuestUnavailable(error)) return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
+    // Accepted, maybe done: not a failure, not a success; the journal keeps it for the next run.
+    if (error.is(OPERATION_UNCONFIRMED)) return finish({ outcome: "skipped", error: { code: error.code, message: error.message } });
     const attempts = error.attempts;
+    const statusCode = error.statusCode ?? sent?.status;
+    const correlationId = error.correlationId ?? sent?.correlationId;
     return finish({
       outcome: "failed",
       error: { code: error.code, message: error.message },
       ...(error.policyViolations.length > 0 ? { deniedBy: error.policyViolations } : {}),
       ...(attempts ? { requests: attempts.requests, retried: attempts.retried } : {}),
-      ...(error.statusCode !== undefined ? { httpStatus: error.statusCode } : {}),
-      ...(error.correlationId ? { correlationId: error.correlationId } : {}),
+      ...(statusCode !== undefined ? { httpStatus: statusCode } : {}),
+      ...(correlationId ? { correlationId } : {}),
     });
   }
 }
 
-async function send(item: PlanItem, gateway: ArmWriter): Promise<WriteResult> {
-  switch (item.method) {
-    case "PUT":
-      return gateway.put(item.targetId, item.apiVersion, await resolveBody(item, gateway));
-    case "PATCH":
-      return gateway.patch(item.targetId, item.apiVersion, item.body ?? {});
-    case "DELETE":
-      return gateway.delete(item.targetId, item.apiVersion);
+/**
+ * Waits until a long-running write is confirmed done (throws its ArmError when it failed); the journal
+ * holds it meanwhile, so a crash loses nothing. Returns the ARM reads the confirmation took.
+ */
+async function confirmed(item: PlanItem, operation: RunningOperation, startedAt: Date, options: ApplyOptions): Promise<number> {
+  await options.onAccepted?.(item, operation);
+  const endState = endStateOf(item);
+  try {
+    const confirmation = await options.confirmations.confirm({
+      targetId: item.targetId,
+      subscriptionId: item.subscriptionId,
+      method: item.method,
+      operation,
+      startedAtMs: startedAt.getTime(),
+      ...(endState ? { endState } : {}),
+    });
+    await options.onSettled?.(item);
+    return confirmation.reads;
+  } catch (error) {
+    // A failed write is settled (the next run plans it again); an unconfirmed one stays in the journal.
+    if (!(error instanceof ArmError && error.is(OPERATION_UNCONFIRMED))) await options.onSettled?.(item);
+    throw error;
   }
 }
 
+/**
+ * What Resource Graph will show once the write is done, when that differs from what the plan saw: a
+ * target created, a system-assigned identity added, a Failed extension reinstalled. Otherwise (a repair of
+ * a working resource) the old state looks like the new, and only the operation itself can tell.
+ */
+export function endStateOf(item: PlanItem): EndState | undefined {
+  if (item.method === "DELETE") return { exists: false };
+  if (item.action === "updateMachineIdentity") return (item.observed as { systemAssigned?: boolean } | undefined)?.systemAssigned ? undefined : { exists: true, systemAssignedIdentity: true };
+  if (item.observed === "absent") return { exists: true };
+  if (item.action === "installExtension" && (item.observed as { problem?: string } | undefined)?.problem === "failed") return { exists: true };
+  return undefined;
+}
+
 /** Role assignments name a principal that only exists once the assignment it belongs to was created. */
-async function resolveBody(item: PlanItem, gateway: ArmWriter): Promise<Record<string, unknown>> {
+async function bodyOf(item: PlanItem, gateway: ArmWriter): Promise<Record<string, unknown>> {
   const body = item.body ?? {};
   if (!item.principalFrom) return body;
   const source = await gateway.getResource(item.principalFrom);

@@ -11,7 +11,7 @@ import { HybridComputeManagementClient } from "@azure/arm-hybridcompute";
 import { MonitorClient } from "@azure/arm-monitor";
 import { PolicyClient } from "@azure/arm-policy";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
-import { ResourceManagementClient } from "@azure/arm-resources";
+import { ResourceManagementClient, restorePoller } from "@azure/arm-resources";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
 import { SecurityCenter } from "@azure/arm-security";
 import { apiVersionFor } from "./apiVersions.js";
@@ -19,7 +19,7 @@ import { createCredential } from "./credential.js";
 import type { Settings } from "../config/settings.js";
 import { parseResourceId } from "./ids.js";
 import { attemptCounterPolicy, conflictRetryPolicy, countingAttempts, rateLimitHeadroomPolicy, readingWireBodies, resourceGraphQuotaPolicy, wireBodyPolicy } from "./policies.js";
-import { ArmError, ScopeError, toArmError } from "../errors.js";
+import { ArmError, toArmError } from "../errors.js";
 
 /**
  * A resource as ARM sends it on the wire: `properties` nested, names as in the REST specs. Every read
@@ -52,14 +52,36 @@ export interface WriteResult {
   readonly retried: number;
 }
 
+/** A write ARM accepted and goes on with (201/202 with an operation to follow): done only once confirmed. */
+export interface RunningOperation {
+  /** core-lro's serialized poller state: enough to ask ARM about the operation once, from any process. */
+  readonly resumeToken: string;
+  /** ARM's Retry-After on the write, in ms: no one should ask about the operation sooner. */
+  readonly retryAfterMs?: number;
+}
+
+/** The answer to a write as sent: finished, or `operation` still running. */
+export interface StartedWrite extends WriteResult {
+  readonly operation?: RunningOperation;
+}
+
+export interface ArmWrite {
+  readonly method: "PUT" | "PATCH" | "DELETE";
+  readonly id: string;
+  readonly apiVersion: string;
+  readonly body?: ArmBody;
+}
+
 export interface ArmWriter {
   getResource(id: string): Promise<ArmResource | undefined>;
   /** A write target read again just before the write, behind the same guard as the write itself. */
   readTarget(id: string): Promise<ArmResource | undefined>;
-  put(id: string, apiVersion: string, body: ArmBody): Promise<WriteResult>;
-  patch(id: string, apiVersion: string, body: ArmBody): Promise<WriteResult>;
-  delete(id: string, apiVersion: string): Promise<WriteResult>;
+  /** Sends a write and returns ARM's first answer without polling: a long-running one comes back with its operation. */
+  start(write: ArmWrite): Promise<StartedWrite>;
 }
+
+/** Asks ARM once how a running operation is doing (one read); throws its ArmError when it failed. */
+export type OperationCheck = (operation: RunningOperation) => Promise<"running" | "succeeded">;
 
 export interface ResourceGraphQueryOptions {
   /**
@@ -72,8 +94,6 @@ export interface ResourceGraphQueryOptions {
 export interface GatewayOptions {
   readonly endpoint: string;
   readonly credential: TokenCredential;
-  /** Poll interval for long-running operations when ARM sends no Retry-After (ARM's own header wins). */
-  readonly pollIntervalInMs?: number;
   /** SDK retries for 429/5xx/connection errors. */
   readonly maxRetries?: number;
   /** Waits for 409 Conflict (another operation on the machine) before giving up. */
@@ -82,7 +102,7 @@ export interface GatewayOptions {
 }
 
 export function createGateway(settings: Settings, credential: TokenCredential = createCredential(settings)): ArmGateway {
-  return new ArmGateway({ endpoint: settings.armEndpoint, credential, pollIntervalInMs: settings.pollIntervalMs, conflictDelayInMs: settings.conflictRetryDelayMs });
+  return new ArmGateway({ endpoint: settings.armEndpoint, credential, conflictDelayInMs: settings.conflictRetryDelayMs });
 }
 
 const RESOURCE_GRAPH_PAGE_SIZE = 1000;
@@ -98,7 +118,6 @@ export class ArmGateway {
   private readonly monitor: MonitorClient;
   private readonly subscriptionClient: SubscriptionClient;
   private readonly perSubscription = new Map<string, { compute: ComputeManagementClient; hybrid: HybridComputeManagementClient; security: SecurityCenter; policy: PolicyClient; groups: ResourceManagementClient }>();
-  private readonly pollIntervalInMs: number;
 
   constructor(private readonly options: GatewayOptions) {
     const additionalPolicies: { policy: PipelinePolicy; position: "perCall" | "perRetry" }[] = [
@@ -109,7 +128,6 @@ export class ArmGateway {
       { policy: attemptCounterPolicy(), position: "perRetry" },
     ];
     this.clientOptions = { endpoint: options.endpoint, retryOptions: { maxRetries: options.maxRetries ?? 5 }, additionalPolicies };
-    this.pollIntervalInMs = options.pollIntervalInMs ?? 5_000;
     this.resources = new ResourceManagementClient(options.credential, this.clientOptions);
     this.graph = new ResourceGraphClient(options.credential, this.clientOptions);
     this.monitor = new MonitorClient(options.credential, this.clientOptions);
@@ -224,28 +242,32 @@ export class ArmGateway {
    * must not touch (outside the scope, opted out), whatever the plan says.
    */
   writer(assertWritable: (id: string) => void): ArmWriter {
-    const poll = { updateIntervalInMs: this.pollIntervalInMs };
-    const resources = this.resources.resources;
     return {
       getResource: (id) => this.getResource(id),
       readTarget: (id) => {
         assertWritable(id);
         return this.getResource(id);
       },
-      put: (id, apiVersion, body) => {
-        assertWritable(id);
-        return this.write((onResponse) => resources.createOrUpdateById(trimSlash(id), apiVersion, body, { ...poll, onResponse }).pollUntilDone());
-      },
-      patch: (id, apiVersion, body) => {
-        assertWritable(id);
-        return this.write((onResponse) => resources.updateById(trimSlash(id), apiVersion, body, { ...poll, onResponse }).pollUntilDone());
-      },
-      delete: (id, apiVersion) => {
-        assertWritable(id);
-        return this.write((onResponse) => resources.deleteById(trimSlash(id), apiVersion, { ...poll, onResponse }).pollUntilDone());
+      start: (write) => {
+        assertWritable(write.id);
+        return this.start(write);
       },
     };
   }
+
+  /** One status request for an operation a write started, from its resume token (any process may ask). */
+  readonly checkOperation: OperationCheck = async (operation) => {
+    const poller = restorePoller(this.resources, operation.resumeToken, this.resources.resources.createOrUpdateById);
+    try {
+      await poller.poll();
+    } catch (error) {
+      throw toArmError(error);
+    }
+    const state = poller.operationState;
+    if (state?.status === "succeeded") return "succeeded";
+    if (state?.status === "failed" || state?.status === "canceled") throw toArmError(state.error ?? new ArmError("OperationFailed", `the operation ended ${state.status}`));
+    return "running";
+  };
 
   // ---- plumbing ----
 
@@ -265,26 +287,43 @@ export class ArmGateway {
     return clients;
   }
 
-  private async write(send: (onResponse: (response: WriteResponse) => void) => Promise<unknown>): Promise<WriteResult> {
+  /** Sends a write without polling; a long-running one is returned with its resume token, to be confirmed later. */
+  private async start(write: ArmWrite): Promise<StartedWrite> {
     let status: number | undefined;
     let correlationId: string | undefined;
+    let retryAfterMs: number | undefined;
     // The modular clients' pollers throw a write's error without ARM's body (its additionalInfo names
-    // the policies that denied it): keep the body of the last error response for toArmError.
+    // the policies that denied it): keep the body of the error response for toArmError.
     let errorBody: unknown;
     const onResponse = (response: WriteResponse) => {
-      // The first response is the write itself; later ones are polls.
-      if (status === undefined) {
-        status = response.status;
-        correlationId = response.headers.get("x-ms-correlation-request-id");
-      }
+      status = response.status;
+      correlationId = response.headers.get("x-ms-correlation-request-id");
+      const retryAfter = Number(response.headers.get("retry-after"));
+      if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
       if (response.status >= 400) errorBody = response.parsedBody;
     };
-    const { count, result } = countingAttempts(() => send(onResponse));
+    const { count, result } = countingAttempts(async () => {
+      const id = trimSlash(write.id);
+      const resources = this.resources.resources;
+      const poller =
+        write.method === "PUT"
+          ? resources.createOrUpdateById(id, write.apiVersion, write.body ?? {}, { onResponse })
+          : write.method === "PATCH"
+            ? resources.updateById(id, write.apiVersion, write.body ?? {}, { onResponse })
+            : resources.deleteById(id, write.apiVersion, { onResponse });
+      await poller.submitted();
+      return poller.isDone ? undefined : await poller.serialize();
+    });
     try {
-      await result;
-      return { status, ...(correlationId ? { correlationId } : {}), requests: count.requests, retried: count.retried };
+      const resumeToken = await result;
+      return {
+        status,
+        ...(correlationId ? { correlationId } : {}),
+        requests: count.requests,
+        retried: count.retried,
+        ...(resumeToken ? { operation: { resumeToken, ...(retryAfterMs ? { retryAfterMs } : {}) } } : {}),
+      };
     } catch (error) {
-      if (error instanceof ScopeError) throw error;
       const armError = toArmError(error, errorBody);
       throw armError.with({ statusCode: armError.statusCode ?? status, correlationId: armError.correlationId ?? correlationId, attempts: { ...count } });
     }
@@ -327,7 +366,7 @@ export class ArmGateway {
   }
 }
 
-/** What a write's `onResponse` sees of each response (the write's own, then its polls). */
+/** What a write's `onResponse` sees of its response. */
 interface WriteResponse {
   readonly status: number;
   readonly headers: { get(name: string): string | undefined };

@@ -32,31 +32,37 @@ function isOperationInProgress(body: string | null | undefined): boolean {
   return /another operation .* in progress|OperationPreempted|RetryableError/i.test(body);
 }
 
-/** Requests left in a subscription's ARM bucket (10% of 250 reads / 200 writes) for the customer's own automation. */
-const HEADROOM = { reads: 25, writes: 20 } as const;
+/** Requests left in a subscription's ARM bucket (20% of 250 reads / 200 writes) for the customer's own automation. */
+export const HEADROOM = { reads: 50, writes: 40 } as const;
 /** ARM refill rates per second (docs/azure-domain.md §9.1). */
 const REFILL_PER_SECOND = { reads: 25, writes: 10 } as const;
 
 /**
  * Reads `x-ms-ratelimit-remaining-subscription-reads|writes` and, when a subscription's bucket runs
  * low, waits for it to refill before sending more, instead of running it dry and earning 429s that
- * would also throttle the customer's other tools.
+ * would also throttle the customer's other tools. Each request takes its token from the estimate as it
+ * is sent, so requests sent together cannot all pass the check and dig into the headroom; ARM's header on
+ * each answer sets the estimate again.
  */
 export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelinePolicy {
-  const remaining = new Map<string, { value: number; at: number }>();
+  const levels = new Map<string, { value: number; at: number }>();
+  const levelOf = (key: string, kind: keyof typeof HEADROOM) => {
+    const seen = levels.get(key);
+    return seen ? seen.value + ((now() - seen.at) / 1000) * REFILL_PER_SECOND[kind] : undefined;
+  };
   return {
     name: "rateLimitHeadroomPolicy",
     async sendRequest(request, next) {
       const kind = request.method === "GET" || request.url.includes("/Microsoft.ResourceGraph/") ? "reads" : "writes";
       const key = `${subscriptionOf(request.url)}|${kind}`;
-      const seen = remaining.get(key);
-      if (seen) {
-        const refilled = seen.value + ((now() - seen.at) / 1000) * REFILL_PER_SECOND[kind];
-        if (refilled < HEADROOM[kind]) await sleep(((HEADROOM[kind] - refilled) / REFILL_PER_SECOND[kind]) * 1000);
+      for (let level = levelOf(key, kind); level !== undefined && level - 1 < HEADROOM[kind]; level = levelOf(key, kind)) {
+        await sleep(((HEADROOM[kind] + 1 - level) / REFILL_PER_SECOND[kind]) * 1000);
       }
+      const level = levelOf(key, kind);
+      if (level !== undefined) levels.set(key, { value: level - 1, at: now() });
       const response = await next(request);
       const header = Number(response.headers.get(`x-ms-ratelimit-remaining-subscription-${kind}`));
-      if (Number.isFinite(header)) remaining.set(key, { value: header, at: now() });
+      if (response.headers.has(`x-ms-ratelimit-remaining-subscription-${kind}`) && Number.isFinite(header)) levels.set(key, { value: header, at: now() });
       return response;
     },
   };

@@ -39,8 +39,12 @@ export interface Settings {
   readonly eventBatchSeconds: number;
   /** Reinstalls of a machine's Failed agent extension that events may trigger per UTC day; past it the machine is reported. */
   readonly extensionReinstallAttemptsPerDay: number;
-  /** Long-running operation poll interval when ARM sends no Retry-After (ARM's header always wins). */
+  /** Between two looks at a long-running write being confirmed, when ARM sent no Retry-After (its header always wins). */
   readonly pollIntervalMs: number;
+  /** A long-running write Resource Graph has not shown done after this long is asked about through its operation. */
+  readonly operationCheckAfterMs: number;
+  /** A long-running write not confirmed after this long is reported unconfirmed and left to the next run. */
+  readonly operationTimeoutMs: number;
   /** First wait after a 409 "another operation is in progress" on a machine (doubles, up to 8x). */
   readonly conflictRetryDelayMs: number;
   /** pino level when LOG_LEVEL is set (each entry point has its own default). */
@@ -73,6 +77,8 @@ const ENVIRONMENT = z.object({
   EVENT_BATCH_SECONDS: batchSeconds.prefault("10"),
   EXTENSION_REINSTALL_ATTEMPTS_PER_DAY: attemptsPerDay.prefault("3"),
   ARM_POLL_INTERVAL_MS: positiveNumber.prefault("5000"),
+  ARM_OPERATION_CHECK_AFTER_MS: positiveNumber.prefault("600000"),
+  ARM_OPERATION_TIMEOUT_MS: positiveNumber.prefault("1200000"),
   ARM_CONFLICT_RETRY_DELAY_MS: positiveNumber.prefault("10000"),
   // Unset leaves the level to each entry point (the Function App and the CLI differ).
   LOG_LEVEL: choice(LOG_LEVELS).optional(),
@@ -112,6 +118,8 @@ export function loadSettings(env: Environment = process.env): Settings {
     eventBatchSeconds: values.EVENT_BATCH_SECONDS,
     extensionReinstallAttemptsPerDay: values.EXTENSION_REINSTALL_ATTEMPTS_PER_DAY,
     pollIntervalMs: values.ARM_POLL_INTERVAL_MS,
+    operationCheckAfterMs: values.ARM_OPERATION_CHECK_AFTER_MS,
+    operationTimeoutMs: values.ARM_OPERATION_TIMEOUT_MS,
     conflictRetryDelayMs: values.ARM_CONFLICT_RETRY_DELAY_MS,
     ...(values.LOG_LEVEL ? { logLevel: values.LOG_LEVEL } : {}),
   };

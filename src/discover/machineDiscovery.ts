@@ -20,13 +20,14 @@ import {
 } from "../defender/names.js";
 import type { MachineState, Snapshot, WorkspaceState } from "../model.js";
 import { readConfiguredResources } from "./configuredResources.js";
+import type { SharedReadCache } from "./sharedReadCache.js";
 import { readAssociatedRules } from "./associatedRules.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { sqlVirtualMachineTarget, toAssociationState, toExtensionState, toMachineState, toPolicyAssignmentState, toPricingState } from "./normalise.js";
 import { sqlVirtualMachinesOf } from "./sweepDiscovery.js";
 import { emptySubscription, freeze, recordResourceGroup, recordShared, type MutableSubscription } from "./subscriptionSnapshot.js";
 
-export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], now = new Date()): Promise<Snapshot> {
+export async function discoverMachines(gateway: ArmGateway, settings: Settings, machineIds: readonly string[], sharedReads?: SharedReadCache, now = new Date()): Promise<Snapshot> {
   const unreadable: { id: string; reason: string }[] = [];
   const machines: MachineState[] = [];
   const unique = [...new Map(machineIds.map((machineId) => [idKey(machineId), machineId])).values()];
@@ -43,7 +44,8 @@ export async function discoverMachines(gateway: ArmGateway, settings: Settings, 
   const subscriptions = new Map<string, MutableSubscription>();
   for (const subscriptionId of new Set(machines.map((machine) => machine.subscriptionId))) {
     const inSubscription = machines.filter((machine) => machine.subscriptionId === subscriptionId);
-    subscriptions.set(subscriptionId, await readSubscription(gateway, settings, subscriptionId, inSubscription, custom.customWorkspace));
+    const read = <T>(key: string, load: () => Promise<T>) => (sharedReads ? sharedReads.read(subscriptionId, key, load) : load());
+    subscriptions.set(subscriptionId, await readSubscription(gateway, read, settings, subscriptionId, inSubscription, custom.customWorkspace));
   }
   // Only the service's own rules were probed: a customer's rule a machine is associated with is read here.
   const associatedRules = await readAssociatedRules(gateway, machines, (ruleId) => subscriptions.get(tryParseResourceId(ruleId)?.subscriptionId ?? "")?.rules.has(idKey(ruleId)) === true);
@@ -80,11 +82,21 @@ async function readMachine(gateway: ArmGateway, id: string): Promise<MachineStat
   return toMachineState(raw, extensions, associations, sqlVirtualMachineId);
 }
 
-async function readSubscription(gateway: ArmGateway, settings: Settings, subscriptionId: string, machines: readonly MachineState[], customWorkspace: WorkspaceState | undefined): Promise<MutableSubscription> {
+/** A subscription-level read, through the shared-read cache when the run has one. */
+type SubscriptionRead = <T>(key: string, load: () => Promise<T>) => Promise<T>;
+
+async function readSubscription(
+  gateway: ArmGateway,
+  read: SubscriptionRead,
+  settings: Settings,
+  subscriptionId: string,
+  machines: readonly MachineState[],
+  customWorkspace: WorkspaceState | undefined,
+): Promise<MutableSubscription> {
   const [details, pricingList, legacyAutoProvisioning] = await Promise.all([
-    gateway.getSubscription(subscriptionId),
-    gateway.listPricings(subscriptionId),
-    gateway.getLegacyAutoProvisioning(subscriptionId),
+    read("subscription", () => gateway.getSubscription(subscriptionId)),
+    read("pricings", () => gateway.listPricings(subscriptionId)),
+    read("legacyAutoProvisioning", () => gateway.getLegacyAutoProvisioning(subscriptionId)),
   ]);
   const pricings = new Map(pricingList.map((pricing) => [String(pricing.name).toLowerCase(), pricing]));
   const subscription: MutableSubscription = {
@@ -96,7 +108,7 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   };
   const candidates = candidateSharedIds(settings, subscriptionId, machines, customWorkspace);
   const groups = new Set([...machines.map((machine) => machine.resourceGroup), ...[...candidates].map((id) => parseResourceId(id).resourceGroup).filter((group) => group !== undefined)].map((group) => group.toLowerCase()));
-  const found = await mapBounded([...groups], ARM_READ_CONCURRENCY, (group) => gateway.getResourceGroup(subscriptionId, group));
+  const found = await mapBounded([...groups], ARM_READ_CONCURRENCY, (group) => read(`group ${group}`, () => gateway.getResourceGroup(subscriptionId, group)));
   subscription.resourceGroupsRead = groups;
   for (const [index, group] of [...groups].entries()) {
     const resourceGroup = found[index];
@@ -105,14 +117,14 @@ async function readSubscription(gateway: ArmGateway, settings: Settings, subscri
   }
   // Only resources whose group exists can exist.
   const present = [...candidates].filter((id) => subscription.existing.has(idKey(resourceGroupId(subscriptionId, parseResourceId(id).resourceGroup ?? ""))));
-  const shared = await mapBounded(present, ARM_READ_CONCURRENCY, (id) => gateway.getResource(id));
+  const shared = await mapBounded(present, ARM_READ_CONCURRENCY, (id) => read(id, () => gateway.getResource(id)));
   shared.forEach((raw, index) => {
     if (raw) recordShared(subscription, { ...raw, type: raw.type ?? parseResourceId(present[index] as string).resourceType });
   });
   // The planner assigns Defender for SQL's initiative wherever the plan is on: it must see existing assignments.
   if (settings.profiles.has("sql") && toPricingState(pricings.get("sqlservervirtualmachines")).tier === "Standard") {
     const initiatives = new Set(Object.values(SQL_INITIATIVES).map((id) => id.toLowerCase()));
-    for (const raw of await gateway.listPolicyAssignments(subscriptionId)) {
+    for (const raw of await read("policyAssignments", () => gateway.listPolicyAssignments(subscriptionId))) {
       const assignment = toPolicyAssignmentState(raw);
       // Role grants are only checked by sweeps (Resource Graph); an event never re-grants them.
       if (assignment && initiatives.has(assignment.policyDefinitionId.toLowerCase())) {

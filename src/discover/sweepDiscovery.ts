@@ -54,6 +54,9 @@ export const SWEEP_QUERIES = {
     " 'osName', properties.osName, 'osVersion', properties.osVersion, 'osSku', properties.osSku, 'osType', properties.osType, 'status', properties.status, 'detectedProperties', properties.detectedProperties, 'mssqlDiscovered', properties.mssqlDiscovered," +
     " 'publisher', properties.publisher, 'type', properties.type, 'provisioningState', properties.provisioningState, 'typeHandlerVersion', properties.typeHandlerVersion, 'enableAutomaticUpgrade', properties.enableAutomaticUpgrade)" +
     " | order by id asc",
+  // Confirms long-running writes in bulk (apply/confirmations.ts): the targets' state, not one poll per operation.
+  writeTargets: (ids: readonly string[]) =>
+    `resources | where id in~ (${ids.map(quote).join(", ")}) | project id, identity, properties = bag_pack('provisioningState', properties.provisioningState) | order by id asc`,
   // The incremental sweep (changeDiscovery.ts): what Resource Graph's change history shows changed at or after
   // `since`, for the types that bear on a machine (`types`). A change row extends its target, so `id` (unique)
   // orders the pages.

@@ -50,6 +50,8 @@ export async function acceptEvent(service: Service, delivered: unknown): Promise
     log.info(logged, "event ignored: already delivered");
     return { outcome: "duplicate", reason: `event ${event.id} was already delivered` };
   }
+  // Anything wider than a machine (a plan, a shared resource, a group's tags) may change what the shared reads hold.
+  if (event.scope !== "machine") service.sharedReads.forget(event.scope === "everySubscription" ? undefined : event.subscriptionId);
   const windowMs = settings.eventBatchSeconds * 1000;
   const claimed: string[] = [];
   try {

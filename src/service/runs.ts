@@ -258,7 +258,7 @@ async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pic
           .then(() => undefined);
   const outcome = await reconcile(
     { runId: item.runId, dryRun: item.dryRun, ...scope },
-    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit, driftMemory: state.firstSeen },
+    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit, driftMemory: state.firstSeen, sharedReads: service.sharedReads, journal: state.operations },
   );
   // Time-to-compliant for GET /api/metrics and Azure Monitor, once per reconcile.
   await afterWrites(service, item, "recording time-to-compliant", () => state.timings.record(outcome.report));

@@ -8,6 +8,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identi
 import { loadSettings, type Environment, type Settings } from "../config/settings.js";
 import { createGateway, type ArmGateway } from "../azure/gateway.js";
 import { createLogger, type Logger } from "../log.js";
+import { SharedReadCache } from "../discover/sharedReadCache.js";
 import { createStateStore, type StateStore } from "../state/stateStore.js";
 import { storageConnectionFromSettings } from "../state/storageConnection.js";
 import hostJson from "../../host.json" with { type: "json" };
@@ -17,6 +18,8 @@ export interface Service {
   readonly gateway: ArmGateway;
   readonly state: StateStore;
   readonly logger: Logger;
+  /** Subscription-level reads kept across this process's runs, forgotten on events that change them. */
+  readonly sharedReads: SharedReadCache;
   /** host.json `extensions.queues.maxDequeueCount`: the attempt after which a work item is poisoned. */
   readonly maxDequeueCount: number;
 }
@@ -32,6 +35,7 @@ export async function createService(env: Environment, options: { logger?: Logger
     gateway: createGateway(settings),
     state: await createStateStore(connection),
     logger: options.logger ?? createLogger({ level: settings.logLevel ?? "info" }),
+    sharedReads: new SharedReadCache(),
     maxDequeueCount: MAX_DEQUEUE_COUNT,
   };
 }

@@ -11,6 +11,7 @@ import { ReinstallAttempts } from "./reinstallAttempts.js";
 import { RunStore } from "./runStore.js";
 import { createQueueClient, createTableClient, type StorageConnection } from "./storageConnection.js";
 import { TimingLog } from "./timings.js";
+import { OperationJournalTable } from "./operationJournal.js";
 import { WORK_QUEUE, WorkQueue, poisonQueueName } from "./workQueue.js";
 
 export const TABLES = {
@@ -22,6 +23,7 @@ export const TABLES = {
   reinstalls: "remediationReinstalls",
   firstSeen: "remediationFirstSeen",
   timings: "remediationTimings",
+  operations: "remediationOperations",
 } as const;
 
 export interface StateStore {
@@ -40,6 +42,8 @@ export interface StateStore {
   readonly firstSeen: FirstSeenTable;
   /** Time-to-compliant and machine counts per reconcile, for GET /api/metrics. */
   readonly timings: TimingLog;
+  /** Long-running writes accepted and not yet confirmed: what a crash must not lose. */
+  readonly operations: OperationJournalTable;
 }
 
 export interface StateStoreOptions {
@@ -62,6 +66,7 @@ export async function createStateStore(connection: StorageConnection, options: S
     reinstalls: createTableClient(connection, TABLES.reinstalls),
     firstSeen: createTableClient(connection, TABLES.firstSeen),
     timings: createTableClient(connection, TABLES.timings),
+    operations: createTableClient(connection, TABLES.operations),
   };
   const queueName = options.queueName ?? WORK_QUEUE;
   const queue = createQueueClient(connection, queueName);
@@ -85,5 +90,6 @@ export async function createStateStore(connection: StorageConnection, options: S
     workQueue: new WorkQueue(queue, poisonQueue),
     firstSeen: new FirstSeenTable(tables.firstSeen),
     timings: new TimingLog(tables.timings, now),
+    operations: new OperationJournalTable(tables.operations, now),
   };
 }

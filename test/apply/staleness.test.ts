@@ -8,6 +8,7 @@ import { createGateway } from "../../src/azure/gateway.js";
 import { idKey } from "../../src/azure/ids.js";
 import { applyPlan, STALE_PLAN } from "../../src/apply/applyPlan.js";
 import { createLogger } from "../../src/log.js";
+import { confirmationsFor } from "../../src/engine.js";
 import type { Plan } from "../../src/plan/plan.js";
 import { demoEstate, machineWith } from "../../local-azure/src/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
@@ -25,8 +26,8 @@ async function planNow(): Promise<Plan> {
 }
 
 async function apply(plan: Plan) {
-  const writer = createGateway(h.settings()).writer(() => undefined);
-  return applyPlan(plan, writer, { runId: "stale-test", logger: createLogger({ level: "silent" }) });
+  const gateway = createGateway(h.settings());
+  return applyPlan(plan, gateway.writer(() => undefined), { runId: "stale-test", logger: createLogger({ level: "silent" }), confirmations: confirmationsFor(gateway, h.settings()) });
 }
 
 describe("a plan applied after the world moved", () => {

@@ -14,6 +14,7 @@
  * The role must list every one of them (a new Azure call without a role update fails) and nothing
  * else (a role action nothing uses fails too).
  */
+import { SharedReadCache } from "../../src/discover/sharedReadCache.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArmGateway, createGateway } from "../../src/azure/gateway.js";
 import { idKey } from "../../src/azure/ids.js";
@@ -194,7 +195,7 @@ beforeAll(async () => {
   await scenario("GET /api/health", async () => {
     const settings = h.settings({ REMEDIATION_SUBSCRIPTIONS: "" });
     const state = { runs: { listRecent: async () => [] }, workQueue: { approximateLength: async () => ({ work: 0, poison: 0 }) } } as unknown as StateStore;
-    const service: Service = { settings, gateway: createGateway(settings), state, logger: createLogger({ level: "silent" }), maxDequeueCount: MAX_DEQUEUE_COUNT };
+    const service: Service = { settings, gateway: createGateway(settings), state, logger: createLogger({ level: "silent" }), sharedReads: new SharedReadCache(), maxDequeueCount: MAX_DEQUEUE_COUNT };
     const response = await handleHealthRequest(service, httpRequest("GET", "/api/health"));
     expect(response.status).toBe(200);
   });
@@ -257,8 +258,8 @@ describe("compareRoleWithRequests", () => {
 
   it("reports a real extra ARM call through the gateway as missing", async () => {
     h.load(estate);
-    const writer = new ArmGateway({ endpoint: h.azure.endpoint, credential: h.azure.credential, pollIntervalInMs: 5 }).writer(() => undefined);
-    await writer.delete(vm.id, apiVersionFor("Microsoft.Compute/virtualMachines"));
+    const writer = new ArmGateway({ endpoint: h.azure.endpoint, credential: h.azure.credential }).writer(() => undefined);
+    await writer.start({ method: "DELETE", id: vm.id, apiVersion: apiVersionFor("Microsoft.Compute/virtualMachines") });
     const extra = h.azure.requests.filter((request) => idKey(request.path) === idKey(vm.id));
     expect(extra.map((request) => request.action)).toContain("Microsoft.Compute/virtualMachines/delete");
     expect(compareRoleWithRequests(role(), [...observed(), ...extra], impliedActions())).toEqual(withMissing("Microsoft.Compute/virtualMachines/delete"));

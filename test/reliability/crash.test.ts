@@ -151,3 +151,42 @@ describe("SIGKILL during an event burst", () => {
     await expectRecovered(log, since, false);
   }, 90_000);
 });
+
+describe("SIGKILL between a write ARM accepted and its confirmation", () => {
+  it("loses nothing: the journal keeps the write, the next host confirms it under its run, and nothing is written twice", async () => {
+    const { azure, estate, service } = harness();
+    await harness().clearQueues();
+    azure.reset();
+    azure.load(estate.resources);
+    const template = machineWith(estate, "no-identity", "windows");
+    await reconcileInProcess([template.id]); // the template is what a remediated machine looks like
+    const created = newVirtualMachine(azure, template, "vm-killed-while-confirming");
+    await acceptEvent(service, resourceWriteEvent(created, { id: crypto.randomUUID(), eventTime: new Date().toISOString() }));
+    // The identity PATCH runs long enough for the kill to land while the host waits for it.
+    azure.setLro({ finishUnpolledAfterMs: 1_500 });
+    azure.resetRequests();
+    const first = startHost();
+    let journal = await service.state.operations.pending([template.subscriptionId]);
+    for (const started = Date.now(); journal.length === 0 && Date.now() - started < 20_000; journal = await service.state.operations.pending([template.subscriptionId])) await sleep(10);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const log = [...azure.requests];
+    azure.resetRequests();
+    expect(journal.map((entry) => entry.item.action)).toEqual(["updateMachineIdentity"]);
+    const [accepted] = journal;
+
+    azure.setLro({ finishUnpolledAfterMs: 100 });
+    await sleep(2_100); // the killed host's message becomes visible again
+    const last = startHost();
+    expect(await last.exited).toBe(0);
+    log.push(...azure.requests);
+
+    expect(await service.state.operations.pending([template.subscriptionId])).toEqual([]);
+    const audited = await service.state.audit.listForRun(accepted!.runId);
+    expect(audited.filter((entry) => entry.action === "updateMachineIdentity" && entry.targetId.toLowerCase() === created.toLowerCase()).map((entry) => entry.result)).toEqual(["succeeded"]);
+    const identityWrites = log.filter((entry) => entry.method === "PATCH" && entry.path.toLowerCase() === created.toLowerCase() && entry.status < 400);
+    expect(identityWrites).toHaveLength(1);
+    expect(remediationOf(azure, created)).toEqual(remediationOf(azure, template.id));
+    await expectRecovered(log, new Date(Date.parse(accepted!.acceptedAt) - 60_000), false);
+  }, 90_000);
+});

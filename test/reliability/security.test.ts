@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import functions from "@azure/functions";
 import { createGateway, type ArmWriter } from "../../src/azure/gateway.js";
 import { applyPlan } from "../../src/apply/applyPlan.js";
-import { reconcile } from "../../src/engine.js";
+import { confirmationsFor, reconcile } from "../../src/engine.js";
 import { createLogger } from "../../src/log.js";
 import { idKey } from "../../src/azure/ids.js";
 import type { Plan, PlanItem } from "../../src/plan/plan.js";
@@ -64,7 +64,7 @@ const extension = (machineId: string) =>
 async function applyForged(writer: ArmWriter, items: PlanItem[]) {
   h.azure.resetRequests();
   const plan: Plan = { version: 1, createdAt: new Date().toISOString(), dryRun: false, items, assessments: [], findings: [] };
-  return applyPlan(plan, writer, { runId: "forged", logger: createLogger({ level: "silent" }) });
+  return applyPlan(plan, writer, { runId: "forged", logger: createLogger({ level: "silent" }), confirmations: confirmationsFor(createGateway(h.settings()), h.settings()) });
 }
 
 const requestsTo = (targetId: string) => h.azure.requests.filter((entry) => idKey(entry.path) === idKey(targetId) || idKey(entry.path).startsWith(`${idKey(targetId)}/`));

@@ -61,7 +61,7 @@ export function useHarness(options: HarnessOptions = {}): () => Harness {
       ARM_ENDPOINT: azure.endpoint,
       ARM_TOKEN: azure.token,
       REMEDIATION_SUBSCRIPTIONS: estate.subscriptions.map((subscription) => subscription.subscriptionId).join(","),
-      ARM_POLL_INTERVAL_MS: "10",
+      ARM_POLL_INTERVAL_MS: "50",
       ARM_CONFLICT_RETRY_DELAY_MS: "50",
       // Flush each event's subscription at once (production collects events for EVENT_BATCH_SECONDS).
       EVENT_BATCH_SECONDS: "0",

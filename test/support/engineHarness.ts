@@ -47,15 +47,15 @@ export async function startEngineHarness(): Promise<EngineHarness> {
   // Tests sweep the same estate several times a second; Resource Graph's real quota (15 queries / 5 s)
   // would turn that into Retry-After waits that test nothing here.
   azure.setThrottle({ resourceGraph: { queries: 200, windowSeconds: 5 } });
-  // The service here polls every few ms: an operation unpolled for 250 ms was abandoned (a dropped response),
-  // and finishes on its own as in ARM, so the next sweep sees it done.
+  // Operations end on their own, as in ARM: the service confirms them through Resource Graph without polling,
+  // so under the one-poll model an operation nobody polls ends 250 ms after its write.
   azure.setLro({ finishUnpolledAfterMs: 250 });
   let estateScope: readonly string[] = [];
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     ARM_ENDPOINT: azure.endpoint,
     ARM_TOKEN: azure.token,
     REMEDIATION_SUBSCRIPTIONS: estateScope.join(","),
-    ARM_POLL_INTERVAL_MS: "5",
+    ARM_POLL_INTERVAL_MS: "50",
     ARM_CONFLICT_RETRY_DELAY_MS: "20",
     LOG_LEVEL: "silent",
     ...extra,
@@ -114,9 +114,7 @@ function recording(gateway: ArmGateway, record: (write: SentWrite) => () => void
     return {
       getResource: (id) => inner.getResource(id),
       readTarget: (id) => inner.readTarget(id),
-      put: (id, apiVersion, body) => track({ method: "PUT", targetId: id, body }, () => inner.put(id, apiVersion, body)),
-      patch: (id, apiVersion, body) => track({ method: "PATCH", targetId: id, body }, () => inner.patch(id, apiVersion, body)),
-      delete: (id, apiVersion) => track({ method: "DELETE", targetId: id }, () => inner.delete(id, apiVersion)),
+      start: (write) => track({ method: write.method, targetId: write.id, ...(write.body ? { body: write.body } : {}) }, () => inner.start(write)),
     };
   };
   return gateway;
