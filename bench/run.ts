@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --time-scale N --latency-ms N --jitter-ms N --seed N --skip-per-event --incremental-only]`
  * `npm run bench -- --operations [--operations-time-scale 30]`: reads per machine vs operation duration
+ * `npm run bench -- --bursts [--bursts-time-scale 30] [--quick]`: only the bursts under operation durations (bench/bursts.ts)
  *
  * The orchestrator: starts the local Azure emulator in its own process (ARM's per-subscription read
  * and write buckets and Resource Graph's quota at their documented sizes, a seeded latency model),
@@ -631,9 +632,18 @@ async function main(): Promise<void> {
       const written = await writeOperationsResults(RESULTS_DIR, await operationsScenario(bench, opts));
       return log(`results: ${written.join(", ")}`);
     }
-    const rows = opts.incrementalOnly ? await convergedSweeps(bench, opts) : [...(await convergedSweeps(bench, opts)), ...(await driftedSweep(bench, opts)), ...(await eventBurst(bench, opts))];
+    // The bursts run under the durations model at their own time scale: not in --quick (minutes of ARM time each).
+    const bursts = opts.bursts || (!opts.quick && !opts.incrementalOnly);
+    const burstsOptions = { quick: opts.quick, seed: opts.seed, latencyMs: opts.latencyMs, timeScale: opts.burstsTimeScale };
+    const rows = [
+      ...(opts.bursts ? [] : await convergedSweeps(bench, opts)),
+      ...(opts.bursts || opts.incrementalOnly ? [] : [...(await driftedSweep(bench, opts)), ...(await eventBurst(bench, opts))]),
+      ...(bursts ? await burstScenarios(bench, burstsOptions) : []),
+    ];
+    const label = opts.incrementalOnly ? "incremental" : opts.bursts ? "bursts" : undefined;
     const results: BenchResults = {
-      ...(opts.incrementalOnly ? { label: "incremental" } : {}),
+      ...(label ? { label } : {}),
+      ...(bursts ? { modelNotes: [burstsModelNote(burstsOptions)] } : {}),
       startedAt: started.toISOString(),
       durationMs: Date.now() - started.getTime(),
       quick: opts.quick,

@@ -58,6 +58,8 @@ export interface RunningOperation {
   readonly resumeToken: string;
   /** ARM's Retry-After on the write, in ms: no one should ask about the operation sooner. */
   readonly retryAfterMs?: number;
+  /** The write's x-ms-correlation-request-id, which the events ARM raises for it carry too. */
+  readonly correlationId?: string;
 }
 
 /** The answer to a write as sent: finished, or `operation` still running. */
@@ -321,7 +323,7 @@ export class ArmGateway {
         ...(correlationId ? { correlationId } : {}),
         requests: count.requests,
         retried: count.retried,
-        ...(resumeToken ? { operation: { resumeToken, ...(retryAfterMs ? { retryAfterMs } : {}) } } : {}),
+        ...(resumeToken ? { operation: { resumeToken, ...(retryAfterMs ? { retryAfterMs } : {}), ...(correlationId ? { correlationId } : {}) } } : {}),
       };
     } catch (error) {
       const armError = toArmError(error, errorBody);

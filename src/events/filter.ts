@@ -6,7 +6,7 @@
  */
 import type { DriftCause } from "../report/timing.js";
 
-const WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
+export const WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
 export const WRITE_FAILURE = "Microsoft.Resources.ResourceWriteFailure";
 const DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
 const ACTION_SUCCESS = "Microsoft.Resources.ResourceActionSuccess";

@@ -9,6 +9,7 @@
 import { resolveSubscriptions } from "../engine.js";
 import { parseEvent, type ResourceEvent } from "../events/parse.js";
 import { eventContextOf } from "../events/targets.js";
+import { WRITE_SUCCESS } from "../events/filter.js";
 import type { PendingNaming } from "../state/pendingMachines.js";
 import { startRun } from "./runs.js";
 import type { Service } from "./service.js";
@@ -45,6 +46,11 @@ export async function acceptEvent(service: Service, delivered: unknown): Promise
   if (event.scope !== "everySubscription" && scope.length > 0 && !scope.includes(event.subscriptionId)) {
     log.info(logged, "event ignored: subscription outside the configured scope");
     return { outcome: "ignored", reason: "subscription outside the configured scope" };
+  }
+  // A write the service made itself and ARM finished: the run that made it confirms it; a re-check would only spend reads.
+  if (event.eventType === WRITE_SUCCESS && event.correlationId && (await state.ownWrites.isClaimed(event.correlationId))) {
+    log.info(logged, "event ignored: the service's own write");
+    return { outcome: "ignored", reason: "the service's own write" };
   }
   if (!(await state.dedupe.claim(event.id, DEDUPE_TTL_MS))) {
     log.info(logged, "event ignored: already delivered");

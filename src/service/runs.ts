@@ -4,7 +4,7 @@
  * subscriptions' leases, audit, settle), ending in an Outcome the queue trigger maps onto the queue.
  * Work fans out through the queue so a burst of events or a tenant-wide sweep never runs inline in a trigger.
  */
-import { reconcile, machinesInScope, resolveSubscriptions, type ReconcileOutcome, type ReconcileRequest } from "../engine.js";
+import { reconcile, machinesInScope, resolveSubscriptions, type OperationJournal, type ReconcileOutcome, type ReconcileRequest } from "../engine.js";
 import { idKey, parseResourceId } from "../azure/ids.js";
 import { heldBackByReinstallLimit, heldBackReport, plannedReinstalls } from "../events/reinstallLimit.js";
 import { EMPTY_SUMMARY, mergeReports, type Report } from "../report/buildReport.js";
@@ -258,12 +258,28 @@ async function reconcileForWorkItem(service: Service, item: WorkItem, scope: Pic
           .then(() => undefined);
   const outcome = await reconcile(
     { runId: item.runId, dryRun: item.dryRun, ...scope },
-    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit, driftMemory: state.firstSeen, sharedReads: service.sharedReads, journal: state.operations },
+    { settings: service.settings, gateway: service.gateway, logger: service.logger, onResult: audit, driftMemory: state.firstSeen, sharedReads: service.sharedReads, journal: journalOf(service) },
   );
   // Time-to-compliant for GET /api/metrics and Azure Monitor, once per reconcile.
   await afterWrites(service, item, "recording time-to-compliant", () => state.timings.record(outcome.report));
   recordReport(outcome.report);
   return outcome;
+}
+
+/** How long the events of the service's own writes are recognised: far longer than Event Grid takes to deliver them. */
+const OWN_WRITE_TTL_MS = 6 * 60 * 60 * 1000;
+
+/** The operation journal, which also remembers each accepted write's correlation id so its events are known as the service's own. */
+function journalOf(service: Service): OperationJournal {
+  const { operations, ownWrites } = service.state;
+  return {
+    pending: (subscriptionIds) => operations.pending(subscriptionIds),
+    settled: (item) => operations.settled(item),
+    accepted: async (runId, item, operation) => {
+      if (operation.correlationId) await ownWrites.claim(operation.correlationId, OWN_WRITE_TTL_MS);
+      await operations.accepted(runId, item, operation);
+    },
+  };
 }
 
 /** The run's report keeps every machine with its actions, and each subscription's findings. */

@@ -66,6 +66,17 @@ export class Dedupe {
     return false;
   }
 
+  /** Whether a claim of `key` is alive. */
+  async isClaimed(key: string): Promise<boolean> {
+    try {
+      const existing = await this.table.getEntity<ClaimEntity>(this.namespace, rowKeyFor(key));
+      return new Date(existing.expiresAt).getTime() > this.now().getTime();
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
   /** Gives a claim back, e.g. when the work it guarded could not be queued and the event must be redelivered. */
   async release(key: string): Promise<void> {
     try {

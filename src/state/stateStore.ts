@@ -42,6 +42,11 @@ export interface StateStore {
   readonly firstSeen: FirstSeenTable;
   /** Time-to-compliant and machine counts per reconcile, for GET /api/metrics. */
   readonly timings: TimingLog;
+  /**
+   * Correlation ids of the service's own long-running writes: the events ARM raises for them are not drift
+   * (a re-check of the machine would only spend reads).
+   */
+  readonly ownWrites: Dedupe;
   /** Long-running writes accepted and not yet confirmed: what a crash must not lose. */
   readonly operations: OperationJournalTable;
 }
@@ -90,6 +95,7 @@ export async function createStateStore(connection: StorageConnection, options: S
     workQueue: new WorkQueue(queue, poisonQueue),
     firstSeen: new FirstSeenTable(tables.firstSeen),
     timings: new TimingLog(tables.timings, now),
+    ownWrites: new Dedupe(tables.dedupe, "ownwrite", now),
     operations: new OperationJournalTable(tables.operations, now),
   };
 }

@@ -53,7 +53,7 @@ describe("app.json", () => {
   it("sets every service setting of docs/design.md that is not deployment-specific", () => {
     // Deployment-specific (the endpoint, the credential and Storage come from the Function App itself),
     // or tuning knobs for tests and local runs that the app leaves at their defaults.
-    const notSet = ["ARM_ENDPOINT", "ARM_TOKEN", "AzureWebJobsStorage", "ARM_POLL_INTERVAL_MS", "ARM_CONFLICT_RETRY_DELAY_MS", "LOG_LEVEL"];
+    const notSet = ["ARM_ENDPOINT", "ARM_TOKEN", "AzureWebJobsStorage", "ARM_POLL_INTERVAL_MS", "ARM_OPERATION_CHECK_AFTER_MS", "ARM_OPERATION_TIMEOUT_MS", "ARM_CONFLICT_RETRY_DELAY_MS", "LOG_LEVEL"];
     const expected = designSettings().filter((name) => !notSet.includes(name));
     expect(expected.length).toBeGreaterThan(5);
     for (const name of expected) expect(appSettings.has(name), name).toBe(true);
