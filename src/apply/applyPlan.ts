@@ -98,7 +98,7 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
       const stale = options.refused?.get(item.key) ?? (await staleReason(item, gateway));
       if (stale) return { stale };
       return { sent: await gateway.start({ method: item.method, id: item.targetId, apiVersion: item.apiVersion, ...(item.method === "DELETE" ? {} : { body: await bodyOf(item, gateway) }) }) };
-    });
+    }, SEND_PRIORITY[item.action] ?? 0);
     // Never written: reported, and the next run plans against what is there now.
     if ("stale" in started) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${started.stale}` } });
     const response = (sent = started.sent);
@@ -179,6 +179,13 @@ async function bodyOf(item: PlanItem, gateway: ArmWriter): Promise<Record<string
   const properties = (body["properties"] as Record<string, unknown> | undefined) ?? {};
   return { ...body, properties: { ...properties, principalId } };
 }
+
+/**
+ * Which waiting write is sent first when the subscription's write slots are busy (lower first): what
+ * others stand on, then each machine's long chain (identity, then agent) so the minutes-long installs start
+ * as early as the write bucket allows, and last the associations, which finish at once.
+ */
+const SEND_PRIORITY: Partial<Record<PlanItem["action"], number>> = { updateMachineIdentity: 1, installExtension: 2, removeExtension: 2, associateDataCollectionRule: 3 };
 
 /** Result code of an item refused because its target changed since the plan. */
 export const STALE_PLAN = "StalePlan";

@@ -117,7 +117,7 @@ class PlanBuilder {
     for (const need of ordered) {
       const item = this.needItem(machine, need, chain);
       if (item.blocked !== undefined) blocked.push({ need, reason: item.blocked });
-      else if (item.key) chain.last = item.key;
+      else if (item.key && need.kind !== "association") chain.last = item.key;
     }
     return { ...assessment, blocked };
   }
@@ -186,7 +186,8 @@ class PlanBuilder {
           observed: "no association to this rule",
           reason: `not associated with ${need.rule.ruleId}`,
           dependsOn: keysOf(rule),
-          after,
+          // A Microsoft.Insights resource: it does not wait for the machine's own operations, nor they for it.
+          after: [],
         });
       }
       case "removeExtension":

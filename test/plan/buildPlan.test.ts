@@ -181,12 +181,16 @@ describe("plan: shared resources", () => {
     }
     const targets = p.items.map((item) => `${item.method} ${item.targetId.toLowerCase()}`);
     expect(new Set(targets).size).toBe(targets.length);
-    // One write at a time per machine, the identity first.
+    // One operation at a time on each machine, the identity first; associations (Microsoft.Insights resources,
+    // not operations on the machine) wait for nothing of the machine's and hold nothing up.
     for (const machine of machines) {
-      const own = p.items.filter((item) => item.machineId === machine.id);
+      const own = p.items.filter((item) => item.machineId === machine.id && item.action !== "associateDataCollectionRule");
       own.slice(1).forEach((item, index) => expect(waitsFor(p, item, own[index] as PlanItem), `${item.key} after ${own[index]?.key}`).toBe(true));
       const identity = own.find((item) => item.action === "updateMachineIdentity");
       if (identity) expect(own[0]).toBe(identity);
+      for (const association of p.items.filter((item) => item.machineId === machine.id && item.action === "associateDataCollectionRule")) {
+        expect(own.some((item) => waitsFor(p, association, item) || waitsFor(p, item, association)), association.key).toBe(false);
+      }
     }
   });
 
