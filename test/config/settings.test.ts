@@ -83,6 +83,8 @@ describe("loadSettings", () => {
       eventBatchSeconds: 10,
       extensionReinstallAttemptsPerDay: 3,
       pollIntervalMs: 5000,
+      operationCheckAfterMs: 600000,
+      operationTimeoutMs: 1200000,
       conflictRetryDelayMs: 10000,
     };
     expect(loadSettings({})).toEqual(defaults);

@@ -20,6 +20,7 @@ const SAMPLE_ARGUMENTS: Record<string, unknown> = {
   principalIds: ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-00000000000'"],
   since: new Date("2026-11-30T10:00:00.000Z"),
   types: [...TRACKED_TYPES, "microsoft.example/it's"],
+  ids: ["/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1/extensions/AzureMonitorWindowsAgent", "/subscriptions/x/resourceGroups/rg-it's"],
 };
 
 describe("Resource Graph queries", () => {
