@@ -55,7 +55,7 @@ export interface Row {
 }
 
 export interface BenchResults {
-  /** Names the results file after the date when set (`<date>-<label>.md`); else `-quick` for a quick run. */
+  /** Names the results file after the date when set (`<date>-<label>.md`); `-quick` follows for a quick run. */
   readonly label?: string;
   readonly startedAt: string;
   readonly durationMs: number;
@@ -67,7 +67,7 @@ export interface BenchResults {
 }
 
 export async function writeResults(directory: string, results: BenchResults): Promise<string[]> {
-  const base = `${results.startedAt.slice(0, 10)}${results.label ? `-${results.label}` : results.quick ? "-quick" : ""}`;
+  const base = `${results.startedAt.slice(0, 10)}${results.label ? `-${results.label}` : ""}${results.quick ? "-quick" : ""}`;
   const svgName = `${base}.svg`;
   const markdownPath = join(directory, `${base}.md`);
   const svgPath = join(directory, svgName);
@@ -142,9 +142,9 @@ function markdown(results: BenchResults, svgName: string | undefined): string {
 Source: ${revision()}. Run took ${seconds(results.durationMs)} s. Node ${process.version}, ${process.platform}/${process.arch}.
 
 Model: every ARM request ${model.latencyMs} ms + up to ${model.jitterMs} ms seeded jitter (seed ${model.seed}); ARM buckets per subscription
-250 reads + 25/s, 200 writes + 10/s; Resource Graph 15 queries / 5 s; emulator time scale ${model.timeScale}
+250 reads + 25/s, 200 writes + 10/s; Resource Graph 15 queries / 5 s.${results.rows.some((row) => !row.timeScale) ? `${results.modelNotes ? " Rows without ARM seconds:" : ""} emulator time scale ${model.timeScale}
 (${model.timeScale === 1 ? "real ARM rates: wall time is emulator time" : `buckets refill ${model.timeScale}x faster: emulator time = quota-bound wall time x ${model.timeScale}`});
-long-running operations answer one InProgress poll, the service polls every ${model.pollIntervalMs} ms.
+long-running operations answer one InProgress poll, the service polls every ${model.pollIntervalMs} ms.` : ""}
 ${(results.modelNotes ?? []).map((note) => `\n${note}\n`).join("")}
 ## Figures
 

@@ -61,6 +61,8 @@ export interface MachineState {
   readonly osSku?: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly identity: MachineIdentity;
+  /** Azure VMs read directly: the model's etag, which an identity PATCH sends as If-Match (ARM refuses it if the VM changed since). */
+  readonly etag?: string;
   /** Azure VMs: power state. Arc machines: "running" when Connected. */
   readonly power: PowerState;
   /** Arc machines: `properties.status` (Connected, Disconnected, Expired, Error). */

@@ -222,6 +222,7 @@ const planItem = z.strictObject({
   body: z.record(z.string(), z.unknown()).optional(),
   principalFrom: resourceId.optional(),
   observed: z.unknown(),
+  ifMatch: z.string().optional(),
   reason: z.string(),
   dependsOn: z.array(z.string()),
   after: z.array(z.string()),

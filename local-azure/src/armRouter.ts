@@ -20,7 +20,7 @@ import { rbacActionFor } from "./rbac.js";
 import type { RequestKind, RequestLog } from "./requestLog.js";
 import type { ResourceGraph } from "./resourceGraph.js";
 import type { ChangeAttributes } from "./resourceChanges.js";
-import { VM_TYPE, behaviourOf, withPowerState, type PowerState, type TypeBehaviour, type WriteInput } from "./resourceTypes.js";
+import { VM_TYPE, behaviourOf, etagOf, withPowerState, type PowerState, type TypeBehaviour, type WriteInput } from "./resourceTypes.js";
 import type { ArmResource, JsonObject, StoredResource } from "./store.js";
 import { formatDuration } from "./throttle.js";
 
@@ -47,6 +47,8 @@ interface RequestOrigin {
   method: string;
   url: string;
   correlationId: string;
+  /** The If-Match header, for types with optimistic concurrency. */
+  ifMatch?: string;
 }
 
 /** VM power actions (`POST {vm}/<action>`) and the power state each leaves. */
@@ -160,6 +162,7 @@ export class ArmRouter {
       method: req.method,
       url: `https://management.azure.com${req.url.pathname}${req.url.search}`,
       correlationId: headers["x-ms-correlation-request-id"] as string,
+      ...(header(req.headers, "if-match") ? { ifMatch: header(req.headers, "if-match") } : {}),
     };
     if (req.method === "POST") return this.act(parsed, apiVersion, origin);
     if (lower(parsed.type) === TAGS_TYPE && parsed.name !== undefined) return this.tags(req.method, parsed, asObject(req.body), origin);
@@ -298,6 +301,9 @@ export class ArmRouter {
     const behaviour = behaviourOf(parsed.type);
     const existing = store.get(parsed.path);
     if (method === "PATCH" && !existing) throw this.notFound(parsed);
+    if (behaviour.etag && origin.ifMatch !== undefined && origin.ifMatch !== "*" && (!existing || etagOf(existing) !== origin.ifMatch)) {
+      throw new ArmError(412, "PreconditionFailed", `The resource '${parsed.name}' has changed: If-Match ${origin.ifMatch} does not match its current etag.`);
+    }
     this.checkContainer(parsed);
     if (method === "PUT" && existing?.location && typeof body.location === "string" && !sameLocation(existing.location, body.location)) {
       throw new ArmError(

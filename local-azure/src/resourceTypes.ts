@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { ArmError } from "./armError.js";
 import type { ArmPath } from "./armPath.js";
 import type { EmulatorContext } from "./context.js";
@@ -41,6 +41,22 @@ export interface TypeBehaviour {
   view?: (resource: ArmResource, query: URLSearchParams) => ArmResource;
   /** Returned on GET when nothing is stored (ARM answers some singletons with a default). */
   fallback?: (parsed: ArmPath) => ArmResource | undefined;
+  /**
+   * Optimistic concurrency: the resource carries an `etag` that changes whenever its model does, and a write
+   * whose If-Match names another one is refused with 412 (VMs: the Compute REST specs' `etag` property and the
+   * If-Match parameter of VirtualMachines_CreateOrUpdate and _Update).
+   */
+  etag?: boolean;
+}
+
+/**
+ * A resource's etag: a digest of its model, so it changes with every write of it and with nothing else (the
+ * provisioning state and the instance view are status, not model). Real etags are opaque; so is this one.
+ */
+export function etagOf(resource: ArmResource): string {
+  const { provisioningState: _status, instanceView: _view, ...model } = props(resource);
+  const { etag: _etag, ...rest } = resource;
+  return `"${createHash("sha256").update(JSON.stringify({ ...rest, properties: model })).digest("hex").slice(0, 16)}"`;
 }
 
 export const VM_TYPE = "microsoft.compute/virtualmachines";
@@ -138,6 +154,7 @@ const arcExtension: TypeBehaviour = {
 
 const virtualMachine: TypeBehaviour = {
   lro: "async",
+  etag: true,
   /** A VM update such as an identity PATCH (power actions take the same range here). */
   durationSeconds: [10, 40],
   lockKey: (parsed) => parsed.path.toLowerCase(),
@@ -153,8 +170,9 @@ const virtualMachine: TypeBehaviour = {
     return { ...resource, properties: p };
   },
   view(vm, query) {
-    if ((query.get("$expand") ?? "").toLowerCase() !== "instanceview") return withoutInstanceView(vm);
-    return withPowerState(vm, powerStateOf(vm));
+    const withEtag = { ...vm, etag: etagOf(vm) };
+    if ((query.get("$expand") ?? "").toLowerCase() !== "instanceview") return withoutInstanceView(withEtag);
+    return withPowerState(withEtag, powerStateOf(vm));
   },
 };
 

@@ -114,6 +114,19 @@ describe("virtual machines", () => {
     expect(azure.requests.map((r) => r.kind)).toEqual(["write", "poll", "poll", "read"]);
   });
 
+  it("carries an etag that changes with its model, and refuses a write whose If-Match names an old one with 412 (the SDK's ifMatch)", async () => {
+    const read = await compute.virtualMachines.get(RG, "vm01");
+    expect(read.etag).toMatch(/^".+"$/);
+    azure.setPowerState(vmId("vm01"), "deallocated");
+    expect((await compute.virtualMachines.get(RG, "vm01")).etag, "a power action changes status, not the model").toBe(read.etag);
+    await compute.virtualMachines.update(RG, "vm01", { tags: { owner: "someone else" } }, POLL);
+    const changed = await compute.virtualMachines.get(RG, "vm01");
+    expect(changed.etag).not.toBe(read.etag);
+    expect(await armCode(compute.virtualMachines.update(RG, "vm01", { identity: { type: "SystemAssigned" } }, { ...POLL, ifMatch: read.etag }))).toEqual({ status: 412, code: "PreconditionFailed" });
+    const updated = await compute.virtualMachines.update(RG, "vm01", { identity: { type: "SystemAssigned" } }, { ...POLL, ifMatch: changed.etag });
+    expect(updated.identity?.type).toBe("SystemAssigned");
+  });
+
   it("PATCH in the undocumented form (UserAssigned in the type, no dictionary) drops the user-assigned identities", async () => {
     azure.load([{ ...vm("vm00"), identity: { type: "UserAssigned", userAssignedIdentities: { [uamiId]: { principalId: "p-uami", clientId: "c-uami" } } } }]);
     const updated = await compute.virtualMachines.update(RG, "vm00", { identity: { type: "SystemAssigned, UserAssigned" } }, POLL);

@@ -97,7 +97,8 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
     const started = await limiter.use(async () => {
       const stale = options.refused?.get(item.key) ?? (await staleReason(item, gateway));
       if (stale) return { stale };
-      return { sent: await gateway.start({ method: item.method, id: item.targetId, apiVersion: item.apiVersion, ...(item.method === "DELETE" ? {} : { body: await bodyOf(item, gateway) }) }) };
+      const body = item.method === "DELETE" ? {} : { body: await bodyOf(item, gateway) };
+      return { sent: await gateway.start({ method: item.method, id: item.targetId, apiVersion: item.apiVersion, ...body, ...(item.ifMatch ? { ifMatch: item.ifMatch } : {}) }) };
     }, SEND_PRIORITY[item.action] ?? 0);
     // Never written: reported, and the next run plans against what is there now.
     if ("stale" in started) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${started.stale}` } });
@@ -113,6 +114,8 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
   } catch (thrown) {
     // The guard refuses (ScopeError) or cannot even read (InputError) the target: either way it is out of scope.
     const error = thrown instanceof InputError ? new ArmError("OutOfScope", thrown.message) : toArmError(thrown);
+    // The target changed since discovery read it (If-Match refused): never written over; the next run plans again.
+    if (error.statusCode === 412 && item.ifMatch) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${item.targetId} changed since it was read (ARM refused If-Match ${item.ifMatch})` } });
     // The machine stopped between discovery and apply: nothing failed, the next sweep will finish it.
     if (isGuestUnavailable(error)) return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
     // Accepted, maybe done: not a failure, not a success; the journal keeps it for the next run.

@@ -18,7 +18,8 @@ const SHARED_CREATES: ReadonlySet<PlanAction> = new Set(["createResourceGroup", 
 
 /** Why the item no longer matches the world, or undefined when it may be written. */
 export async function staleReason(item: PlanItem, reader: Pick<ArmWriter, "readTarget">): Promise<string | undefined> {
-  if (item.action === "updateMachineIdentity") {
+  // ARM checks an If-Match itself, and refuses the write with 412 when the target moved (see applyPlan).
+  if (item.action === "updateMachineIdentity" && !item.ifMatch) {
     const observed = item.observed as MachineIdentity;
     const machine = await reader.readTarget(item.targetId);
     if (!machine) return "the machine no longer exists";

@@ -36,6 +36,8 @@ export interface ArmResource {
   readonly identity?: Readonly<Record<string, unknown>>;
   readonly properties?: Readonly<Record<string, unknown>>;
   readonly systemData?: { readonly createdAt?: string };
+  /** Resources with optimistic concurrency (VMs): changes with every write of the model. */
+  readonly etag?: string;
 }
 
 /** A Resource Graph row: a resource in ArmResource's shape, plus the columns a query adds (subscriptionId, …). */
@@ -72,6 +74,8 @@ export interface ArmWrite {
   readonly id: string;
   readonly apiVersion: string;
   readonly body?: ArmBody;
+  /** Sent as If-Match: ARM refuses the write (412) when the resource changed since it was read. */
+  readonly ifMatch?: string;
 }
 
 export interface ArmWriter {
@@ -307,12 +311,13 @@ export class ArmGateway {
     const { count, result } = countingAttempts(async () => {
       const id = trimSlash(write.id);
       const resources = this.resources.resources;
+      const options = { onResponse, ...(write.ifMatch ? { requestOptions: { headers: { "If-Match": write.ifMatch } } } : {}) };
       const poller =
         write.method === "PUT"
-          ? resources.createOrUpdateById(id, write.apiVersion, write.body ?? {}, { onResponse })
+          ? resources.createOrUpdateById(id, write.apiVersion, write.body ?? {}, options)
           : write.method === "PATCH"
-            ? resources.updateById(id, write.apiVersion, write.body ?? {}, { onResponse })
-            : resources.deleteById(id, write.apiVersion, { onResponse });
+            ? resources.updateById(id, write.apiVersion, write.body ?? {}, options)
+            : resources.deleteById(id, write.apiVersion, options);
       await poller.submitted();
       return poller.isDone ? undefined : await poller.serialize();
     });

@@ -37,6 +37,7 @@ export function toMachineState(raw: ArmResource, extensions: readonly ExtensionS
     ...(osSku ? { osSku } : {}),
     tags: raw.tags ?? {},
     identity: toMachineIdentity(raw.identity),
+    ...(isVm && typeof raw.etag === "string" ? { etag: raw.etag } : {}),
     power: isVm ? powerStateOf(raw) : agentStatus?.toLowerCase() === "connected" ? "running" : "unknown",
     ...(agentStatus ? { agentStatus } : {}),
     allowExtensionOperations: prop(raw, "osProfile", "allowExtensionOperations") !== false,

@@ -237,6 +237,7 @@ class PlanBuilder {
       targetId: machine.id,
       body: { identity },
       observed: { systemAssigned: machine.identity.systemAssigned, userAssignedIds: machine.identity.userAssignedIds },
+      ...(machine.etag ? { ifMatch: machine.etag } : {}),
       reason: reasons.join("; "),
       dependsOn: keysOf(...dependencies),
     });

@@ -40,6 +40,11 @@ export interface PlanItem {
   readonly principalFrom?: string;
   /** What discovery saw before the write ("absent" when the resource does not exist). */
   readonly observed: unknown;
+  /**
+   * The target's etag as discovery read it, sent as If-Match: ARM itself refuses the write when the target
+   * changed since, so apply need not read it again first.
+   */
+  readonly ifMatch?: string;
   /** For people; apply never reads it. */
   readonly reason: string;
   /** Items that must succeed first; when one fails, this item is skipped. */
