@@ -103,11 +103,11 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
     // Never written: reported, and the next run plans against what is there now.
     if ("stale" in started) return finish({ outcome: "skipped", error: { code: STALE_PLAN, message: `stale: ${started.stale}` } });
     const response = (sent = started.sent);
-    const confirmationReads = response.operation ? await confirmed(item, response.operation, startedAt, options) : 0;
+    const confirmation = response.operation ? await confirmed(item, response.operation, startedAt, options) : { reads: 0, retried: 0 };
     return finish({
       outcome: "succeeded",
-      requests: response.requests + confirmationReads,
-      retried: response.retried,
+      requests: response.requests + confirmation.reads,
+      retried: response.retried + confirmation.retried,
       ...(response.status !== undefined ? { httpStatus: response.status } : {}),
       ...(response.correlationId ? { correlationId: response.correlationId } : {}),
     });
@@ -120,7 +120,8 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
     if (isGuestUnavailable(error)) return finish({ outcome: "skipped", error: { code: GUEST_UNAVAILABLE, message: error.message } });
     // Accepted, maybe done: not a failure, not a success; the journal keeps it for the next run.
     if (error.is(OPERATION_UNCONFIRMED)) return finish({ outcome: "skipped", error: { code: error.code, message: error.message } });
-    const attempts = error.attempts;
+    // Tries of the send (when it was the send that failed) or of the send and of the confirmation that found the failure.
+    const attempts = error.attempts || sent ? { requests: (error.attempts?.requests ?? 0) + (sent?.requests ?? 0), retried: (error.attempts?.retried ?? 0) + (sent?.retried ?? 0) } : undefined;
     const statusCode = error.statusCode ?? sent?.status;
     const correlationId = error.correlationId ?? sent?.correlationId;
     return finish({
@@ -136,9 +137,9 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
 
 /**
  * Waits until a long-running write is confirmed done (throws its ArmError when it failed); the journal
- * holds it meanwhile, so a crash loses nothing. Returns the ARM reads the confirmation took.
+ * holds it meanwhile, so a crash loses nothing. Returns the ARM reads the confirmation took, and their retries.
  */
-async function confirmed(item: PlanItem, operation: RunningOperation, startedAt: Date, options: ApplyOptions): Promise<number> {
+async function confirmed(item: PlanItem, operation: RunningOperation, startedAt: Date, options: ApplyOptions): Promise<{ reads: number; retried: number }> {
   await options.onAccepted?.(item, operation);
   const endState = endStateOf(item);
   try {
@@ -151,7 +152,7 @@ async function confirmed(item: PlanItem, operation: RunningOperation, startedAt:
       ...(endState ? { endState } : {}),
     });
     await options.onSettled?.(item);
-    return confirmation.reads;
+    return confirmation;
   } catch (error) {
     // A failed write is settled (the next run plans it again); an unconfirmed one stays in the journal.
     if (!(error instanceof ArmError && error.is(OPERATION_UNCONFIRMED))) await options.onSettled?.(item);

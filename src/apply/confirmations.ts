@@ -38,6 +38,8 @@ export interface Confirmation {
   readonly via: "resourceGraph" | "operation";
   /** ARM reads the confirmation took (direct operation checks); Resource Graph queries are shared by every write waiting. */
   readonly reads: number;
+  /** Of those, the tries ARM turned away and the pipeline retried. */
+  readonly retried: number;
 }
 
 export interface ConfirmationSource {
@@ -66,6 +68,7 @@ interface Waiter {
   readonly reject: (error: ArmError) => void;
   nextLookAtMs: number;
   reads: number;
+  retried: number;
   /** Resource Graph showed Failed: asked directly once (a reinstall's old Failed state looks the same). */
   failedSeen: boolean;
 }
@@ -84,7 +87,7 @@ export class Confirmations {
   /** Resolves once the write is proven done; rejects with ARM's error when it failed, or OperationUnconfirmed. */
   confirm(write: PendingWrite): Promise<Confirmation> {
     return new Promise((resolve, reject) => {
-      this.waiting.add({ write, resolve, reject, nextLookAtMs: write.startedAtMs + this.pause(write), reads: 0, failedSeen: false });
+      this.waiting.add({ write, resolve, reject, nextLookAtMs: write.startedAtMs + this.pause(write), reads: 0, retried: 0, failedSeen: false });
       this.schedule();
     });
   }
@@ -111,7 +114,7 @@ export class Confirmations {
       for (const waiter of due) {
         const { write } = waiter;
         const verdict = write.endState ? judge(write.endState, rows.get(idKey(write.targetId))) : "unknown";
-        if (verdict === "done") this.settle(waiter, () => waiter.resolve({ confirmedAtMs: now, via: "resourceGraph", reads: waiter.reads }));
+        if (verdict === "done") this.settle(waiter, () => waiter.resolve({ confirmedAtMs: now, via: "resourceGraph", reads: waiter.reads, retried: waiter.retried }));
         else if (now - write.startedAtMs >= this.timing.timeoutMs) this.settle(waiter, () => waiter.reject(unconfirmed(write, this.timing.timeoutMs)));
         else if (!write.endState || (verdict === "failed" && !waiter.failedSeen) || now - write.startedAtMs >= this.timing.checkOperationAfterMs) {
           waiter.failedSeen ||= verdict === "failed";
@@ -126,13 +129,18 @@ export class Confirmations {
   }
 
   private async checkDirectly(waiter: Waiter): Promise<void> {
-    waiter.reads++;
     try {
-      const status = await this.source.checkOperation(waiter.write.operation);
-      if (status === "succeeded") this.settle(waiter, () => waiter.resolve({ confirmedAtMs: this.now(), via: "operation", reads: waiter.reads }));
+      const { status, requests, retried } = await this.source.checkOperation(waiter.write.operation);
+      waiter.reads += requests;
+      waiter.retried += retried;
+      if (status === "succeeded") this.settle(waiter, () => waiter.resolve({ confirmedAtMs: this.now(), via: "operation", reads: waiter.reads, retried: waiter.retried }));
       else waiter.nextLookAtMs = this.now() + this.pause(waiter.write);
     } catch (error) {
-      this.settle(waiter, () => waiter.reject(toArmError(error)));
+      const armError = toArmError(error);
+      const tries = armError.attempts;
+      // The write's own tries and its confirmation's are one account.
+      const attempts = { requests: waiter.reads + (tries?.requests ?? 0), retried: waiter.retried + (tries?.retried ?? 0) };
+      this.settle(waiter, () => waiter.reject(armError.with({ attempts })));
     }
   }
 

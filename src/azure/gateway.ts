@@ -86,8 +86,8 @@ export interface ArmWriter {
   start(write: ArmWrite): Promise<StartedWrite>;
 }
 
-/** Asks ARM once how a running operation is doing (one read); throws its ArmError when it failed. */
-export type OperationCheck = (operation: RunningOperation) => Promise<"running" | "succeeded">;
+/** Asks ARM once how a running operation is doing (one read, and its retries); throws its ArmError when it failed. */
+export type OperationCheck = (operation: RunningOperation) => Promise<{ readonly status: "running" | "succeeded"; readonly requests: number; readonly retried: number }>;
 
 export interface ResourceGraphQueryOptions {
   /**
@@ -264,15 +264,16 @@ export class ArmGateway {
   /** One status request for an operation a write started, from its resume token (any process may ask). */
   readonly checkOperation: OperationCheck = async (operation) => {
     const poller = restorePoller(this.resources, operation.resumeToken, this.resources.resources.createOrUpdateById);
+    const { count, result } = countingAttempts(() => poller.poll());
+    const attempts = () => ({ attempts: { ...count } });
     try {
-      await poller.poll();
+      await result;
     } catch (error) {
-      throw toArmError(error);
+      throw toArmError(error).with(attempts());
     }
     const state = poller.operationState;
-    if (state?.status === "succeeded") return "succeeded";
-    if (state?.status === "failed" || state?.status === "canceled") throw toArmError(state.error ?? new ArmError("OperationFailed", `the operation ended ${state.status}`));
-    return "running";
+    if (state?.status === "failed" || state?.status === "canceled") throw toArmError(state.error ?? new ArmError("OperationFailed", `the operation ended ${state.status}`)).with(attempts());
+    return { status: state?.status === "succeeded" ? "succeeded" : "running", ...count };
   };
 
   // ---- plumbing ----
