@@ -42,10 +42,11 @@ const REFILL_PER_SECOND = { reads: 25, writes: 10 } as const;
  * low, waits for it to refill before sending more, instead of running it dry and earning 429s that
  * would also throttle the customer's other tools. Each request takes its token from the estimate as it
  * is sent, so requests sent together cannot all pass the check and dig into the headroom; ARM's header on
- * each answer sets the estimate again.
+ * an answer sets the estimate again, less the requests still on their way (ARM may not have counted them).
  */
 export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelinePolicy {
   const levels = new Map<string, { value: number; at: number }>();
+  const inFlight = new Map<string, number>();
   const levelOf = (key: string, kind: keyof typeof HEADROOM) => {
     const seen = levels.get(key);
     return seen ? seen.value + ((now() - seen.at) / 1000) * REFILL_PER_SECOND[kind] : undefined;
@@ -60,9 +61,16 @@ export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelineP
       }
       const level = levelOf(key, kind);
       if (level !== undefined) levels.set(key, { value: level - 1, at: now() });
-      const response = await next(request);
-      const header = Number(response.headers.get(`x-ms-ratelimit-remaining-subscription-${kind}`));
-      if (response.headers.has(`x-ms-ratelimit-remaining-subscription-${kind}`) && Number.isFinite(header)) levels.set(key, { value: header, at: now() });
+      inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+      let response;
+      try {
+        response = await next(request);
+      } finally {
+        inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
+      }
+      const header = `x-ms-ratelimit-remaining-subscription-${kind}`;
+      const remaining = Number(response.headers.get(header));
+      if (response.headers.has(header) && Number.isFinite(remaining)) levels.set(key, { value: remaining - (inFlight.get(key) ?? 0), at: now() });
       return response;
     },
   };
