@@ -19,7 +19,8 @@ import type { Measured, Row, Target } from "./report.js";
 /** What the scenarios need of the orchestrator (bench/run.ts `Bench`). */
 export interface BurstsHarness {
   load(resources: Iterable<ArmResource>, counter: undefined, reset: boolean): Promise<number>;
-  run<T extends Outcome>(job: Job, subscriptions: readonly string[], extraEnv: Record<string, string>, throttle: Record<string, unknown>): Promise<{ outcome: T; requests: Measured }>;
+  /** `latencyScale` divides the emulator's latency model (wall ms): the time scale, to keep latency in ARM time. */
+  run<T extends Outcome>(job: Job, subscriptions: readonly string[], extraEnv: Record<string, string>, throttle: Record<string, unknown>, latencyScale: number): Promise<{ outcome: T; requests: Measured }>;
   setLro(options: Record<string, unknown>): Promise<void>;
   setResourceGraph(options: Record<string, unknown>): Promise<void>;
 }
@@ -28,7 +29,7 @@ export interface BurstsOptions {
   /** Small bursts (20 machines each) to try the scenarios out. */
   readonly quick: boolean;
   readonly seed: number;
-  /** The emulator's fixed latency per request, wall milliseconds. */
+  /** The emulator's fixed latency per request, ARM milliseconds (the jobs divide it by their time scale). */
   readonly latencyMs: number;
   /** ARM seconds per wall second for the service's jobs. */
   readonly timeScale: number;
@@ -48,11 +49,11 @@ const NAIVE_MACHINES_PER_SUBSCRIPTION = 20;
 /** core-lro's POLL_INTERVAL_IN_MS, ARM milliseconds: the naive remediator's pollers (the emulator sends no Retry-After). */
 const NAIVE_POLL_MS = 2000;
 /**
- * The naive remediator's polls are most of its requests (one per 2 ARM s per machine running); its time scale is
- * divided by the subscriptions, so 20 machines per subscription poll no faster in wall time than in one subscription,
- * and the two cores the emulator and the client share keep up.
+ * The naive remediator runs for hours of ARM time, so faster than the service: ARM seconds per wall second for one
+ * subscription, divided by the subscriptions, so that its polls (one per 2 ARM s per machine running, most of its
+ * requests) come no faster in wall time with 10 subscriptions than with one, and the two cores keep up.
  */
-const NAIVE_POLLING_MACHINES_PER_CORE_SECOND = 20;
+const NAIVE_TIME_SCALE = 30;
 /** Resource Graph: 95% of changes within 30 s (Azure/azure-dev#540). */
 const GRAPH_LAG_P95_SECONDS = 30;
 /** A new VM as Azure creates it without options: no identity, no agent, no association (3 writes). */
@@ -61,6 +62,12 @@ const NEW_MACHINE_STATE = "no-identity";
 const GENERATED_PER_NEW_MACHINE = 25;
 /** Small draws vary more: at least this many machines per subscription. */
 const GENERATED_AT_LEAST = 500;
+/**
+ * Converged machines that exist before the burst, per subscription. The emulator's Resource Graph reads every row of
+ * the subscriptions it is asked about (Azure's is indexed): with tens of thousands of rows a confirmation query takes it
+ * a third of a wall second, ARM seconds at a time scale, and the figures would measure the emulator.
+ */
+const EXISTING_PER_SUBSCRIPTION = 200;
 
 const TARGET = { ratio: 1.25, readsPerMachine: 4, lowestRemaining: 1 - USABLE_BUCKET_SHARE, singleEventRequests: 8, singleEventSlackSeconds: 10 } as const;
 
@@ -78,13 +85,14 @@ const QUICK_SHAPES: readonly BurstShape[] = [
   { subscriptions: 1, perSubscription: 20 },
 ];
 
-/** A burst's estate: the machines that exist before it (`base`), the new ones, and spares for the single-event scenario. */
+/** A burst's estate: the machines that exist before it (`base`), the new ones, and a pair for the single-event scenario. */
 interface BurstEstate {
   readonly estate: Estate;
   readonly subscriptions: readonly string[];
   readonly base: readonly ArmResource[];
   readonly fresh: readonly EstateMachine[];
-  readonly spares: readonly EstateMachine[];
+  /** Two more new VMs of the first subscription, in one region: a warm-up event and the measured one. */
+  readonly pair?: readonly [EstateMachine, EstateMachine];
 }
 
 /** How long a new machine's long-running writes take, ARM seconds (the emulator's draws). */
@@ -97,10 +105,11 @@ export function burstsModelNote(opts: BurstsOptions): string {
   return (
     `Rows marked "ARM s" (the bursts, bench/bursts.ts) run under the emulator's \`durations\` operation model (AMA install 60-240 s, ` +
     `identity PATCH 10-40 s, seeded per resource; no Retry-After) with Resource Graph's freshness lag on (exponential, 95% of changes ` +
-    `within ${GRAPH_LAG_P95_SECONDS} s), at their own time scale (service jobs ${opts.timeScale}; ARM_POLL_INTERVAL_MS, ` +
-    `ARM_OPERATION_CHECK_AFTER_MS, ARM_OPERATION_TIMEOUT_MS and ARM_CONFLICT_RETRY_DELAY_MS at their defaults divided by it). ` +
-    `Their times are ARM seconds = wall seconds x the time scale; latency is not scaled (${opts.latencyMs} ms of wall time is ` +
-    `${((opts.latencyMs / 1000) * opts.timeScale).toFixed(1)} ARM s at ${opts.timeScale}).`
+    `within ${GRAPH_LAG_P95_SECONDS} s), at their own time scale: ${opts.timeScale} for the service's jobs (ARM_POLL_INTERVAL_MS, ` +
+    `ARM_OPERATION_CHECK_AFTER_MS, ARM_OPERATION_TIMEOUT_MS and ARM_CONFLICT_RETRY_DELAY_MS at their defaults divided by it), ` +
+    `${NAIVE_TIME_SCALE} divided by the subscriptions for the naive remediator's. Durations, Retry-After, bucket refills, Resource Graph's ` +
+    `quota window and lag, and the latency model (its milliseconds are ARM time) all follow the time scale; ` +
+    `their times are ARM seconds = wall seconds x the time scale. Each burst subscription has ${EXISTING_PER_SUBSCRIPTION} converged machines before it.`
   );
 }
 
@@ -114,7 +123,7 @@ export async function burstScenarios(harness: BurstsHarness, opts: BurstsOptions
     const shapes = opts.quick ? QUICK_SHAPES : SHAPES;
     for (const [index, shape] of shapes.entries()) {
       // The first estate also carries the single event's two machines (a warm-up and the measured one).
-      const prepared = burstEstate(opts, shape, index, index === 0 ? 2 : 0);
+      const prepared = burstEstate(opts, shape, index, index === 0);
       rows.push(...(await burst(harness, opts, shape, prepared)));
       if (index === 0) rows.push(await singleEvent(harness, opts, prepared));
     }
@@ -125,21 +134,31 @@ export async function burstScenarios(harness: BurstsHarness, opts: BurstsOptions
   }
 }
 
-function burstEstate(opts: BurstsOptions, shape: BurstShape, index: number, spareCount: number): BurstEstate {
-  const machinesPerSubscription = Math.max(GENERATED_AT_LEAST, (shape.perSubscription + spareCount) * GENERATED_PER_NEW_MACHINE);
+function burstEstate(opts: BurstsOptions, shape: BurstShape, index: number, withPair: boolean): BurstEstate {
+  const machinesPerSubscription = Math.max(GENERATED_AT_LEAST, shape.perSubscription * GENERATED_PER_NEW_MACHINE);
   const estate = convergedEstate({ seed: opts.seed + 4 + index, subscriptions: shape.subscriptions, machinesPerSubscription, drift: 0.5, optOutTag: OPT_OUT_TAG });
   const fresh: EstateMachine[] = [];
-  const spares: EstateMachine[] = [];
+  let pair: [EstateMachine, EstateMachine] | undefined;
   for (const [position, { subscriptionId }] of estate.subscriptions.entries()) {
-    const wanted = shape.perSubscription + (position === 0 ? spareCount : 0);
-    const candidates = estate.machines.filter((machine) => machine.subscriptionId === subscriptionId && machine.kind === "vm" && machine.state === NEW_MACHINE_STATE).slice(0, wanted);
-    if (candidates.length < wanted) throw new Error(`bursts estate: ${candidates.length} new VMs in ${subscriptionId}, ${wanted} wanted`);
+    const candidates = estate.machines.filter((machine) => machine.subscriptionId === subscriptionId && machine.kind === "vm" && machine.state === NEW_MACHINE_STATE);
+    if (candidates.length < shape.perSubscription) throw new Error(`bursts estate: ${candidates.length} new VMs in ${subscriptionId}, ${shape.perSubscription} wanted`);
     fresh.push(...candidates.slice(0, shape.perSubscription));
-    spares.push(...candidates.slice(shape.perSubscription));
+    if (!withPair || position > 0) continue;
+    // The same region: Defender's workspace and rule are per region, so only then does the warm-up read what the measured event needs.
+    const [warmup, ...rest] = candidates.slice(shape.perSubscription);
+    const measured = rest.find((machine) => machine.region === warmup?.region);
+    if (!warmup || !measured) throw new Error(`bursts estate: no two more new VMs in one region of ${subscriptionId}`);
+    pair = [warmup, measured];
   }
-  // Machines that need changes are held back (never loaded) but the new ones: what exists is converged.
-  const base = resourcesWithout(estate, estate.machines.filter((machine) => machine.labels.includes("drifted")));
-  return { estate, subscriptions: estate.subscriptions.map((subscription) => subscription.subscriptionId), base, fresh, spares };
+  // What exists before the burst: the first converged machines of each subscription. The others are never loaded.
+  const existing = new Map<string, number>();
+  const held = estate.machines.filter((machine) => {
+    if (machine.labels.includes("drifted")) return true;
+    existing.set(machine.subscriptionId, (existing.get(machine.subscriptionId) ?? 0) + 1);
+    return (existing.get(machine.subscriptionId) as number) > EXISTING_PER_SUBSCRIPTION;
+  });
+  const base = resourcesWithout(estate, held);
+  return { estate, subscriptions: estate.subscriptions.map((subscription) => subscription.subscriptionId), base, fresh, ...(pair ? { pair } : {}) };
 }
 
 async function loadWith(harness: BurstsHarness, prepared: BurstEstate, machines: readonly EstateMachine[]): Promise<void> {
@@ -153,7 +172,7 @@ function serviceTimers(timeScale: number): Record<string, string> {
 }
 
 function runAt<T extends Outcome>(harness: BurstsHarness, job: Job, subscriptions: readonly string[], timeScale: number): Promise<{ outcome: T; requests: Measured }> {
-  return harness.run<T>(job, subscriptions, serviceTimers(timeScale), { timeScale });
+  return harness.run<T>(job, subscriptions, serviceTimers(timeScale), { timeScale }, timeScale);
 }
 
 function serviceBurstJob(machines: readonly EstateMachine[], dryRun: boolean): Job {
@@ -171,9 +190,9 @@ function agentId(machine: EstateMachine): string {
   return `${machine.id}/extensions/${machine.os === "windows" ? AMA.Windows.type : AMA.Linux.type}`;
 }
 
-/** A chain's requests (1 read, 2 writes) wait the emulator's fixed latency, which is wall time: in ARM seconds. */
-function chainLatencySeconds(opts: BurstsOptions, timeScale: number): number {
-  return ((3 * opts.latencyMs) / 1000) * timeScale;
+/** A chain's requests (1 read, 2 writes) each wait the latency model's fixed part, ARM seconds. */
+function chainLatencySeconds(opts: BurstsOptions): number {
+  return (3 * opts.latencyMs) / 1000;
 }
 
 function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Record<string, number> {
@@ -185,7 +204,7 @@ function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Record<str
 async function burst(harness: BurstsHarness, opts: BurstsOptions, shape: BurstShape, prepared: BurstEstate): Promise<Row[]> {
   const { fresh, subscriptions } = prepared;
   const name = `burst ${fresh.length.toLocaleString("en-US")} new / ${shape.subscriptions} subscription${shape.subscriptions > 1 ? "s" : ""}`;
-  const naiveTimeScale = opts.timeScale / Math.max(1, (shape.subscriptions * NAIVE_MACHINES_PER_SUBSCRIPTION) / NAIVE_POLLING_MACHINES_PER_CORE_SECOND);
+  const naiveTimeScale = NAIVE_TIME_SCALE / shape.subscriptions;
   log(`${name}: loading ${prepared.base.length} existing resources and the new machines`);
 
   await loadWith(harness, prepared, fresh);
@@ -202,7 +221,7 @@ async function burst(harness: BurstsHarness, opts: BurstsOptions, shape: BurstSh
 
   const chains = operationChains(fresh, opts.seed);
   const [longestId, longest] = [...chains].reduce((a, b) => (b[1].identity + b[1].agent > a[1].identity + a[1].agent ? b : a));
-  const bound = burstBound(plan.planItemsBySubscription, countBy(fresh, (machine) => machine.subscriptionId), longest.identity + longest.agent + chainLatencySeconds(opts, opts.timeScale));
+  const bound = burstBound(plan.planItemsBySubscription, countBy(fresh, (machine) => machine.subscriptionId), longest.identity + longest.agent + chainLatencySeconds(opts));
   const boundNote =
     `${boundDescription(bound, opts, longest, longestId)}. Needed: ${plan.planItems} writes (a dry run's plan), ${NEW_MACHINE_STATE} VMs needing identity PATCH, AMA PUT and association PUT each`;
   const common = { group: "burst" as const, machines: fresh.length, subscriptions: shape.subscriptions };
@@ -236,7 +255,7 @@ async function burst(harness: BurstsHarness, opts: BurstsOptions, shape: BurstSh
         note:
           `the same bound. The naive remediator (bench/naive.ts naiveRemediate): ${NAIVE_MACHINES_PER_SUBSCRIPTION} machines per subscription at once, ` +
           `each read (3 GETs) then written one operation after another, each polled by the SDK every ${NAIVE_POLL_MS / 1000} ARM s; ` +
-          `time scale ${naiveTimeScale} (its polls at ${opts.timeScale / naiveTimeScale}x fewer per wall second than at ${opts.timeScale}); ${cpuNote(naive.outcome)}`,
+          `time scale ${naiveTimeScale} (${NAIVE_TIME_SCALE} / ${shape.subscriptions} subscription${shape.subscriptions > 1 ? "s" : ""}); ${cpuNote(naive.outcome)}`,
       },
       targets: burstTargets(naive.requests, naive.outcome.wallMs, naiveTimeScale, bound, fresh.length, plan.planItems, naiveAfter.planItems, false),
     },
@@ -253,7 +272,7 @@ function boundDescription(bound: BurstBound, opts: BurstsOptions, longest: Chain
     {
       name: "chain",
       seconds: bound.chainSeconds,
-      text: `chain: longest identity PATCH + AMA install drawn by the emulator (${longestId.split("/").pop()}: ${longest.identity.toFixed(0)} + ${longest.agent.toFixed(0)} s) + (1 read + 2 writes) x ${opts.latencyMs} ms wall latency -> ${bound.chainSeconds.toFixed(0)} s`,
+      text: `chain: longest identity PATCH + AMA install drawn by the emulator (${longestId.split("/").pop()}: ${longest.identity.toFixed(0)} + ${longest.agent.toFixed(0)} s) + (1 read + 2 writes) x ${opts.latencyMs} ms latency -> ${bound.chainSeconds.toFixed(0)} s`,
     },
   ];
   const binding = floors.reduce((a, b) => (b.seconds > a.seconds ? b : a));
@@ -315,8 +334,8 @@ function graphShowsEndAfter(resourceId: string, durationSeconds: number, seed: n
  * own chain of operations.
  */
 async function singleEvent(harness: BurstsHarness, opts: BurstsOptions, prepared: BurstEstate): Promise<Row> {
-  const [warmup, measured] = prepared.spares;
-  if (!warmup || !measured) throw new Error("bursts estate: no spare machines for the single event");
+  if (!prepared.pair) throw new Error("bursts estate: no machines for the single event");
+  const [warmup, measured] = prepared.pair;
   log(`single new machine after a warm-up event: ${measured.id.split("/").pop()}`);
   await loadWith(harness, prepared, [warmup, measured]);
   const { outcome, requests: m } = await runAt<EventSequenceOutcome>(harness, { kind: "eventSequence", machineIds: [warmup.id, measured.id], countFrom: 1 }, prepared.subscriptions, opts.timeScale);
@@ -345,7 +364,7 @@ async function singleEvent(harness: BurstsHarness, opts: BurstsOptions, prepared
       value: chainSeconds / opts.timeScale,
       measuredMs: event.wallMs,
       note:
-        `one process handled a warm-up event (another new VM of the subscription, filling its shared-read cache) and then this one; the figures are the second event's ` +
+        `one process handled a warm-up event (another new VM of the subscription and region, filling its shared-read cache) and then this one; the figures are the second event's ` +
         `(the process emptied the emulator's request counters between them). Bound: the machine's own chain, identity PATCH ${chain.identity.toFixed(0)} s + AMA install ${chain.agent.toFixed(0)} s as the emulator drew them. ` +
         `Resource Graph's drawn lag shows their ends ${identityShown.toFixed(0)} s and ${agentShown.toFixed(0)} s after they happen; confirmation rounds come every ${SERVICE_TIMERS_MS["ARM_POLL_INTERVAL_MS"] as number / 1000} s`,
     },

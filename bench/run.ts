@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --time-scale N --latency-ms N --jitter-ms N --seed N --skip-per-event --incremental-only]`
  * `npm run bench -- --operations [--operations-time-scale 30]`: reads per machine vs operation duration
- * `npm run bench -- --bursts [--bursts-time-scale 30] [--quick]`: only the bursts under operation durations (bench/bursts.ts)
+ * `npm run bench -- --bursts [--bursts-time-scale 5] [--quick]`: only the bursts under operation durations (bench/bursts.ts)
  *
  * The orchestrator: starts the local Azure emulator in its own process (ARM's per-subscription read
  * and write buckets and Resource Graph's quota at their documented sizes, a seeded latency model),
@@ -72,7 +72,7 @@ function options(): Options {
       operations: { type: "boolean", default: false },
       "operations-time-scale": { type: "string", default: "30" },
       bursts: { type: "boolean", default: false },
-      "bursts-time-scale": { type: "string", default: "30" },
+      "bursts-time-scale": { type: "string", default: "5" },
     },
   });
   return {
@@ -148,16 +148,19 @@ class Bench {
     await this.azure.control("POST", "resource-graph", options);
   }
 
-  /** Full buckets, faults (latency) re-seeded, an empty request log: every scenario starts alike. */
-  private async freshStart(throttle: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * Full buckets, faults (latency) re-seeded, an empty request log: every scenario starts alike. `latencyScale`
+   * divides the latency model, so a scenario at a time scale can keep its latency in ARM time.
+   */
+  private async freshStart(throttle: Record<string, unknown>, latencyScale: number): Promise<void> {
     await this.azure.control("POST", "throttle", { timeScale: this.opts.timeScale, resourceGraph: { queries: 15, windowSeconds: 5 }, ...throttle });
-    await this.azure.control("POST", "faults", { seed: this.opts.seed, latency: { fixedMs: this.opts.latencyMs, jitterMs: this.opts.jitterMs } });
+    await this.azure.control("POST", "faults", { seed: this.opts.seed, latency: { fixedMs: this.opts.latencyMs / latencyScale, jitterMs: this.opts.jitterMs / latencyScale } });
     await this.azure.control("POST", "requests/reset");
   }
 
   /** One job in a fresh service process; the figures it prints plus the emulator's request counts. */
-  async run<T extends Outcome>(job: Job, subscriptions: readonly string[], extraEnv: Record<string, string> = {}, throttle: Record<string, unknown> = {}): Promise<{ outcome: T; requests: Measured }> {
-    await this.freshStart(throttle);
+  async run<T extends Outcome>(job: Job, subscriptions: readonly string[], extraEnv: Record<string, string> = {}, throttle: Record<string, unknown> = {}, latencyScale = 1): Promise<{ outcome: T; requests: Measured }> {
+    await this.freshStart(throttle, latencyScale);
     const jobPath = join(this.workDir, `job-${++this.jobCount}.json`);
     await writeFile(jobPath, JSON.stringify(job));
     const { NODE_OPTIONS: _nodeOptions, ...inherited } = process.env;
