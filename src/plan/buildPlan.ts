@@ -58,6 +58,7 @@ interface NewItem {
   readonly targetId: string;
   readonly body?: Record<string, unknown>;
   readonly observed: unknown;
+  readonly ifMatch?: string;
   readonly reason: string;
   readonly dependsOn?: readonly string[];
   readonly after?: readonly string[];
@@ -437,6 +438,7 @@ class PlanBuilder {
       ...(item.body ? { body: item.body } : {}),
       ...(item.principalFrom ? { principalFrom: item.principalFrom } : {}),
       observed: item.observed,
+      ...(item.ifMatch ? { ifMatch: item.ifMatch } : {}),
       reason: item.reason,
       dependsOn: [...new Set(item.dependsOn ?? [])],
       after: [...new Set(item.after ?? [])],
