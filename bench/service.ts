@@ -17,6 +17,7 @@ import { SharedReadCache } from "../src/discover/sharedReadCache.js";
 import { evaluate } from "../src/evaluate/evaluate.js";
 import { buildPlan } from "../src/plan/buildPlan.js";
 import { buildReport } from "../src/report/buildReport.js";
+import { countedCompliantMachines } from "../src/report/compliantCounts.js";
 import { parseEvent } from "../src/events/parse.js";
 import { createLogger } from "../src/log.js";
 import type { Plan } from "../src/plan/plan.js";
@@ -55,7 +56,9 @@ async function main(): Promise<void> {
         if (firstPlannedMs === undefined && message.startsWith("planned")) firstPlannedMs = performance.now() - started;
       };
       const { plan, report } = await reconcile({ dryRun: job.dryRun, ...(job.changedSince ? { changedSince: new Date(job.changedSince) } : {}) }, { ...dependencies, onProgress });
-      outcome = { ...figures(), ...planFigures("sweep", [plan], [report]), ...(firstPlannedMs !== undefined ? { firstPlannedMs } : {}) };
+      // A sweep of many batches counts its compliant machines instead of listing them (src/report/compliantCounts.ts).
+      const machines = report.resources.filter((resource) => resource.kind !== "shared").length + countedCompliantMachines(report);
+      outcome = { ...figures(), ...planFigures("sweep", [plan], [report]), machines, ...(firstPlannedMs !== undefined ? { firstPlannedMs } : {}) };
       break;
     }
     case "sweepBatches": {

@@ -21,6 +21,7 @@ import type { RunningOperation } from "./azure/gateway.js";
 import { staleAgainst } from "./apply/staleness.js";
 import { wholePlanRefusal, type SavedPlan } from "./plan/savedPlan.js";
 import { buildReport, driftEntryFor, driftSeenFor, mergeReports, type Report, type ReportResource } from "./report/buildReport.js";
+import { countCompliantMachines } from "./report/compliantCounts.js";
 import type { DriftSeen } from "./report/timing.js";
 import type { Snapshot } from "./model.js";
 import type { Logger } from "./log.js";
@@ -117,9 +118,14 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
     outcomes.push(await reconcileSnapshot(await discoverMachines(gateway, settings, machineIds, dependencies.sharedReads), request, dependencies, { runId, logger, dryRun, startedAt }));
   } else {
     const subscriptions = await resolveSubscriptions(request.subscriptions, settings, gateway);
-    for (const part of await sweepParts(subscriptions, request, dependencies, logger)) {
-      outcomes.push(await reconcileSnapshot(await part.discover(), part.request, dependencies, { runId, logger, dryRun, startedAt }));
-    }
+    const parts = await sweepParts(subscriptions, request, dependencies, logger);
+    const manyBatches = parts.filter((part) => !part.request.resourceIds).length > 1;
+    // A function of its own: a suspended async function keeps its temporaries alive, and a batch's whole outcome must not outlive it.
+    const reconcilePart = async (part: SweepPart) => {
+      const outcome = await reconcileSnapshot(await part.discover(), part.request, dependencies, { runId, logger, dryRun, startedAt });
+      return manyBatches ? keptOfBatch(outcome, dryRun) : outcome;
+    };
+    for (const part of parts) outcomes.push(await reconcilePart(part));
   }
   const plan = mergePlans(outcomes.map((outcome) => outcome.plan), dryRun, startedAt);
   const report = mergeReports(outcomes.map((outcome) => outcome.report), runId, dryRun, startedAt);
@@ -127,12 +133,17 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   return { runId, plan, report };
 }
 
+interface SweepPart {
+  readonly request: ReconcileRequest;
+  readonly discover: () => Promise<Snapshot>;
+}
+
 /**
  * A sweep's parts, each discovered only when its turn comes so memory follows the part: batches of
  * subscriptions swept whole and, for an incremental sweep, batches of the changed machines, read directly.
  * Each part's request says what it covers: a whole subscription, or named machines.
  */
-async function sweepParts(subscriptions: readonly string[], request: ReconcileRequest, { settings, gateway, sharedReads }: EngineDependencies, logger: Logger): Promise<{ request: ReconcileRequest; discover: () => Promise<Snapshot> }[]> {
+async function sweepParts(subscriptions: readonly string[], request: ReconcileRequest, { settings, gateway, sharedReads }: EngineDependencies, logger: Logger): Promise<SweepPart[]> {
   const { changedSince, ...wholeRequest } = request;
   let whole = subscriptions;
   let changedMachines: (readonly string[])[] = [];
@@ -142,7 +153,7 @@ async function sweepParts(subscriptions: readonly string[], request: ReconcileRe
     changedMachines = [...changed.machines.values()];
     logger.info({ resourceId: "(scope)", changedSince: changedSince.toISOString(), subscriptionsSweptWhole: whole.length, machinesChanged: changedMachines.flat().length }, "changes found");
   }
-  const parts: { request: ReconcileRequest; discover: () => Promise<Snapshot> }[] = [];
+  const parts: SweepPart[] = [];
   for (let start = 0; start < whole.length; start += SWEEP_BATCH_SUBSCRIPTIONS) {
     const batch = whole.slice(start, start + SWEEP_BATCH_SUBSCRIPTIONS);
     parts.push({ request: wholeRequest, discover: () => discoverSweep(gateway, settings, batch) });
@@ -314,6 +325,19 @@ function machineDrift(plan: Plan, fromTrigger: ReadonlyMap<string, DriftSeen> | 
     if (seen) drift.set(idKey(machine.id), seen);
   }
   return drift;
+}
+
+/**
+ * What a sweep of many batches keeps of each batch until it ends, so memory follows the batch and not the tenant:
+ * compliant machines with nothing to report are counted per subscription instead of listed, and their
+ * assessments (each holds the machine's whole state) are dropped unless the plan is a dry run's, which may be
+ * saved for review and a later apply that reports every machine it covered.
+ */
+function keptOfBatch({ plan, report }: { plan: Plan; report: Report }, dryRun: boolean): { plan: Plan; report: Report } {
+  const counted = countCompliantMachines(report);
+  if (dryRun) return { plan, report: counted };
+  const listed = new Set(counted.resources.map((resource) => idKey(resource.id)));
+  return { plan: { ...plan, assessments: plan.assessments.filter((assessment) => listed.has(idKey(assessment.machine.id))) }, report: counted };
 }
 
 function mergePlans(plans: readonly Plan[], dryRun: boolean, createdAt: Date): Plan {

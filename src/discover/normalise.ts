@@ -28,18 +28,18 @@ export function toMachineState(raw: ArmResource, extensions: readonly ExtensionS
     id,
     kind: isVm ? "virtualMachine" : "arcMachine",
     name: str(raw.name) ?? parsed.name,
-    subscriptionId: parsed.subscriptionId,
-    resourceGroup: parsed.resourceGroup ?? "",
-    location: str(raw.location) ?? "",
+    subscriptionId: repeated(parsed.subscriptionId),
+    resourceGroup: repeated(parsed.resourceGroup ?? ""),
+    location: repeated(str(raw.location) ?? ""),
     ...(os ? { os } : {}),
-    ...(osName ? { osName } : {}),
-    ...(osVersion ? { osVersion } : {}),
-    ...(osSku ? { osSku } : {}),
+    ...(osName ? { osName: repeated(osName) } : {}),
+    ...(osVersion ? { osVersion: repeated(osVersion) } : {}),
+    ...(osSku ? { osSku: repeated(osSku) } : {}),
     tags: raw.tags ?? {},
     identity: toMachineIdentity(raw.identity),
     ...(isVm && typeof raw.etag === "string" ? { etag: raw.etag } : {}),
     power: isVm ? powerStateOf(raw) : agentStatus?.toLowerCase() === "connected" ? "running" : "unknown",
-    ...(agentStatus ? { agentStatus } : {}),
+    ...(agentStatus ? { agentStatus: repeated(agentStatus) } : {}),
     allowExtensionOperations: prop(raw, "osProfile", "allowExtensionOperations") !== false,
     ...(image
       ? { image: { ...pick(image, "publisher"), ...pick(image, "offer"), ...pick(image, "sku"), ...pick(image, "id") } }
@@ -60,11 +60,11 @@ export function toExtensionState(raw: ArmResource): ExtensionState | undefined {
   const tags = raw.tags;
   return {
     id,
-    name: str(raw.name) ?? id.split("/").pop() ?? "",
-    publisher,
-    type,
-    provisioningState: str(prop(raw, "provisioningState")) ?? "Unknown",
-    ...(version ? { typeHandlerVersion: version } : {}),
+    name: repeated(str(raw.name) ?? id.split("/").pop() ?? ""),
+    publisher: repeated(publisher),
+    type: repeated(type),
+    provisioningState: repeated(str(prop(raw, "provisioningState")) ?? "Unknown"),
+    ...(version ? { typeHandlerVersion: repeated(version) } : {}),
     enableAutomaticUpgrade: prop(raw, "enableAutomaticUpgrade") === true,
     ...(tags && Object.keys(tags).length > 0 ? { tags } : {}),
   };
@@ -74,7 +74,7 @@ export function toAssociationState(raw: ArmResource): AssociationState | undefin
   const id = str(raw.id);
   if (!id) return undefined;
   const ruleId = str(prop(raw, "dataCollectionRuleId"));
-  return { id, name: str(raw.name) ?? id.split("/").pop() ?? "", ...(ruleId ? { ruleId } : {}) };
+  return { id, name: repeated(str(raw.name) ?? id.split("/").pop() ?? ""), ...(ruleId ? { ruleId: repeated(ruleId) } : {}) };
 }
 
 export function toWorkspaceState(raw: ArmResource): WorkspaceState | undefined {
@@ -170,13 +170,15 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
 
-/** The machine an extension or association row belongs to (the id before `/extensions/` or `/providers/`). */
+/**
+ * The machine an extension or association row belongs to (the id before `/extensions/` or `/providers/`), as
+ * `idKey`. Cut before it is lower-cased: a key cut from the whole lower-cased id would keep all of it alive.
+ */
 export function machineKeyOf(childId: string): string {
-  const key = idKey(childId);
-  const extension = key.indexOf("/extensions/");
-  if (extension > 0) return key.slice(0, extension);
-  const provider = key.indexOf("/providers/microsoft.insights/");
-  return provider > 0 ? key.slice(0, provider) : key;
+  const extension = childId.search(/\/extensions\//i);
+  if (extension > 0) return idKey(childId.slice(0, extension));
+  const provider = childId.search(/\/providers\/microsoft\.insights\//i);
+  return idKey(provider > 0 ? childId.slice(0, provider) : childId);
 }
 
 /** A machine's `identity` block as the pipeline reads it: whether it has a system identity, and its user-assigned ids. */
@@ -229,5 +231,21 @@ function isTrue(value: unknown): boolean {
 
 function pick(source: Record<string, unknown>, key: string): Record<string, string> {
   const value = str(source[key]);
-  return value ? { [key]: value } : {};
+  return value ? { [key]: repeated(value) } : {};
+}
+
+/**
+ * One copy of each value that many machines repeat (publishers, extension types, rule ids, locations, OS
+ * names): Resource Graph's JSON gives every row copies of its own, and a sweep batch holds tens of thousands of
+ * machines. Bounded: past this many distinct values the set starts again, which only costs some sharing.
+ */
+const REPEATED_VALUES_KEPT = 10_000;
+const repeatedValues = new Map<string, string>();
+
+function repeated(value: string): string {
+  const kept = repeatedValues.get(value);
+  if (kept !== undefined) return kept;
+  if (repeatedValues.size >= REPEATED_VALUES_KEPT) repeatedValues.clear();
+  repeatedValues.set(value, value);
+  return value;
 }

@@ -46,7 +46,17 @@ export interface Report {
   /** Writes Azure Policy refused, and which assignments refused them. */
   readonly deniedByPolicy: PolicyDenials;
   readonly resources: readonly ReportResource[];
-  readonly subscriptions: readonly { readonly subscriptionId: string; readonly notes: readonly string[] }[];
+  readonly subscriptions: readonly ReportSubscription[];
+}
+
+export interface ReportSubscription {
+  readonly subscriptionId: string;
+  readonly notes: readonly string[];
+  /**
+   * Compliant machines with nothing to report, counted here instead of listed in `resources`: a sweep of more
+   * than one batch of subscriptions keeps no row per machine of the tenant (compliantCounts.ts).
+   */
+  readonly compliantMachines?: number;
 }
 
 export const EMPTY_SUMMARY: Readonly<Record<ResourceStatus, number>> = Object.freeze({ compliant: 0, remediated: 0, planned: 0, failed: 0, skipped: 0 });

@@ -1,6 +1,7 @@
 /** A report as a readable table for terminals and logs. Pure. */
 import { describePolicyViolation } from "../errors.js";
 import type { Report, ReportAction, ReportResource } from "./buildReport.js";
+import { countedCompliantMachines } from "./compliantCounts.js";
 
 export function formatTable(report: Report): string {
   const lines: string[] = [];
@@ -11,6 +12,8 @@ export function formatTable(report: Report): string {
   lines.push(format(header));
   for (const row of rows) lines.push(format(row));
   for (const subscription of report.subscriptions) for (const note of subscription.notes) lines.push(`subscription ${subscription.subscriptionId}: ${note}`);
+  const counted = countedCompliantMachines(report);
+  if (counted > 0) lines.push(`${counted} compliant ${counted === 1 ? "machine" : "machines"} with nothing to report counted per subscription, not listed (--json has the counts)`);
   const summary = report.summary;
   lines.push("");
   lines.push(

@@ -193,30 +193,39 @@ interface SubscriptionPart {
   readonly subscriptionId: string;
   readonly resources: readonly ReportResource[];
   readonly notes: readonly string[];
+  /** Compliant machines the report counts without listing them (a sweep of more than one batch). */
+  readonly compliantMachines: number;
 }
 
 /** Resources and notes by subscription (ids compared case-insensitively), subscriptions in id order. */
 function subscriptionsOf(report: ReportPageInput["report"]): SubscriptionPart[] {
-  const parts = new Map<string, { subscriptionId: string; resources: ReportResource[]; notes: string[] }>();
+  const parts = new Map<string, { subscriptionId: string; resources: ReportResource[]; notes: string[]; compliantMachines: number }>();
   const partOf = (subscriptionId: string) => {
     const key = subscriptionId.toLowerCase();
-    const part = parts.get(key) ?? { subscriptionId, resources: [], notes: [] };
+    const part = parts.get(key) ?? { subscriptionId, resources: [], notes: [], compliantMachines: 0 };
     parts.set(key, part);
     return part;
   };
   for (const resource of report.resources) partOf(resource.subscriptionId).resources.push(resource);
-  for (const subscription of report.subscriptions) partOf(subscription.subscriptionId).notes.push(...subscription.notes);
+  for (const subscription of report.subscriptions) {
+    const part = partOf(subscription.subscriptionId);
+    part.notes.push(...subscription.notes);
+    part.compliantMachines += subscription.compliantMachines ?? 0;
+  }
   return [...parts.values()].sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
 }
 
 function subscriptionSection(part: SubscriptionPart, bodies: Bodies, showTiming: boolean): Html {
   const resources = [...part.resources].sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || nameOf(a.id).localeCompare(nameOf(b.id)));
-  const counts = STATUS_ORDER.map((status) => [status, resources.filter((resource) => resource.status === status).length] as const).filter(([, count]) => count > 0);
+  const counted = part.compliantMachines;
+  const counts = STATUS_ORDER.map((status) => [status, resources.filter((resource) => resource.status === status).length + (status === "compliant" ? counted : 0)] as const).filter(([, count]) => count > 0);
+  const total = resources.length + counted;
   const columns = showTiming ? 6 : 5;
   return html`<section class="subscription" data-subscription-id="${part.subscriptionId}">
 <h2>Subscription <code>${part.subscriptionId}</code></h2>
-<p>${resources.length} ${plural(resources.length, "resource")}${counts.length > 0 ? ": " : ""}${counts.map(([status, count]) => `${count} ${status}`).join(", ")}</p>
+<p>${total} ${plural(total, "resource")}${counts.length > 0 ? ": " : ""}${counts.map(([status, count]) => `${count} ${status}`).join(", ")}</p>
 ${part.notes.length > 0 ? html`<ul class="subscription-notes">${part.notes.map((note) => html`<li>${note}</li>`)}</ul>` : ""}
+${counted > 0 ? html`<p class="compliant-counted">${counted} compliant ${plural(counted, "machine")} with nothing to report ${plural(counted, "is", "are")} counted, not listed.</p>` : ""}
 ${
   resources.length > 0
     ? html`<table class="machines">

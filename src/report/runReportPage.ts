@@ -12,6 +12,7 @@ interface SubscriptionEntry {
   readonly kind: "subscription";
   readonly subscriptionId: string;
   readonly notes: readonly string[];
+  readonly compliantMachines?: unknown;
 }
 
 export function reportPageInputOfRun(run: RunRecord): ReportPageInput {
@@ -29,7 +30,7 @@ export function reportPageInputOfRun(run: RunRecord): ReportPageInput {
       summary: run.counts,
       deniedByPolicy: countPolicyDenials(deniedWrites),
       resources,
-      subscriptions: subscriptions.map(({ subscriptionId, notes }) => ({ subscriptionId, notes })),
+      subscriptions: subscriptions.map(({ subscriptionId, notes, compliantMachines }) => ({ subscriptionId, notes, ...(isCount(compliantMachines) ? { compliantMachines } : {}) })),
     },
     run: {
       status: run.status,
@@ -52,6 +53,10 @@ function isSubscriptionEntry(entry: unknown): entry is SubscriptionEntry {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
 }
 
 function isStrings(value: unknown): value is readonly string[] {

@@ -1,7 +1,7 @@
 /** What discovery reads from ARM's JSON: rules' security events, assignments' parameters, extensions' tags. */
 import { describe, expect, it } from "vitest";
 import { idKey } from "../../src/azure/ids.js";
-import { toExtensionState, toPolicyAssignmentState, toRuleState } from "../../src/discover/normalise.js";
+import { machineKeyOf, toExtensionState, toPolicyAssignmentState, toRuleState } from "../../src/discover/normalise.js";
 
 const RULE = "/subscriptions/s/resourceGroups/rg-secops/providers/Microsoft.Insights/dataCollectionRules/dcr-security";
 const WORKSPACE = "/subscriptions/s/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.OperationalInsights/workspaces/DefaultWorkspace-s-EUS";
@@ -52,3 +52,15 @@ describe("an extension", () => {
   });
 });
 
+
+describe("the machine an extension or association row belongs to", () => {
+  const MACHINE = "/subscriptions/s/resourceGroups/RG-App/providers/Microsoft.Compute/virtualMachines/VM-1";
+  it.each([
+    ["an extension", `${MACHINE}/extensions/AzureMonitorWindowsAgent`],
+    ["an extension whose id spells the segment otherwise", `${MACHINE}/Extensions/AzureMonitorWindowsAgent`],
+    ["an association", `${MACHINE}/providers/Microsoft.Insights/dataCollectionRuleAssociations/ama-remediator`],
+    ["an association whose id spells the provider otherwise", `${MACHINE}/providers/microsoft.insights/dataCollectionRuleAssociations/ama-remediator`],
+  ])("%s: the machine's idKey", (_what, childId) => {
+    expect(machineKeyOf(childId)).toBe(idKey(MACHINE));
+  });
+});

@@ -7,6 +7,7 @@ import { convergedEstate, demoEstate, generateEstate, machineWith, machinesWith,
 import { builtInIdentityId, defaultWorkspaceId, ownedRuleId, solutionId, sqlRuleId } from "../../src/defender/names.js";
 import { idKey } from "../../src/azure/ids.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS } from "../../src/engine.js";
+import { countedCompliantMachines, hasNothingToReport } from "../../src/report/compliantCounts.js";
 import { associatedRulesOf, extensionsOf, startEngineHarness, subscriptionNamed, type EngineHarness } from "../support/engineHarness.js";
 
 let h: EngineHarness;
@@ -239,17 +240,38 @@ describe("a dry run", () => {
 });
 
 describe("a scope larger than one Resource Graph batch", () => {
-  it("is swept batch by batch into one plan and one report", async () => {
+  it("is swept batch by batch into one plan and one report, which counts compliant machines with nothing to report per subscription", async () => {
     const large = generateEstate({ seed: 11, subscriptions: SWEEP_BATCH_SUBSCRIPTIONS + 3, machinesPerSubscription: 1, subscriptionOptOutRate: 0 });
     h.load(large);
     const run = await h.run({ dryRun: true });
-    const machines = run.report.resources.filter((resource) => resource.kind !== "shared");
-    expect(machines.map((resource) => idKey(resource.id)).sort()).toEqual(large.machines.map((machine) => idKey(machine.id)).sort());
-    expect(Object.values(run.report.summary).reduce((sum, count) => sum + count, 0)).toBe(run.report.resources.length);
+    const listed = run.report.resources.filter((resource) => resource.kind !== "shared");
+    const counted = run.report.subscriptions.filter((subscription) => subscription.compliantMachines !== undefined);
+    // Every machine planned, skipped or noted is named; each subscription's rest are counted there.
+    expect(listed.filter(hasNothingToReport)).toEqual([]);
+    expect(counted.length).toBeGreaterThan(0);
+    for (const { subscriptionId, compliantMachines } of counted) {
+      const named = listed.filter((resource) => resource.subscriptionId === subscriptionId).length;
+      expect(named + (compliantMachines ?? 0), subscriptionId).toBe(large.machines.filter((machine) => machine.subscriptionId === subscriptionId).length);
+    }
+    expect(listed.length + countedCompliantMachines(run.report)).toBe(large.machines.length);
+    expect(Object.values(run.report.summary).reduce((sum, count) => sum + count, 0)).toBe(run.report.resources.length + countedCompliantMachines(run.report));
+    // A dry run's plan may be saved and applied later: it keeps every machine's assessment.
+    expect(run.plan.assessments.map((assessment) => idKey(assessment.machine.id)).sort()).toEqual(large.machines.map((machine) => idKey(machine.id)).sort());
     expect(new Set(run.plan.items.map((item) => item.key)).size).toBe(run.plan.items.length);
     // Seven queries per batch of subscriptions (plus a page here and there), not one per subscription.
     expect(h.azure.requestCounts().queries).toBeGreaterThanOrEqual(14);
     expect(h.azure.requestCounts().queries).toBeLessThan(30);
+  });
+
+  it("a run that applies keeps no state of the compliant machines it counts: its plan assesses the machines its report names", async () => {
+    const converged = convergedEstate({ seed: 12, subscriptions: SWEEP_BATCH_SUBSCRIPTIONS + 3, machinesPerSubscription: 2 });
+    h.load(converged);
+    const run = await h.run({ dryRun: false });
+    const listed = run.report.resources.filter((resource) => resource.kind !== "shared");
+    expect(run.plan.items).toEqual([]);
+    expect(run.report.summary.compliant).toBeGreaterThan(SWEEP_BATCH_SUBSCRIPTIONS);
+    expect(listed.length + countedCompliantMachines(run.report)).toBe(converged.machines.length);
+    expect(run.plan.assessments.map((assessment) => idKey(assessment.machine.id)).sort()).toEqual(listed.map((resource) => idKey(resource.id)).sort());
   });
 });
 
