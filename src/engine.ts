@@ -15,7 +15,7 @@ import { evaluate } from "./evaluate/evaluate.js";
 import { writeRefusal } from "./evaluate/writeScope.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem, type SubscriptionFinding } from "./plan/plan.js";
-import { applyPlan, endStateOf, type ItemResult } from "./apply/applyPlan.js";
+import { applyPlan, pendingWriteOf, type ItemResult } from "./apply/applyPlan.js";
 import { OPERATION_UNCONFIRMED, confirmationsOf, type Confirmations } from "./apply/confirmations.js";
 import type { RunningOperation } from "./azure/gateway.js";
 import { staleAgainst } from "./apply/staleness.js";
@@ -232,7 +232,6 @@ async function confirmCarried(journal: OperationJournal, entries: readonly Journ
   const confirmations = confirmationsFor(gateway, settings);
   const outcomes = await Promise.all(
     entries.map(async ({ runId, acceptedAt, item, operation }) => {
-      const endState = endStateOf(item);
       const finish = (outcome: ItemResult["outcome"], error?: ArmError): ItemResult => ({
         key: item.key,
         outcome,
@@ -242,7 +241,7 @@ async function confirmCarried(journal: OperationJournal, entries: readonly Journ
       });
       let result: ItemResult;
       try {
-        await confirmations.confirm({ targetId: item.targetId, subscriptionId: item.subscriptionId, method: item.method, operation, startedAtMs: Date.now(), ...(endState ? { endState } : {}) });
+        await confirmations.confirm(pendingWriteOf(item, operation, Date.now()));
         result = finish("succeeded");
       } catch (thrown) {
         const error = toArmError(thrown);

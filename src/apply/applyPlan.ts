@@ -12,7 +12,7 @@ import type { Logger } from "../log.js";
 import type { Plan, PlanItem } from "../plan/plan.js";
 import { Semaphore } from "../concurrency.js";
 import { staleReason } from "./staleness.js";
-import { OPERATION_UNCONFIRMED, type Confirmations, type EndState } from "./confirmations.js";
+import { OPERATION_UNCONFIRMED, type Confirmations, type EndState, type PendingWrite } from "./confirmations.js";
 
 export type ItemOutcome = "succeeded" | "failed" | "skipped";
 
@@ -141,16 +141,8 @@ async function execute(item: PlanItem, gateway: ArmWriter, limiter: Semaphore, o
  */
 async function confirmed(item: PlanItem, operation: RunningOperation, startedAt: Date, options: ApplyOptions): Promise<{ reads: number; retried: number }> {
   await options.onAccepted?.(item, operation);
-  const endState = endStateOf(item);
   try {
-    const confirmation = await options.confirmations.confirm({
-      targetId: item.targetId,
-      subscriptionId: item.subscriptionId,
-      method: item.method,
-      operation,
-      startedAtMs: startedAt.getTime(),
-      ...(endState ? { endState } : {}),
-    });
+    const confirmation = await options.confirmations.confirm(pendingWriteOf(item, operation, startedAt.getTime()));
     await options.onSettled?.(item);
     return confirmation;
   } catch (error) {
@@ -160,12 +152,18 @@ async function confirmed(item: PlanItem, operation: RunningOperation, startedAt:
   }
 }
 
+/** A plan item's write ARM accepted, as the confirmations wait for it. */
+export function pendingWriteOf(item: PlanItem, operation: RunningOperation, startedAtMs: number): PendingWrite {
+  const endState = endStateOf(item);
+  return { targetId: item.targetId, subscriptionId: item.subscriptionId, method: item.method, operation, startedAtMs, ...(endState ? { endState } : {}) };
+}
+
 /**
  * What Resource Graph will show once the write is done, when that differs from what the plan saw: a
  * target created, a system-assigned identity added, a Failed extension reinstalled. Otherwise (a repair of
  * a working resource) the old state looks like the new, and only the operation itself can tell.
  */
-export function endStateOf(item: PlanItem): EndState | undefined {
+function endStateOf(item: PlanItem): EndState | undefined {
   if (item.method === "DELETE") return { exists: false };
   if (item.action === "updateMachineIdentity") return (item.observed as { systemAssigned?: boolean } | undefined)?.systemAssigned ? undefined : { exists: true, systemAssignedIdentity: true };
   if (item.observed === "absent") return { exists: true };

@@ -34,8 +34,6 @@ export interface PendingWrite {
 export type EndState = { readonly exists: false } | { readonly exists: true; readonly systemAssignedIdentity?: boolean };
 
 export interface Confirmation {
-  readonly confirmedAtMs: number;
-  readonly via: "resourceGraph" | "operation";
   /** ARM reads the confirmation took (direct operation checks); Resource Graph queries are shared by every write waiting. */
   readonly reads: number;
   /** Of those, the tries ARM turned away and the pipeline retried. */
@@ -114,7 +112,7 @@ export class Confirmations {
       for (const waiter of due) {
         const { write } = waiter;
         const verdict = write.endState ? judge(write.endState, rows.get(idKey(write.targetId))) : "unknown";
-        if (verdict === "done") this.settle(waiter, () => waiter.resolve({ confirmedAtMs: now, via: "resourceGraph", reads: waiter.reads, retried: waiter.retried }));
+        if (verdict === "done") this.settle(waiter, () => waiter.resolve({ reads: waiter.reads, retried: waiter.retried }));
         else if (now - write.startedAtMs >= this.timing.timeoutMs) this.settle(waiter, () => waiter.reject(unconfirmed(write, this.timing.timeoutMs)));
         else if (!write.endState || (verdict === "failed" && !waiter.failedSeen) || now - write.startedAtMs >= this.timing.checkOperationAfterMs) {
           waiter.failedSeen ||= verdict === "failed";
@@ -133,7 +131,7 @@ export class Confirmations {
       const { status, requests, retried } = await this.source.checkOperation(waiter.write.operation);
       waiter.reads += requests;
       waiter.retried += retried;
-      if (status === "succeeded") this.settle(waiter, () => waiter.resolve({ confirmedAtMs: this.now(), via: "operation", reads: waiter.reads, retried: waiter.retried }));
+      if (status === "succeeded") this.settle(waiter, () => waiter.resolve({ reads: waiter.reads, retried: waiter.retried }));
       else waiter.nextLookAtMs = this.now() + this.pause(waiter.write);
     } catch (error) {
       const armError = toArmError(error);
