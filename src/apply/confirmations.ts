@@ -10,12 +10,19 @@
  * reinstalled. Anything else, an operation still unconfirmed long after it should have ended, and one
  * Resource Graph shows Failed, is asked about directly through its own operation (one read each time,
  * never sooner than ARM's Retry-After).
+ *
+ * ARM also raises an event when a write's operation ends (ResourceWriteSuccess or …Failure, carrying the
+ * write's correlation id), and the service subscribes to those of machines and their extensions. When one
+ * reaches this process it settles the write at once: a success without any read and without Resource
+ * Graph's lag, a failure by one direct look for ARM's error. Events are at least once and may reach
+ * another instance, so Resource Graph's rounds stay the way every write is confirmed when none comes.
  */
 import type { OperationCheck, ResourceGraphRow, RunningOperation } from "../azure/gateway.js";
 import { idKey } from "../azure/ids.js";
 import { ARM_READ_CONCURRENCY, mapBounded } from "../concurrency.js";
 import { ArmError, toArmError } from "../errors.js";
 import { SWEEP_QUERIES } from "../discover/sweepDiscovery.js";
+import { machineKeyOf } from "../discover/normalise.js";
 
 /** A write ARM accepted and goes on with, and what would prove it done. */
 export interface PendingWrite {
@@ -54,6 +61,15 @@ export interface ConfirmationTiming {
   readonly timeoutMs: number;
 }
 
+/** ARM's event for an operation that ended (ResourceWriteSuccess, ResourceWriteFailure, ResourceDeleteSuccess). */
+export interface OperationEnded {
+  /** The write's correlation id (the event's `data.correlationId`). */
+  readonly correlationId: string;
+  /** The machine the event is about: the written machine, or the one its extension belongs to. */
+  readonly machineId: string;
+  readonly succeeded: boolean;
+}
+
 /** Result code of a write ARM accepted but nobody could confirm in time: never reported as done. */
 export const OPERATION_UNCONFIRMED = "OperationUnconfirmed";
 
@@ -69,10 +85,19 @@ interface Waiter {
   retried: number;
   /** Resource Graph showed Failed: asked directly once (a reinstall's old Failed state looks the same). */
   failedSeen: boolean;
+  /** ARM's event said the operation failed: asked directly at the next round, for ARM's error. */
+  failureHeard: boolean;
 }
+
+/** Events heard before their write was waited on (the operation ended while the journal was being written). */
+const EARLY_EVENTS_KEPT = 10_000;
 
 export class Confirmations {
   private readonly waiting = new Set<Waiter>();
+  /** Waiters by their write's correlation id, lower-cased: what ARM's events name. */
+  private readonly byCorrelation = new Map<string, Waiter>();
+  /** Events for writes not (yet) waited on here, oldest first; kept as long as a write may wait. */
+  private readonly heardEarly = new Map<string, OperationEnded & { readonly heardAtMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -85,9 +110,42 @@ export class Confirmations {
   /** Resolves once the write is proven done; rejects with ARM's error when it failed, or OperationUnconfirmed. */
   confirm(write: PendingWrite): Promise<Confirmation> {
     return new Promise((resolve, reject) => {
-      this.waiting.add({ write, resolve, reject, nextLookAtMs: write.startedAtMs + this.pause(write), reads: 0, retried: 0, failedSeen: false });
+      const waiter: Waiter = { write, resolve, reject, nextLookAtMs: write.startedAtMs + this.pause(write), reads: 0, retried: 0, failedSeen: false, failureHeard: false };
+      this.waiting.add(waiter);
+      const correlationId = write.operation.correlationId?.toLowerCase();
+      if (correlationId) this.byCorrelation.set(correlationId, waiter);
+      const early = correlationId ? this.heardEarly.get(correlationId) : undefined;
+      if (early && this.now() - early.heardAtMs < this.timing.timeoutMs) this.apply(waiter, early);
       this.schedule();
     });
+  }
+
+  /**
+   * ARM's event that a write's operation ended. A success settles the write this process waits on; a failure
+   * has it looked at directly at once. An event for a write not waited on yet is kept for when it is.
+   */
+  hear(event: OperationEnded): void {
+    const correlationId = event.correlationId.toLowerCase();
+    const waiter = this.byCorrelation.get(correlationId);
+    if (!waiter) {
+      this.heardEarly.set(correlationId, { ...event, heardAtMs: this.now() });
+      for (const [key, kept] of this.heardEarly) {
+        if (this.heardEarly.size <= EARLY_EVENTS_KEPT && this.now() - kept.heardAtMs < this.timing.timeoutMs) break;
+        this.heardEarly.delete(key);
+      }
+      return;
+    }
+    this.apply(waiter, event);
+    this.schedule();
+  }
+
+  private apply(waiter: Waiter, event: OperationEnded): void {
+    this.heardEarly.delete(event.correlationId.toLowerCase());
+    // The same correlation id on another machine's event is not this write's.
+    if (machineKeyOf(waiter.write.targetId) !== idKey(event.machineId)) return;
+    if (event.succeeded) return this.settle(waiter, () => waiter.resolve({ reads: waiter.reads, retried: waiter.retried }));
+    waiter.failureHeard = true;
+    waiter.nextLookAtMs = this.now();
   }
 
   private pause(write: PendingWrite): number {
@@ -110,11 +168,14 @@ export class Confirmations {
       const rows = await this.targetRows(due.filter((waiter) => waiter.write.endState)).catch(() => new Map<string, ResourceGraphRow>());
       const direct: Waiter[] = [];
       for (const waiter of due) {
+        // An event may have settled it while Resource Graph answered.
+        if (!this.waiting.has(waiter)) continue;
         const { write } = waiter;
         const verdict = write.endState ? judge(write.endState, rows.get(idKey(write.targetId))) : "unknown";
         if (verdict === "done") this.settle(waiter, () => waiter.resolve({ reads: waiter.reads, retried: waiter.retried }));
         else if (now - write.startedAtMs >= this.timing.timeoutMs) this.settle(waiter, () => waiter.reject(unconfirmed(write, this.timing.timeoutMs)));
-        else if (!write.endState || (verdict === "failed" && !waiter.failedSeen) || now - write.startedAtMs >= this.timing.checkOperationAfterMs) {
+        else if (!write.endState || waiter.failureHeard || (verdict === "failed" && !waiter.failedSeen) || now - write.startedAtMs >= this.timing.checkOperationAfterMs) {
+          waiter.failureHeard = false;
           waiter.failedSeen ||= verdict === "failed";
           direct.push(waiter);
         } else waiter.nextLookAtMs = now + this.pause(write);
@@ -142,8 +203,11 @@ export class Confirmations {
     }
   }
 
+  /** Settles a waiter once: an event and a round may both find it done. */
   private settle(waiter: Waiter, finish: () => void): void {
-    this.waiting.delete(waiter);
+    if (!this.waiting.delete(waiter)) return;
+    const correlationId = waiter.write.operation.correlationId?.toLowerCase();
+    if (correlationId) this.byCorrelation.delete(correlationId);
     finish();
   }
 

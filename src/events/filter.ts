@@ -8,7 +8,7 @@ import type { DriftCause } from "../report/timing.js";
 
 export const WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
 export const WRITE_FAILURE = "Microsoft.Resources.ResourceWriteFailure";
-const DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
+export const DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
 const ACTION_SUCCESS = "Microsoft.Resources.ResourceActionSuccess";
 
 /** Event types the service subscribes to (Microsoft.Resources subscription system topic). */

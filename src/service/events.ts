@@ -6,10 +6,11 @@
  * subscription; the flush re-reads Azure for everything noted meanwhile, so a burst shares the
  * subscription's reads and a burst of subscription-wide events becomes one sweep.
  */
-import { resolveSubscriptions } from "../engine.js";
+import { confirmationsFor, resolveSubscriptions } from "../engine.js";
 import { parseEvent, type ResourceEvent } from "../events/parse.js";
 import { eventContextOf } from "../events/targets.js";
 import { WRITE_SUCCESS } from "../events/filter.js";
+import { operationEndedOf } from "../events/operationEnded.js";
 import type { PendingNaming } from "../state/pendingMachines.js";
 import { startRun } from "./runs.js";
 import type { Service } from "./service.js";
@@ -47,6 +48,9 @@ export async function acceptEvent(service: Service, delivered: unknown): Promise
     log.info(logged, "event ignored: subscription outside the configured scope");
     return { outcome: "ignored", reason: "subscription outside the configured scope" };
   }
+  // The end of an operation this process may be waiting on: settled now, without a read or Resource Graph's lag.
+  const ended = operationEndedOf(event);
+  if (ended) confirmationsFor(service.gateway, settings).hear(ended);
   // A write the service made itself and ARM finished: the run that made it confirms it; a re-check would only spend reads.
   if (event.eventType === WRITE_SUCCESS && event.correlationId && (await state.ownWrites.isClaimed(event.correlationId))) {
     log.info(logged, "event ignored: the service's own write");
