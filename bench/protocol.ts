@@ -44,6 +44,8 @@ export interface ProcessFigures {
   readonly cpuSystemMs: number;
   /** process.resourceUsage().maxRSS at the end of the job, in MiB. */
   readonly peakRssMiB: number;
+  /** Events that ended one of the service's own operations, relayed to it (bench/eventRelay.ts), when the job had them. */
+  readonly operationEventsHeard?: number;
 }
 
 export interface SweepOutcome extends ProcessFigures {

@@ -24,6 +24,7 @@ import type { Plan } from "../src/plan/plan.js";
 import type { Report } from "../src/report/buildReport.js";
 import { naiveEvaluate, naiveRemediate } from "./naive.js";
 import { forEachBounded } from "./pool.js";
+import { startEventRelay } from "./eventRelay.js";
 import type { EventCpuOutcome, EventSequenceOutcome, Job, Outcome, ProcessFigures, SweepOutcome } from "./protocol.js";
 
 async function main(): Promise<void> {
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     };
   };
+
+  // Event Grid: the events that end the service's own operations, as its handler hands them on (bench/eventRelay.ts).
+  const relayMs = Number(process.env["BENCH_EVENT_DELIVERY_MS"] ?? "0");
+  const relay = relayMs > 0 && (job.kind === "burst" || job.kind === "eventSequence") ? startEventRelay(dependencies, relayMs) : undefined;
 
   let outcome: Outcome;
   switch (job.kind) {
@@ -114,6 +119,8 @@ async function main(): Promise<void> {
       outcome = { kind: "eventSequence", events: await eventSequence(job.machineIds, job.countFrom, dependencies), ...figures() };
       break;
   }
+  await relay?.stop();
+  if (relay) outcome = { ...outcome, operationEventsHeard: relay.heard() };
   process.stdout.write(`${JSON.stringify(outcome)}\n`);
 }
 

@@ -130,7 +130,11 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     get events() {
       return ctx.events.recent();
     },
-    takeEvents: () => ctx.events.take(),
+    // ARM raises an operation's event when it ends; the emulator ends operations lazily, so what is due ends first.
+    takeEvents: () => {
+      ctx.operations.settle();
+      return ctx.events.take();
+    },
     requestCounts: () => log.requestCounts(),
     stats: () => ({ ...log.requestCounts(), lowestRemaining: ctx.throttle.lowestRemaining() }),
     resetRequests: () => {

@@ -125,6 +125,17 @@ describe("durations model: operations take their time", () => {
     expect(azure.get(extensionId("vm1"))?.properties?.provisioningState).toBe("Succeeded");
   });
 
+  it("raises its event when its time is up, ready to take with no ARM request in between, and not before", async () => {
+    azure.takeEvents();
+    const put = await arm("PUT", extensionId("vm1"), AMA_BODY);
+    const correlationId = String(put.headers["x-ms-correlation-request-id"]);
+    const ofThisWrite = () => azure.takeEvents().filter((event) => (event["data"] as Record<string, unknown>)["correlationId"] === correlationId);
+    expect(ofThisWrite()).toEqual([]);
+
+    await sleep(expectedWallMs(extensionId("vm1")) + 20);
+    expect(ofThisWrite().map((event) => [event["eventType"], (event["data"] as Record<string, unknown>)["status"]])).toEqual([["Microsoft.Resources.ResourceWriteSuccess", "Succeeded"]]);
+  });
+
   it("finishes at its time even if nobody polls, and not before however often it is polled", async () => {
     const put = await arm("PUT", extensionId("vm2"), AMA_BODY);
     const operationUrl = String(put.headers["azure-asyncoperation"]);
