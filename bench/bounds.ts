@@ -22,6 +22,7 @@
 import { SQL_INITIATIVES } from "../src/defender/names.js";
 import { SWEEP_BATCH_SUBSCRIPTIONS } from "../src/engine.js";
 import type { ArmResource } from "../local-azure/src/arm-resource.js";
+import { mulberry32 } from "../local-azure/src/random.js";
 
 /** Resource Graph: rows per page and subscriptions per query (gateway.ts uses both limits). */
 export const GRAPH_PAGE_ROWS = 1000;
@@ -191,3 +192,36 @@ export function burstBound(writesBySubscription: Readonly<Record<string, number>
     busiestSubscriptionMachines: busiestMachines,
   };
 }
+
+/**
+ * The time no remediator can beat in most runs when it cannot know install durations before the installs end (ARM
+ * publishes none). In the busiest subscription N new machines need an identity PATCH and then an agent PUT. The agent
+ * PUT that is k-th from last to be sent is followed by at most k - 1 other agent PUTs and the k - 1 identity PATCHes of
+ * their machines, so it leaves no earlier than (2N - 2(k - 1) - B) / r (B the usable 80% of the write bucket, r its
+ * refill) and ends its install after that. To a remediator that cannot see durations, which drawn duration lands in
+ * which slot is a random permutation: the median, over seeded permutations, of the latest slot + duration is a time
+ * such a remediator's run exceeds at least half the time. Associations (synchronous, sent last), identity durations
+ * and request latency are left out: each would only raise it. ARM seconds.
+ */
+export function blindDurationsSeconds(agentSeconds: readonly number[], seed: number, trials = 501): number {
+  const n = agentSeconds.length;
+  const usable = USABLE_BUCKET_SHARE * WRITE_BUCKET.capacity;
+  // slot[k]: the earliest the agent PUT k-th from last (k = 0 the very last) can be sent.
+  const slots = Array.from({ length: n }, (_, k) => Math.max(0, (2 * n - 2 * k - usable) / WRITE_BUCKET.refillPerSecond));
+  const random = mulberry32(seed);
+  const ends: number[] = [];
+  const order = [...agentSeconds];
+  for (let trial = 0; trial < trials; trial++) {
+    // Fisher-Yates: a uniformly random assignment of the drawn durations to the slots.
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    let latest = 0;
+    for (let k = 0; k < n; k++) latest = Math.max(latest, (slots[k] as number) + (order[k] as number));
+    ends.push(latest);
+  }
+  ends.sort((a, b) => a - b);
+  return ends[Math.floor(trials / 2)] as number;
+}
+

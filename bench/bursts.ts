@@ -10,7 +10,7 @@ import type { ArmResource } from "../local-azure/src/arm-resource.js";
 import { convergedEstate, type Estate, type EstateMachine } from "../local-azure/src/estate.js";
 import { lagSeconds } from "../local-azure/src/graphLag.js";
 import { OperationTracker } from "../local-azure/src/lro.js";
-import { READ_BUCKET, USABLE_BUCKET_SHARE, WRITE_BUCKET, burstBound, type BurstBound } from "./bounds.js";
+import { READ_BUCKET, USABLE_BUCKET_SHARE, WRITE_BUCKET, blindDurationsSeconds, burstBound, type BurstBound } from "./bounds.js";
 import { OPT_OUT_TAG, dataCollectionRulesOf, resourcesOf, resourcesWithout } from "./estateParts.js";
 import { log } from "./log.js";
 import type { EventSequenceOutcome, Job, NaiveRemediateOutcome, Outcome, SweepOutcome } from "./protocol.js";
@@ -230,9 +230,13 @@ async function burst(harness: BurstsHarness, opts: BurstsOptions, shape: BurstSh
 
   const chains = operationChains(fresh, opts.seed);
   const [longestId, longest] = [...chains].reduce((a, b) => (b[1].identity + b[1].agent > a[1].identity + a[1].agent ? b : a));
-  const bound = burstBound(plan.planItemsBySubscription, countBy(fresh, (machine) => machine.subscriptionId), longest.identity + longest.agent + chainLatencySeconds(opts));
+  const newBySubscription = countBy(fresh, (machine) => machine.subscriptionId);
+  const bound = burstBound(plan.planItemsBySubscription, newBySubscription, longest.identity + longest.agent + chainLatencySeconds(opts));
+  const [busiest] = Object.entries(newBySubscription).reduce((a, b) => (b[1] > a[1] ? b : a));
+  const blindSeconds = blindDurationsSeconds(fresh.filter((machine) => machine.subscriptionId === busiest).map((machine) => (chains.get(machine.id) as Chain).agent), opts.seed);
   const boundNote =
-    `${boundDescription(bound, opts, longest, longestId)}. Needed: ${plan.planItems} writes (a dry run's plan), ${NEW_MACHINE_STATE} VMs needing identity PATCH, AMA PUT and association PUT each`;
+    `${boundDescription(bound, opts, longest, longestId)}. Needed: ${plan.planItems} writes (a dry run's plan), ${NEW_MACHINE_STATE} VMs needing identity PATCH, AMA PUT and association PUT each. ` +
+    `With install durations unknown until installs end, the median floor is ${blindSeconds.toFixed(0)} s (bench/bounds.ts blindDurationsSeconds: the busiest subscription's agent PUTs at the write bucket's pace, their drawn durations in random order)`;
   const common = { group: "burst" as const, machines: fresh.length, subscriptions: shape.subscriptions };
   return [
     {
@@ -248,7 +252,7 @@ async function burst(harness: BurstsHarness, opts: BurstsOptions, shape: BurstSh
         measuredMs: service.outcome.wallMs,
         note: `${boundNote}. The service: per-subscription events flush, ${SERVICE_CONCURRENCY} reconciles at once, time scale ${opts.timeScale}, ${service.outcome.operationEventsHeard ?? 0} events of its own operations' ends heard; ${cpuNote(service.outcome)}`,
       },
-      targets: burstTargets(service.requests, service.outcome.wallMs, opts.timeScale, bound, fresh.length, plan.planItems, serviceAfter.planItems, true),
+      targets: burstTargets(service.requests, service.outcome.wallMs, opts.timeScale, { ...bound, blindSeconds }, fresh.length, plan.planItems, serviceAfter.planItems, true),
     },
     {
       ...common,
@@ -266,7 +270,7 @@ async function burst(harness: BurstsHarness, opts: BurstsOptions, shape: BurstSh
           `each read (3 GETs) then written one operation after another, each polled by the SDK every ${NAIVE_POLL_MS / 1000} ARM s; ` +
           `time scale ${naiveTimeScale} (${NAIVE_TIME_SCALE} / ${shape.subscriptions} subscription${shape.subscriptions > 1 ? "s" : ""}); ${cpuNote(naive.outcome)}`,
       },
-      targets: burstTargets(naive.requests, naive.outcome.wallMs, naiveTimeScale, bound, fresh.length, plan.planItems, naiveAfter.planItems, false),
+      targets: burstTargets(naive.requests, naive.outcome.wallMs, naiveTimeScale, { ...bound, blindSeconds }, fresh.length, plan.planItems, naiveAfter.planItems, false),
     },
   ];
 }
@@ -288,13 +292,20 @@ function boundDescription(bound: BurstBound, opts: BurstsOptions, longest: Chain
   return `${floors.map((floor) => floor.text).join("; ")}; the ${binding.name} binds (ARM seconds)`;
 }
 
-function burstTargets(m: Measured, wallMs: number, timeScale: number, bound: BurstBound, machines: number, needed: number, plannedAfter: number, judged: boolean): Target[] {
+function burstTargets(m: Measured, wallMs: number, timeScale: number, bound: BurstBound & { readonly blindSeconds: number }, machines: number, needed: number, plannedAfter: number, judged: boolean): Target[] {
   const armSeconds = (wallMs / 1000) * timeScale;
   const readsPerMachine = (m.armReads + m.polls) / machines;
   const ratio = armSeconds / bound.seconds;
+  const blindRatio = armSeconds / Math.max(bound.seconds, bound.blindSeconds);
   const judge = (met: boolean): boolean | undefined => (judged ? met : undefined);
   return [
     { name: "time / lower bound", target: `<= ${TARGET.ratio}x`, met: judge(ratio <= TARGET.ratio), actual: `${ratio.toFixed(2)}x (${armSeconds.toFixed(0)} of ${bound.seconds.toFixed(0)} ARM s)` },
+    {
+      name: "time / lower bound with install durations unknown in advance (median)",
+      target: `<= ${TARGET.ratio}x`,
+      met: judge(blindRatio <= TARGET.ratio),
+      actual: `${blindRatio.toFixed(2)}x (${armSeconds.toFixed(0)} of ${Math.max(bound.seconds, bound.blindSeconds).toFixed(0)} ARM s)`,
+    },
     { name: "ARM reads per new machine (GET + polls)", target: `<= ${TARGET.readsPerMachine}`, met: judge(readsPerMachine <= TARGET.readsPerMachine), actual: `${readsPerMachine.toFixed(2)} (${m.armReads} GET + ${m.polls} polls; ${m.graphQueries} Resource Graph queries)` },
     ...(["reads", "writes"] as const).map((bucket) => lowestTarget(bucket, m.lowestRemaining[bucket], judged)),
     { name: "writes = changes needed", target: String(needed), met: m.successfulWrites === needed && m.redundantWrites === 0, actual: `${m.successfulWrites} (${m.redundantWrites} redundant, ${m.throttled} 429s)` },
