@@ -37,18 +37,32 @@ export const HEADROOM = { reads: 50, writes: 40 } as const;
 /** ARM refill rates per second (docs/azure-domain.md §9.1). */
 const REFILL_PER_SECOND = { reads: 25, writes: 10 } as const;
 
+/** What the headroom policy knows of one subscription's bucket of one kind. */
+interface BucketEstimate {
+  /** Tokens left at `at` (ms), by the newest answer and the requests sent since; none before the first answer. */
+  level?: { value: number; at: number };
+  /** Requests sent so far, which numbers each one in the order sent. */
+  sent: number;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
+  /** The number of the newest request whose answer set the level. */
+  newestAnswer: number;
+}
+
 /**
  * Reads `x-ms-ratelimit-remaining-subscription-reads|writes` and, when a subscription's bucket runs
  * low, waits for it to refill before sending more, instead of running it dry and earning 429s that
  * would also throttle the customer's other tools. Each request takes its token from the estimate as it
  * is sent, so requests sent together cannot all pass the check and dig into the headroom; ARM's header on
  * an answer sets the estimate again, less the requests still on their way (ARM may not have counted them).
+ * Answers come back in any order (ARM answers a write when its resource provider does), so only an answer
+ * to a request sent after the one that last set the estimate may set it: an older one's header is from
+ * before ARM counted requests that have since been answered, and are no longer subtracted as in flight.
  */
 export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelinePolicy {
-  const levels = new Map<string, { value: number; at: number }>();
-  const inFlight = new Map<string, number>();
-  const levelOf = (key: string, kind: keyof typeof HEADROOM) => {
-    const seen = levels.get(key);
+  const buckets = new Map<string, BucketEstimate>();
+  const levelOf = (bucket: BucketEstimate, kind: keyof typeof HEADROOM) => {
+    const seen = bucket.level;
     return seen ? seen.value + ((now() - seen.at) / 1000) * REFILL_PER_SECOND[kind] : undefined;
   };
   return {
@@ -56,21 +70,27 @@ export function rateLimitHeadroomPolicy(now: () => number = Date.now): PipelineP
     async sendRequest(request, next) {
       const kind = request.method === "GET" || request.url.includes("/Microsoft.ResourceGraph/") ? "reads" : "writes";
       const key = `${subscriptionOf(request.url)}|${kind}`;
-      for (let level = levelOf(key, kind); level !== undefined && level - 1 < HEADROOM[kind]; level = levelOf(key, kind)) {
+      let bucket = buckets.get(key);
+      if (!bucket) buckets.set(key, (bucket = { sent: 0, inFlight: 0, newestAnswer: 0 }));
+      for (let level = levelOf(bucket, kind); level !== undefined && level - 1 < HEADROOM[kind]; level = levelOf(bucket, kind)) {
         await sleep(((HEADROOM[kind] + 1 - level) / REFILL_PER_SECOND[kind]) * 1000);
       }
-      const level = levelOf(key, kind);
-      if (level !== undefined) levels.set(key, { value: level - 1, at: now() });
-      inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+      const level = levelOf(bucket, kind);
+      if (level !== undefined) bucket.level = { value: level - 1, at: now() };
+      const order = ++bucket.sent;
+      bucket.inFlight++;
       let response;
       try {
         response = await next(request);
       } finally {
-        inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
+        bucket.inFlight--;
       }
       const header = `x-ms-ratelimit-remaining-subscription-${kind}`;
       const remaining = Number(response.headers.get(header));
-      if (response.headers.has(header) && Number.isFinite(remaining)) levels.set(key, { value: remaining - (inFlight.get(key) ?? 0), at: now() });
+      if (response.headers.has(header) && Number.isFinite(remaining) && order > bucket.newestAnswer) {
+        bucket.level = { value: remaining - bucket.inFlight, at: now() };
+        bucket.newestAnswer = order;
+      }
       return response;
     },
   };
