@@ -25,6 +25,7 @@ import type { Report } from "../src/report/buildReport.js";
 import { naiveEvaluate, naiveRemediate } from "./naive.js";
 import { forEachBounded } from "./pool.js";
 import { startEventRelay } from "./eventRelay.js";
+import { FLUSH_MACHINES } from "../src/service/runs.js";
 import type { EventCpuOutcome, EventSequenceOutcome, Job, Outcome, ProcessFigures, SweepOutcome } from "./protocol.js";
 
 async function main(): Promise<void> {
@@ -104,10 +105,13 @@ async function main(): Promise<void> {
       const groups = await eventGroups(job.machineIds, job.grouping, settings);
       const plans: Plan[] = [];
       const reports: Report[] = [];
-      await forEachBounded(groups, job.concurrency, async (resourceIds) => {
-        const { plan, report } = await reconcile({ resourceIds, dryRun: job.dryRun }, dependencies);
-        plans.push(plan);
-        reports.push(report);
+      // A subscription's flush takes its machines in rounds, one after the other (src/service/runs.ts).
+      await forEachBounded(groups, job.concurrency, async (machineIds) => {
+        for (let start = 0; start < machineIds.length; start += FLUSH_MACHINES) {
+          const { plan, report } = await reconcile({ resourceIds: machineIds.slice(start, start + FLUSH_MACHINES), dryRun: job.dryRun }, dependencies);
+          plans.push(plan);
+          reports.push(report);
+        }
       });
       outcome = { ...figures(), ...planFigures("burst", plans, reports) };
       break;

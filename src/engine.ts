@@ -15,7 +15,7 @@ import { evaluate } from "./evaluate/evaluate.js";
 import { writeRefusal } from "./evaluate/writeScope.js";
 import { buildPlan } from "./plan/buildPlan.js";
 import { PLAN_VERSION, type Plan, type PlanItem, type SubscriptionFinding } from "./plan/plan.js";
-import { applyPlan, pendingWriteOf, type ItemResult } from "./apply/applyPlan.js";
+import { WriteSlots, applyPlan, pendingWriteOf, type ItemResult } from "./apply/applyPlan.js";
 import { OPERATION_UNCONFIRMED, confirmationsOf, type Confirmations } from "./apply/confirmations.js";
 import type { RunningOperation } from "./azure/gateway.js";
 import { staleAgainst } from "./apply/staleness.js";
@@ -115,7 +115,7 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   const outcomes: { plan: Plan; report: Report }[] = [];
   if (request.resourceIds && request.resourceIds.length > 0) {
     const machineIds = machinesInScope(request.resourceIds, settings);
-    outcomes.push(await reconcileSnapshot(await discoverMachines(gateway, settings, machineIds, dependencies.sharedReads), request, dependencies, { runId, logger, dryRun, startedAt }));
+    outcomes.push(...(await reconcileMachines(machineIds, request, dependencies, { runId, logger, dryRun, startedAt })));
   } else {
     const subscriptions = await resolveSubscriptions(request.subscriptions, settings, gateway);
     const parts = await sweepParts(subscriptions, request, dependencies, logger);
@@ -131,6 +131,53 @@ export async function reconcile(request: ReconcileRequest, dependencies: EngineD
   const report = mergeReports(outcomes.map((outcome) => outcome.report), runId, dryRun, startedAt);
   logger.info({ resourceId: "(scope)", summary: report.summary }, "run finished");
   return { runId, plan, report };
+}
+
+interface RunContext {
+  readonly runId: string;
+  readonly logger: Logger;
+  readonly dryRun: boolean;
+  readonly startedAt: Date;
+}
+
+/** A group of named machines within a run (reconcileMachines); a sweep's batch leaves all three out. */
+interface GroupContext {
+  /** Subscriptions whose journal an earlier group of the run carried already. */
+  readonly carried?: Set<string>;
+  readonly writeSlots?: WriteSlots;
+  /** Called once the group's shared writes (none in a dry run) have their results. */
+  readonly onSharedSettled?: () => void;
+}
+
+/**
+ * Machines named by id (an events flush, a targeted run) are read this many at a time, and each group's writes start
+ * while the next group is read: a burst's reads (3 per new machine) then overlap its writes instead of all coming first.
+ */
+export const MACHINES_PER_GROUP = 100;
+
+/**
+ * Named machines, a group at a time. The next group is read once this group's shared writes (a region's workspace or
+ * rule, created for its first machines) are settled, so no two groups plan the same create and every later group
+ * reads what was created; its machines' own writes and their confirmations go on meanwhile. Write slots are shared by
+ * the groups, so the send order (identities, then agents, then associations) holds across them. A saved plan is
+ * applied whole: it was reviewed as one.
+ */
+async function reconcileMachines(machineIds: readonly string[], request: ReconcileRequest, dependencies: EngineDependencies, run: RunContext): Promise<{ plan: Plan; report: Report }[]> {
+  const { gateway, settings, sharedReads } = dependencies;
+  const size = request.savedPlan ? Math.max(1, machineIds.length) : MACHINES_PER_GROUP;
+  const writeSlots = new WriteSlots();
+  const carried = new Set<string>();
+  const groups: Promise<{ plan: Plan; report: Report }>[] = [];
+  for (let start = 0; start < machineIds.length; start += size) {
+    const snapshot = await discoverMachines(gateway, settings, machineIds.slice(start, start + size), sharedReads);
+    let sharedSettled!: () => void;
+    const settled = new Promise<void>((resolve) => (sharedSettled = resolve));
+    const group = reconcileSnapshot(snapshot, request, dependencies, { ...run, carried, writeSlots, onSharedSettled: sharedSettled });
+    groups.push(group);
+    // A group that fails before its shared writes settle ends the run like any other failure, below.
+    await Promise.race([settled, group.catch(() => undefined)]);
+  }
+  return Promise.all(groups);
 }
 
 interface SweepPart {
@@ -169,7 +216,7 @@ async function reconcileSnapshot(
   snapshot: Snapshot,
   request: ReconcileRequest,
   dependencies: EngineDependencies,
-  run: { runId: string; logger: Logger; dryRun: boolean; startedAt: Date },
+  run: RunContext & GroupContext,
 ): Promise<{ plan: Plan; report: Report }> {
   const { settings, gateway } = dependencies;
   const { runId, logger, dryRun } = run;
@@ -187,8 +234,13 @@ async function reconcileSnapshot(
   const drift = machineDrift(plan, request.drift, remembered);
 
   const { onResult, journal } = dependencies;
-  // Writes earlier runs here left unconfirmed are confirmed beside this run's own.
-  const carried = !dryRun && journal ? confirmCarried(journal, await journal.pending([...snapshot.subscriptions.keys()]), dependencies) : Promise.resolve([]);
+  // Writes earlier runs here left unconfirmed (or this run, before its host died) are confirmed beside this run's own,
+  // read before this run writes there: a subscription's journal is carried by the first group that reads it.
+  const toCarry = [...snapshot.subscriptions.keys()].filter((subscriptionId) => !run.carried?.has(subscriptionId));
+  for (const subscriptionId of toCarry) run.carried?.add(subscriptionId);
+  const carried = !dryRun && journal && toCarry.length > 0 ? confirmCarried(journal, await journal.pending(toCarry), dependencies) : Promise.resolve([]);
+  let sharedLeft = dryRun ? 0 : plan.items.filter((item) => !item.machineId).length;
+  if (sharedLeft === 0) run.onSharedSettled?.();
   let results: Map<string, ItemResult> | undefined;
   if (!dryRun && plan.items.length > 0) {
     const writer = gateway.writer(writeGuard(snapshot, settings));
@@ -197,15 +249,18 @@ async function reconcileSnapshot(
       confirmations: confirmationsFor(gateway, settings),
       ...(journal ? { onAccepted: (item: PlanItem, operation: RunningOperation) => journal.accepted(runId, item, operation), onSettled: (item: PlanItem) => journal.settled(item) } : {}),
       ...(refused ? { refused } : {}),
+      ...(run.writeSlots ? { writeSlots: run.writeSlots } : {}),
       // applyPlan puts runId on each of its lines itself: the run's child logger would write it twice.
       logger: dependencies.logger,
-      ...(onResult
-        ? { onResult: (item: PlanItem, result: ItemResult) => onResult(item, result, runId, item.machineId ? driftSeenFor(drift, item.machineId, run.startedAt) : undefined) }
-        : {}),
+      onResult: async (item: PlanItem, result: ItemResult) => {
+        await onResult?.(item, result, runId, item.machineId ? driftSeenFor(drift, item.machineId, run.startedAt) : undefined);
+        if (item.machineId) return;
+        // What the service created or changed in a subscription is no longer what the shared reads hold.
+        dependencies.sharedReads?.forget(item.subscriptionId);
+        if (--sharedLeft === 0) run.onSharedSettled?.();
+      },
     });
   }
-  // What the service created or changed in a subscription is no longer what the shared reads hold.
-  for (const item of plan.items) if (!item.machineId && results?.get(item.key)?.outcome !== undefined) dependencies.sharedReads?.forget(item.subscriptionId);
   const carriedFindings = await carried;
   const reported = carriedFindings.length > 0 ? { ...plan, findings: [...plan.findings, ...carriedFindings] } : plan;
   const report = buildReport(runId, reported, results, run.startedAt, new Date(), drift);
@@ -347,7 +402,8 @@ function mergePlans(plans: readonly Plan[], dryRun: boolean, createdAt: Date): P
     dryRun,
     items: plans.flatMap((plan) => plan.items),
     assessments: plans.flatMap((plan) => plan.assessments),
-    findings: plans.flatMap((plan) => plan.findings),
+    // Groups of named machines in one subscription each find what is true of the subscription.
+    findings: [...new Map(plans.flatMap((plan) => plan.findings).map((finding) => [`${finding.subscriptionId.toLowerCase()}|${finding.message}`, finding])).values()],
   };
 }
 

@@ -34,8 +34,8 @@ export interface ItemResult {
 export interface ApplyOptions {
   readonly runId: string;
   readonly logger: Logger;
-  /** Writes in flight per subscription (ARM's write bucket refills at 10/s per subscription). */
-  readonly concurrencyPerSubscription?: number;
+  /** Send slots per subscription; runs that pass the same ones share them (and their send order). */
+  readonly writeSlots?: WriteSlots;
   /** Called as each item finishes (audit rows, progress). */
   readonly onResult?: (item: PlanItem, result: ItemResult) => void | Promise<void>;
   /** Items known stale before apply starts (a saved plan against today's), by key, with why: never written. */
@@ -48,16 +48,25 @@ export interface ApplyOptions {
   readonly onSettled?: (item: PlanItem) => Promise<void>;
 }
 
+/** Writes in flight per subscription (ARM's write bucket refills at 10/s per subscription). */
+const WRITES_IN_FLIGHT = 8;
+
+/** Send slots, per subscription. */
+export class WriteSlots {
+  private readonly limiters = new Map<string, Semaphore>();
+
+  of(subscriptionId: string): Semaphore {
+    let limiter = this.limiters.get(subscriptionId);
+    if (!limiter) this.limiters.set(subscriptionId, (limiter = new Semaphore(WRITES_IN_FLIGHT)));
+    return limiter;
+  }
+}
+
 export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOptions): Promise<Map<string, ItemResult>> {
   const items = new Map(plan.items.map((item) => [item.key, item]));
   const results = new Map<string, ItemResult>();
   const running = new Map<string, Promise<ItemResult>>();
-  const limiters = new Map<string, Semaphore>();
-  const limiterFor = (subscriptionId: string) => {
-    let limiter = limiters.get(subscriptionId);
-    if (!limiter) limiters.set(subscriptionId, (limiter = new Semaphore(options.concurrencyPerSubscription ?? 8)));
-    return limiter;
-  };
+  const slots = options.writeSlots ?? new WriteSlots();
 
   const run = (item: PlanItem): Promise<ItemResult> => {
     let promise = running.get(item.key);
@@ -68,7 +77,7 @@ export async function applyPlan(plan: Plan, gateway: ArmWriter, options: ApplyOp
         const failed = dependencies.find((dependency) => dependency.outcome !== "succeeded");
         const result = failed
           ? skipped(item.key, `depends on ${failed.key}, which ${whatBecameOf(failed)}`)
-          : await execute(item, gateway, limiterFor(item.subscriptionId), options);
+          : await execute(item, gateway, slots.of(item.subscriptionId), options);
         results.set(item.key, result);
         log(options, item, result);
         await options.onResult?.(item, result);

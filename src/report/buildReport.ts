@@ -73,8 +73,24 @@ export function mergeReports(reports: readonly Report[], runId: string, dryRun: 
     summary,
     deniedByPolicy: mergePolicyDenials(reports.map((report) => report.deniedByPolicy)),
     resources: reports.flatMap((report) => report.resources),
-    subscriptions: reports.flatMap((report) => report.subscriptions),
+    subscriptions: mergeSubscriptions(reports.flatMap((report) => report.subscriptions)),
   };
+}
+
+/** One entry per subscription: the groups of an events flush each report the subscription they read. */
+function mergeSubscriptions(entries: readonly ReportSubscription[]): ReportSubscription[] {
+  const merged = new Map<string, ReportSubscription>();
+  for (const entry of entries) {
+    const key = entry.subscriptionId.toLowerCase();
+    const earlier = merged.get(key);
+    if (!earlier) {
+      merged.set(key, entry);
+      continue;
+    }
+    const compliantMachines = (earlier.compliantMachines ?? 0) + (entry.compliantMachines ?? 0);
+    merged.set(key, { subscriptionId: earlier.subscriptionId, notes: [...new Set([...earlier.notes, ...entry.notes])], ...(compliantMachines > 0 ? { compliantMachines } : {}) });
+  }
+  return [...merged.values()];
 }
 
 /**

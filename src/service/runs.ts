@@ -153,9 +153,13 @@ async function deferSubscriptions(service: Service, item: SubscriptionWorkItem, 
   service.logger.info({ runId: item.runId, resourceId: `/subscriptions/${busy[0]}`, busy: busy.length }, "busy subscriptions deferred to a work item of their own");
 }
 
-/** Machines reconciled per round of an events flush (a burst larger than this takes several rounds). */
-const FLUSH_MACHINES = 500;
-const FLUSH_ROUNDS = 20;
+/**
+ * Machines reconciled per round of an events flush (a burst larger than this takes several rounds, one after the
+ * other). Within a round the engine reads and writes a group of machines at a time, overlapping them
+ * (engine.ts MACHINES_PER_GROUP); a round ends with its slowest install, so rounds are large.
+ */
+export const FLUSH_MACHINES = 2_000;
+const FLUSH_ROUNDS = 5;
 
 /**
  * Reconciles everything events named for the subscription, a round at a time, then removes it: the
