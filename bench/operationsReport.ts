@@ -68,7 +68,7 @@ in ARM time. Each row is a fresh estate: new VMs with no identity, no agent and 
 subscription, handled by the service's event path (one \`reconcile({ resourceIds })\` for the subscription, as
 bench/service.ts runs the burst) or by the naive remediator (bench/naive.ts \`naiveRemediate\`, 4 machines at once).
 
-Reads are ARM GETs + operation polls + Resource Graph queries. This measures the service as it is (no redesign).
+Reads are ARM GETs + operation polls + Resource Graph queries. The service's ARM reads (GET + polls) stay flat whatever the duration; what grows is its Resource Graph rounds (every 5 s, or Retry-After, while writes wait), which have their own quota. ARM's events for its operations are not relayed here (the bursts relay them).
 
 ${operationsTable(results)}
 
