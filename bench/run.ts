@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { spawnLocalAzure, type LocalAzureProcess } from "../scripts/localAzureProcess.js";
+import { NODE_WORKER_ARGUMENTS } from "../infra/templates/app.js";
 import { apiVersionFor } from "../src/azure/apiVersions.js";
 import { parseResourceId } from "../src/azure/ids.js";
 import { convergedEstate, generateResources, type Estate, type EstateMachine } from "../local-azure/src/estate.js";
@@ -172,7 +173,8 @@ class Bench {
       ...extraEnv,
     };
     const wallStarted = performance.now();
-    const stdout = await runProcess(process.execPath, [SERVICE_SCRIPT, jobPath], env);
+    // The Function App's worker arguments, on the command line as the host passes them (NODE_OPTIONS refuses most V8 flags).
+    const stdout = await runProcess(process.execPath, [...NODE_WORKER_ARGUMENTS, SERVICE_SCRIPT, jobPath], env);
     const processWallMs = performance.now() - wallStarted;
     const outcome = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as T;
     const counts = await this.azure.control<EmulatorStats>("GET", "stats");
@@ -298,7 +300,7 @@ async function convergedSweeps(bench: Bench, opts: Options): Promise<Row[]> {
         ...(!naive ? [] : machines >= 100_000
           ? [{ name: "naive reads / ours", target: ">= 20x", met: naiveRatio >= 20, actual: `${naiveRatio.toFixed(0)}x` }]
           : [{ name: "naive reads / ours", target: "(>= 20x at 100k)", met: undefined, actual: `${naiveRatio.toFixed(1)}x` }]),
-        ...(machines >= 100_000 ? [{ name: "peak RSS", target: "< 512 MiB", met: ours.outcome.peakRssMiB < 512, actual: `${ours.outcome.peakRssMiB.toFixed(0)} MiB` }] : []),
+        ...(machines >= 100_000 ? [{ name: "peak RSS", target: "< 256 MiB", met: ours.outcome.peakRssMiB < 256, actual: `${ours.outcome.peakRssMiB.toFixed(0)} MiB` }] : []),
       ],
     });
     if (naive) {

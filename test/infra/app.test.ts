@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { NODE_WORKER_ARGUMENTS } from "../../infra/templates/app.js";
 import { asArray, asObject, readInfraFile, resourcesOf, type JsonObject } from "./templateLint.js";
 
 const app = readInfraFile("app.json");
@@ -61,6 +63,13 @@ describe("app.json", () => {
 
   it("takes CREATED_RESOURCE_TAGS as an object parameter and hands the app its JSON", () => {
     expect(appSettings.get("CREATED_RESOURCE_TAGS")).toBe("[string(parameters('createdResourceTags'))]");
+  });
+
+  it("starts the Node.js worker with the arguments the bench runs its service processes with, none of them a heap cap", () => {
+    expect(appSettings.get("languageWorkers__node__arguments")).toBe(NODE_WORKER_ARGUMENTS.join(" "));
+    expect(NODE_WORKER_ARGUMENTS.filter((argument) => argument.startsWith("--max-old-space-size"))).toEqual([]);
+    // V8 flags are not a stable interface: Node refuses to start on one its V8 dropped ("bad option").
+    expect(spawnSync(process.execPath, [...NODE_WORKER_ARGUMENTS, "-e", ""]).status).toBe(0);
   });
 
   it("outputs what main.json and the deploy script need", () => {
