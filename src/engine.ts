@@ -168,14 +168,15 @@ async function reconcileMachines(machineIds: readonly string[], request: Reconci
   const writeSlots = new WriteSlots();
   const carried = new Set<string>();
   const groups: Promise<{ plan: Plan; report: Report }>[] = [];
-  for (let start = 0; start < machineIds.length; start += size) {
+  let failed = false;
+  for (let start = 0; start < machineIds.length && !failed; start += size) {
     const snapshot = await discoverMachines(gateway, settings, machineIds.slice(start, start + size), sharedReads);
     let sharedSettled!: () => void;
     const settled = new Promise<void>((resolve) => (sharedSettled = resolve));
     const group = reconcileSnapshot(snapshot, request, dependencies, { ...run, carried, writeSlots, onSharedSettled: sharedSettled });
     groups.push(group);
-    // A group that fails before its shared writes settle ends the run like any other failure, below.
-    await Promise.race([settled, group.catch(() => undefined)]);
+    // A group that fails reads and writes no further group; the run ends with its error, below.
+    await Promise.race([settled, group.catch(() => (failed = true))]);
   }
   return Promise.all(groups);
 }

@@ -4,7 +4,9 @@
  * only once the shared writes of the one before have their results.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MACHINES_PER_GROUP } from "../../src/engine.js";
+import { MACHINES_PER_GROUP, reconcile } from "../../src/engine.js";
+import { createGateway } from "../../src/azure/gateway.js";
+import { createLogger } from "../../src/log.js";
 import { demoEstate, machineWith } from "../../local-azure/src/estate.js";
 import { startEngineHarness, type EngineHarness } from "../support/engineHarness.js";
 import { newVirtualMachine } from "../service/harness.js";
@@ -50,3 +52,27 @@ describe("a burst of more machines than one group", () => {
     h.azure.setThrottle({ timeScale: 1, resourceGraph: { queries: 200, windowSeconds: 5 } });
   }, 120_000);
 });
+
+describe("a group that cannot be reconciled", () => {
+  it("ends the run with its error before any later group is read or written", async () => {
+    h.load(estate);
+    const template = machineWith(estate, "no-identity", "windows");
+    const created = Array.from({ length: MACHINES_PER_GROUP + 5 }, (_, n) => newVirtualMachine(h.azure, template, `vm-unreadable-${n}`));
+    const settings = h.settings();
+    let recalled = 0;
+    // What the run remembers of drift cannot be read: the first group stops before writing, as a single run would.
+    const driftMemory = {
+      recall: async () => {
+        recalled++;
+        throw new Error("drift memory unavailable");
+      },
+      update: async () => undefined,
+    };
+    h.azure.resetRequests();
+    await expect(reconcile({ resourceIds: created }, { settings, gateway: createGateway(settings), logger: createLogger({ level: "silent" }), driftMemory })).rejects.toThrow("drift memory unavailable");
+    expect(recalled).toBe(1);
+    expect(h.azure.requests.filter((entry) => entry.method !== "GET" && entry.method !== "POST")).toEqual([]);
+    expect(h.azure.requests.some((entry) => entry.path.toLowerCase() === created.at(-1)?.toLowerCase())).toBe(false);
+  });
+});
+
