@@ -31,14 +31,15 @@ async function whileEventsFlow<T>({ azure, service }: Harness, work: () => Promi
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
+  let result: T;
   try {
-    const result = await work();
+    result = await work();
+  } finally {
+    // Events still being handed on when the work ends are counted before the relay stops.
     flowing = false;
     await relay;
-    return { result, delivered };
-  } finally {
-    flowing = false;
   }
+  return { result, delivered };
 }
 
 /** A new VM (with no identity, unless given one), in a subscription whose shared resources exist; Resource Graph hours behind ARM. */
